@@ -1,0 +1,64 @@
+// streaminfer: DNN inference over many video streams, with every stage timed.
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+#include "report_command.h"
+
+namespace {
+
+// --config is applied before the other flags are parsed so that flags given on the command line
+// override the file's values.
+std::string find_config_path(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+    if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace streaminfer;
+  CLI::App app{"streaminfer: DNN inference over many video streams, every millisecond accounted"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", STREAMINFER_VERSION);
+
+  RunOptions options;
+  std::string config_path = find_config_path(argc, argv);
+  if (!config_path.empty()) {
+    Status loaded = load_run_options_yaml(config_path, options);
+    if (!loaded) {
+      app::print_error(loaded.message());
+      return 2;
+    }
+  }
+  auto* run = app.add_subcommand(
+      "run", "Run a detector over video streams (default: 4 synthetic cameras, yolov8n)");
+  app::add_run_flags(*run, options, config_path);
+  auto* info = app.add_subcommand("info", "System and build information");
+  std::string report_dir, report_output;
+  int64_t report_pid = 0;
+  auto* report = app.add_subcommand(
+      "report", "Write one self-contained HTML page of charts from a --metrics-dir directory");
+  report->add_option("dir", report_dir, "Metrics directory written by run --metrics-dir")
+      ->required();
+  report->add_option("-o,--output", report_output, "HTML file to write (default: DIR/report.html)");
+  report->add_option("--pid", report_pid, "Run to show when DIR holds several (default: newest)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version arrive here too, as "errors" with exit code 0.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    app::print_error(std::string(e.what()) + " (see streaminfer --help)");
+    return 2;
+  }
+  if (run->parsed()) return app::run_command(std::move(options));
+  if (info->parsed()) return app::info_command();
+  if (report->parsed()) return app::report_command(report_dir, report_output, report_pid);
+  return 2;
+}

@@ -1,0 +1,58 @@
+#include "report_command.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "commands.h"
+#include "report/html_report.h"
+#include "report/report_data.h"
+
+namespace streaminfer::app {
+namespace {
+
+std::string local_time(std::chrono::system_clock::time_point when) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+  return text;
+}
+
+}  // namespace
+
+int report_command(const std::string& dir, const std::string& output, int64_t pid) {
+  namespace fs = std::filesystem;
+  auto data = load_report_data(fs::path(dir), pid);
+  if (!data) {
+    print_error(data.status().message());
+    return 2;
+  }
+  if (data->batches.empty()) {
+    print_error(fmt::format("report: {} has no batch rows (did the run finish a batch?)",
+                            data->files.metrics.string()));
+    return 2;
+  }
+  // The run's date: when its metrics CSV was last written.
+  std::error_code ec;
+  const auto written = fs::last_write_time(data->files.metrics, ec);
+  const std::string run_date =
+      ec ? std::string("unknown date")
+         : local_time(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+               std::chrono::file_clock::to_sys(written)));
+  const std::string path = output.empty() ? (fs::path(dir) / "report.html").string() : output;
+  const auto page = report_page_data(*data, run_date, local_time(std::chrono::system_clock::now()));
+  const Status written_ok = write_html_report(path, render_html_report(page));
+  if (!written_ok) {
+    print_error(written_ok.message());
+    return 1;
+  }
+  fmt::print("streaminfer: report of {} (pid {}, {} batches, {} frames) written to {}\n",
+             data->files.model, data->files.pid, data->batches.size(), data->frames.size(), path);
+  return 0;
+}
+
+}  // namespace streaminfer::app

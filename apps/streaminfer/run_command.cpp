@@ -1,0 +1,162 @@
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "commands.h"
+#include "infer/backend.h"
+#include "pipeline/pipeline.h"
+#include "profile/cpu_affinity.h"
+#include "profile/system_info.h"
+#include "streaminfer/clock.h"
+
+namespace streaminfer::app {
+
+namespace {
+
+Pipeline* g_running_pipeline = nullptr;
+
+extern "C" void on_stop_signal(int) {
+  // Only an atomic store happens here (async-signal-safe): sources stop, queued frames drain.
+  if (g_running_pipeline) g_running_pipeline->request_stop();
+}
+
+PaceMode pace_of(const std::string& pace) {
+  if (pace == "max") return PaceMode::kMax;
+  if (pace == "realtime") return PaceMode::kRealtime;
+  return PaceMode::kAuto;
+}
+
+BackendOptions backend_options(const RunOptions& o) {
+  BackendOptions b;
+  b.model = o.model;
+  b.weights = o.weights;
+  b.device = o.device;
+  b.precision = o.precision;
+  b.threads = o.threads;
+  b.input_size = o.imgsz;
+  return b;
+}
+
+PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name) {
+  PipelineOptions p;
+  p.sources = o.sources.empty() ? default_sources() : o.sources;
+  p.source_options.decode_threads = o.decode_threads;
+  p.pace = pace_of(o.pace);
+  p.batcher.max_batch = o.batch_size;
+  p.batcher.max_wait = std::chrono::microseconds(static_cast<int64_t>(o.max_wait_ms * 1000));
+  p.batcher.queue_capacity = static_cast<size_t>(o.queue_size);
+  p.max_frames = o.max_frames;
+  p.max_steps = o.max_steps;
+  p.postprocess.score_threshold = o.conf;
+  p.postprocess.iou_threshold = o.iou;
+  p.postprocess.max_detections = o.max_det;
+  p.output_jsonl = o.output;
+  p.metrics_dir = o.metrics_dir;
+  p.trace_path = o.trace;
+  p.model_name = model_name;
+  p.progress = o.progress;
+  return p;
+}
+
+}  // namespace
+
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "streaminfer: error: %s\n", message.c_str());
+}
+
+int run_command(RunOptions options) {
+  if (Status valid = validate(options); !valid) {
+    print_error(valid.message());
+    return 2;
+  }
+  if (options.precision != "fp32" && options.device == "cpu") {
+    // Reduced precision on this CPU can crash LibTorch (SIGILL on bf16 convolutions): never risk
+    // the run for it.
+    std::fprintf(stderr,
+                 "streaminfer: warning: --precision %s is not available on the cpu backend yet; "
+                 "running fp32\n",
+                 options.precision.c_str());
+    options.precision = "fp32";
+  }
+  // Bind before LibTorch starts its worker threads: they inherit the process's mask.
+  std::string binding = "not bound";
+  if (!options.core_bind.empty()) {
+    auto cores = parse_core_list(options.core_bind);
+    if (!cores) {
+      print_error("--core-bind " + options.core_bind + ": " + cores.status().message());
+      return 2;
+    }
+    if (Status bound = bind_process_to_cores(cores.value()); !bound) {
+      print_error("--core-bind " + options.core_bind + ": " + bound.message());
+      return 2;
+    }
+    binding = "cores " + format_core_list(current_thread_cores());
+  }
+  auto backend = create_backend(backend_options(options));
+  if (!backend) {
+    print_error(backend.status().message());
+    return 2;
+  }
+  const ModelInfo& model = backend.value()->info();
+
+  SystemInfo system = collect_system_info();
+  system.extra["libtorch"] = TORCH_VERSION;
+  system.extra["libtorch threads"] = std::to_string(torch::get_num_threads());
+  system.extra["core binding"] = binding;
+  system.extra["streaminfer"] = STREAMINFER_VERSION;
+  PipelineOptions pipeline_opts = pipeline_options(options, model.name);
+  pipeline_opts.system = to_json(system);
+  Pipeline pipeline(std::move(pipeline_opts), *backend.value());
+  if (Status opened = pipeline.open_outputs(); !opened) {
+    print_error(opened.message());
+    return 2;
+  }
+  const Status sources_opened = pipeline.open_sources();
+
+  std::printf("%s", format_system_info(system).c_str());
+  std::printf("streaminfer %s | LibTorch %s on %s, %d threads, %s | batch %d, max wait %.1f ms\n",
+              STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), torch::get_num_threads(),
+              binding.c_str(), options.batch_size, options.max_wait_ms);
+  std::printf("model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
+              model.input_height);
+  const auto& infos = pipeline.source_infos();
+  for (size_t i = 0; i < infos.size(); ++i) {
+    std::printf("stream %zu: %s [%s]\n", i, infos[i].uri.c_str(), infos[i].description.c_str());
+  }
+  if (!sources_opened) {
+    // Each source that failed has already said why, in one line of its own.
+    return 1;
+  }
+
+  const int64_t warm_start = now_ns();
+  if (Status warmed = backend.value()->warm_up(options.batch_size, options.warmup); !warmed) {
+    print_error(warmed.message());
+    return 1;
+  }
+  if (options.warmup > 0) {
+    std::printf("warm-up: %d inferences at batch %d in %.0f ms\n", options.warmup,
+                options.batch_size, ns_to_ms(now_ns() - warm_start));
+  }
+  std::fflush(stdout);
+
+  g_running_pipeline = &pipeline;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  auto stats = pipeline.run();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_running_pipeline = nullptr;
+  if (!stats) {
+    print_error(stats.status().message());
+    return 1;
+  }
+  std::printf("%s", format_summary(stats.value()).c_str());
+  for (const auto& file : pipeline.written_files()) std::printf("wrote %s\n", file.c_str());
+  std::fflush(stdout);
+  return stats.value().total_frames_done() > 0 ? 0 : 1;
+}
+
+}  // namespace streaminfer::app

@@ -1,0 +1,54 @@
+#include "commands.h"
+
+namespace streaminfer::app {
+
+void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
+  cmd.add_option("--config", config_path,
+                 "YAML file with any of these flags (keys without dashes); flags override it");
+  cmd.add_option("--source", o.sources,
+                 "Video source, repeatable: file path or synthetic:?width=&height=&fps=&objects=&"
+                 "seed=&frames= (default: 4 synthetic 1280x720 cameras)")
+      ->take_all();
+  cmd.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file ([B, 4+nc, A] output)")
+      ->capture_default_str();
+  cmd.add_option("--weights", o.weights,
+                 "TorchScript file whose parameters (by name) load into a built-in architecture");
+  cmd.add_option("--imgsz", o.imgsz, "Model input size (square, multiple of 32)")
+      ->capture_default_str();
+  cmd.add_option("--batch-size", o.batch_size, "Largest batch across streams")
+      ->capture_default_str();
+  cmd.add_option("--max-wait-ms", o.max_wait_ms,
+                 "A partial batch leaves when its oldest frame has waited this long")
+      ->capture_default_str();
+  cmd.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  cmd.add_option("--decode-threads", o.decode_threads, "FFmpeg decoder threads per stream")
+      ->capture_default_str();
+  cmd.add_option("--warmup", o.warmup, "Warm-up inferences before measuring")
+      ->capture_default_str();
+  cmd.add_option("--max-frames", o.max_frames, "Frames per stream (0: to the end)")
+      ->capture_default_str();
+  cmd.add_option("--max-steps", o.max_steps, "Stop after this many batches (0: no limit)")
+      ->capture_default_str();
+  cmd.add_option("--pace", o.pace,
+                 "max: as fast as possible (nothing dropped); realtime: at the stream's frame rate "
+                 "like a camera (oldest frames dropped when inference falls behind); auto: "
+                 "realtime for live/synthetic sources, max for files")
+      ->capture_default_str();
+  cmd.add_option("--queue-size", o.queue_size, "Frames queued per stream")->capture_default_str();
+  cmd.add_option("--conf", o.conf, "Score threshold")->capture_default_str();
+  cmd.add_option("--iou", o.iou, "NMS IoU threshold")->capture_default_str();
+  cmd.add_option("--max-det", o.max_det, "Detections kept per frame")->capture_default_str();
+  cmd.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+  cmd.add_option("--precision", o.precision, "fp32, fp16 or bf16")->capture_default_str();
+  cmd.add_option("--output", o.output,
+                 "Detections as JSON Lines, one line per frame ('-': stdout)");
+  cmd.add_option("--metrics-dir", o.metrics_dir,
+                 "Directory for the per-batch CSV M_{model}_P_{pid}_metrics.csv");
+  cmd.add_option("--trace", o.trace,
+                 "Chrome-trace / Perfetto JSON timeline of every stage (open in ui.perfetto.dev)");
+  cmd.add_option("--core-bind", o.core_bind, "Pin the process to these cores, e.g. 0-3 or 0,2");
+  cmd.add_flag("!--no-progress", o.progress, "No live progress line");
+}
+
+}  // namespace streaminfer::app

@@ -1,0 +1,67 @@
+#pragma once
+// Cross-stream dynamic batcher (Triton's dynamic batcher for video, DeepStream nvstreammux-like):
+// a batch leaves when it holds max_batch frames, or when its oldest frame has waited max_wait,
+// or when every open stream has nothing queued and no more can come (end of stream: the last
+// partial batch is flushed). Streams are served round-robin, starting after the stream that was
+// served first last time, so one busy stream cannot starve the others.
+// Thread-safety: push()/close_stream() from any number of producer threads (one per stream),
+// next_batch() from one consumer thread.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "batch/bounded_queue.h"
+#include "streaminfer/frame.h"
+
+namespace streaminfer {
+
+struct BatcherOptions {
+  int max_batch = 4;
+  std::chrono::microseconds max_wait{10000};
+  size_t queue_capacity = 8;  // per stream
+};
+
+class Batcher {
+ public:
+  // One policy per stream (kBlock for files, kDropOldest for live sources).
+  Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stream_policies);
+
+  // Producer side. Returns false when the batcher was shut down. Sets frame->t.decode_end if 0.
+  bool push(FramePtr frame);
+  // No more frames will come from this stream.
+  void close_stream(int stream_id);
+  // Stops everything: producers unblock, next_batch() drains then returns nullopt.
+  void shutdown();
+
+  // Consumer side: blocks until a batch is ready; nullopt when every stream is closed and drained.
+  // Sets frame->t.batched on each frame.
+  std::optional<std::vector<FramePtr>> next_batch();
+
+  int64_t dropped(int stream_id) const;
+  size_t depth(int stream_id) const;
+  int num_streams() const { return static_cast<int>(streams_.size()); }
+
+ private:
+  struct StreamQueue {
+    std::deque<FramePtr> frames;
+    OverflowPolicy policy = OverflowPolicy::kBlock;
+    bool closed = false;
+    int64_t dropped = 0;
+  };
+  bool all_closed_and_empty() const;  // requires mutex_
+  size_t total_queued() const;        // requires mutex_
+  int64_t oldest_enqueue_ns() const;  // requires mutex_, 0 when nothing queued
+
+  BatcherOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable frame_arrived_, space_freed_;
+  std::vector<StreamQueue> streams_;
+  int next_stream_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace streaminfer

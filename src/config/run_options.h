@@ -1,0 +1,49 @@
+#pragma once
+// Everything `streaminfer run` can be told, from flags or from a YAML file (--config), validated
+// in one place so both routes give the same one-line errors.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct RunOptions {
+  std::vector<std::string> sources;  // empty: default_sources()
+  std::string model = "yolov8n";
+  std::string weights;
+  int imgsz = 640;
+  int batch_size = 4;
+  double max_wait_ms = 10;
+  int threads = 0;  // 0: all cores
+  int decode_threads = 2;
+  int warmup = 2;
+  int64_t max_frames = 0;
+  int64_t max_steps = 0;
+  std::string pace = "auto";
+  int queue_size = 8;
+  float conf = 0.25f;
+  float iou = 0.45f;
+  int max_det = 300;
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  std::string output;
+  std::string metrics_dir;
+  std::string trace;      // Chrome-trace / Perfetto JSON timeline
+  std::string core_bind;  // e.g. "0-3" or "0,2": pin the whole process to these cores
+  bool progress = true;
+};
+
+// The default job: four synthetic 1280x720 cameras at 30 fps, 10 seconds each.
+std::vector<std::string> default_sources();
+
+// Sets the fields present in the YAML file; keys are the flag names without dashes ("batch-size"
+// or "batch_size"); `source` is a string or a list. Unknown keys and wrong types are errors
+// naming the file and the key.
+Status load_run_options_yaml(const std::string& path, RunOptions& options);
+
+// Range and choice checks; the message names the flag and the accepted values.
+Status validate(const RunOptions& options);
+
+}  // namespace streaminfer

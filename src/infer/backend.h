@@ -1,0 +1,56 @@
+#pragma once
+// Inference backends behind one small interface; create_backend() picks one from the registry by
+// device name ("cpu" always; "cuda" only in builds with STREAMINFER_CUDA).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct BackendOptions {
+  std::string model = "yolov8n";  // built-in architecture name or a TorchScript file path
+  std::string weights;            // optional: parameters for a built-in architecture
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  int threads = 0;       // LibTorch intra-op threads; 0 = all cores
+  int input_size = 640;  // square model input, multiple of 32
+  int num_classes = 80;  // for built-in architectures
+};
+
+struct ModelInfo {
+  std::string name;         // "yolov8n" or the file's stem
+  std::string description;  // one line for the start-up block
+  int input_width = 640, input_height = 640;
+  int num_classes = 0;
+  int64_t num_anchors = 0;
+  int64_t num_parameters = 0;
+  bool random_weights = false;
+  std::vector<std::string> labels;
+};
+
+// Ownership: the caller owns the backend; infer() is called from one thread at a time.
+class InferenceBackend {
+ public:
+  virtual ~InferenceBackend() = default;
+  virtual const ModelInfo& info() const = 0;
+  // input: [B, 3, H, W] float32, contiguous, CPU. Returns [B, 4 + nc, A] float32, contiguous, CPU.
+  virtual Result<torch::Tensor> infer(const torch::Tensor& input) = 0;
+  // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
+  Status warm_up(int batch, int iterations);
+};
+
+using BackendFactory =
+    std::function<Result<std::unique_ptr<InferenceBackend>>(const BackendOptions&)>;
+
+// Validates the options and builds the backend for options.device.
+Result<std::unique_ptr<InferenceBackend>> create_backend(const BackendOptions& options);
+std::vector<std::string> available_devices();
+
+// COCO's 80 class names, the label set of Ultralytics detectors.
+const std::vector<std::string>& coco_labels();
+
+}  // namespace streaminfer

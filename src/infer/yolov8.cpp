@@ -1,0 +1,144 @@
+#include "infer/yolov8.h"
+
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace streaminfer {
+
+namespace {
+
+struct Scale {
+  double depth, width;
+  int max_channels;
+};
+
+Scale scale_of(char scale) {
+  switch (scale) {
+    case 's':
+      return {0.33, 0.50, 1024};
+    default:
+      return {0.33, 0.25, 1024};
+  }
+}
+
+}  // namespace
+
+YoloV8Impl::YoloV8Impl(char scale_name, int num_classes) : num_classes_(num_classes) {
+  const Scale scale = scale_of(scale_name);
+  auto ch = [&](int base) {
+    const double c = std::min(base, scale.max_channels) * scale.width;
+    return static_cast<int>(std::ceil(c / 8.0) * 8);  // Ultralytics' make_divisible(c, 8)
+  };
+  auto reps = [&](int base) {
+    return std::max(static_cast<int>(std::lround(base * scale.depth)), 1);
+  };
+  using yolo::C2f;
+  using yolo::ConvBnAct;
+  const int c64 = ch(64), c128 = ch(128), c256 = ch(256), c512 = ch(512), c1024 = ch(1024);
+
+  model = register_module("model", torch::nn::ModuleList());
+  auto add_conv = [&](int in, int out) {
+    downsample_.emplace_back(in, out, 3, 2);
+    model->push_back(downsample_.back());
+  };
+  auto add_c2f = [&](int in, int out, int n, bool shortcut) {
+    c2f_.emplace_back(in, out, n, shortcut);
+    model->push_back(c2f_.back());
+  };
+  auto add_placeholder = [&] { model->push_back(yolo::PassThrough()); };
+
+  add_conv(3, c64);                      // 0  P1/2
+  add_conv(c64, c128);                   // 1  P2/4
+  add_c2f(c128, c128, reps(3), true);    // 2
+  add_conv(c128, c256);                  // 3  P3/8
+  add_c2f(c256, c256, reps(6), true);    // 4
+  add_conv(c256, c512);                  // 5  P4/16
+  add_c2f(c512, c512, reps(6), true);    // 6
+  add_conv(c512, c1024);                 // 7  P5/32
+  add_c2f(c1024, c1024, reps(3), true);  // 8
+  sppf_ = yolo::Sppf(c1024, c1024);      // 9
+  model->push_back(sppf_);
+  add_placeholder();                                                         // 10 upsample
+  add_placeholder();                                                         // 11 concat with 6
+  add_c2f(c1024 + c512, c512, reps(3), false);                               // 12
+  add_placeholder();                                                         // 13 upsample
+  add_placeholder();                                                         // 14 concat with 4
+  add_c2f(c512 + c256, c256, reps(3), false);                                // 15 P3 out
+  add_conv(c256, c256);                                                      // 16
+  add_placeholder();                                                         // 17 concat with 12
+  add_c2f(c256 + c512, c512, reps(3), false);                                // 18 P4 out
+  add_conv(c512, c512);                                                      // 19
+  add_placeholder();                                                         // 20 concat with 9
+  add_c2f(c512 + c1024, c1024, reps(3), false);                              // 21 P5 out
+  detect_ = yolo::Detect(num_classes, std::vector<int>{c256, c512, c1024});  // 22
+  model->push_back(detect_);
+}
+
+torch::Tensor YoloV8Impl::forward(const torch::Tensor& x) {
+  namespace F = torch::nn::functional;
+  auto up = [](const torch::Tensor& t) {
+    return F::interpolate(t, F::InterpolateFuncOptions()
+                                 .scale_factor(std::vector<double>{2.0, 2.0})
+                                 .mode(torch::kNearest));
+  };
+  auto& d = downsample_;
+  auto& c = c2f_;
+  auto p2 = c[0]->forward(d[1]->forward(d[0]->forward(x)));
+  auto p3 = c[1]->forward(d[2]->forward(p2));                  // layer 4
+  auto p4 = c[2]->forward(d[3]->forward(p3));                  // layer 6
+  auto p5 = sppf_->forward(c[3]->forward(d[4]->forward(p4)));  // layer 9
+  auto h12 = c[4]->forward(torch::cat({up(p5), p4}, 1));
+  auto out3 = c[5]->forward(torch::cat({up(h12), p3}, 1));               // layer 15
+  auto out4 = c[6]->forward(torch::cat({d[5]->forward(out3), h12}, 1));  // layer 18
+  auto out5 = c[7]->forward(torch::cat({d[6]->forward(out4), p5}, 1));   // layer 21
+  return detect_->forward({out3, out4, out5});
+}
+
+Status load_weights_from_torchscript(torch::nn::Module& model, const std::string& path) {
+  torch::jit::script::Module source;
+  try {
+    source = torch::jit::load(path, torch::kCPU);
+  } catch (const std::exception& e) {
+    return Status::error(fmt::format(
+        "cannot load weights '{}': not a TorchScript file LibTorch can read (save it with "
+        "torch.jit.save)",
+        path));
+  }
+  std::map<std::string, torch::Tensor> named;
+  for (const auto& p : source.named_parameters(true)) named[p.name] = p.value;
+  for (const auto& b : source.named_buffers(true)) named[b.name] = b.value;
+
+  torch::NoGradGuard no_grad;
+  int copied = 0;
+  auto copy_all = [&](auto items, bool optional_tracking) -> Status {
+    for (auto& item : items) {
+      const std::string& name = item.key();
+      auto found = named.find(name);
+      if (found == named.end()) {
+        if (optional_tracking && name.ends_with("num_batches_tracked")) continue;
+        return Status::error(
+            fmt::format("weights '{}' do not match the model: tensor '{}' is missing", path, name));
+      }
+      if (found->second.sizes() != item.value().sizes()) {
+        return Status::error(
+            fmt::format("weights '{}' do not match the model: '{}' has shape {} "
+                        "but the model expects {}",
+                        path, name, fmt::join(found->second.sizes(), "x"),
+                        fmt::join(item.value().sizes(), "x")));
+      }
+      item.value().copy_(found->second);
+      ++copied;
+    }
+    return Status::ok();
+  };
+  SI_RETURN_IF_ERROR(copy_all(model.named_parameters(true), false));
+  SI_RETURN_IF_ERROR(copy_all(model.named_buffers(true), true));
+  return Status::ok();
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,37 @@
+#pragma once
+// YOLOv8 detection model (Ultralytics yolov8.yaml) built in C++. Scales "n" and "s".
+// Parameter names are Ultralytics' ("model.0.conv.weight", "model.22.cv3.0.2.bias", ...).
+#include <torch/torch.h>
+
+#include <string>
+
+#include "infer/yolov8_blocks.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+class YoloV8Impl : public torch::nn::Module {
+ public:
+  // scale: 'n' or 's'.
+  YoloV8Impl(char scale, int num_classes);
+  // x: [B, 3, H, W], H and W multiples of 32. Returns [B, 4 + nc, A].
+  torch::Tensor forward(const torch::Tensor& x);
+  int num_classes() const { return num_classes_; }
+
+ private:
+  int num_classes_;
+  torch::nn::ModuleList model{nullptr};
+  std::vector<yolo::ConvBnAct> downsample_;  // layers 0, 1, 3, 5, 7, 16, 19 in that order
+  std::vector<yolo::C2f> c2f_;               // layers 2, 4, 6, 8, 12, 15, 18, 21
+  yolo::Sppf sppf_{nullptr};                 // layer 9
+  yolo::Detect detect_{nullptr};             // layer 22
+};
+TORCH_MODULE(YoloV8);
+
+// Copies parameters and buffers by name from a TorchScript file (a scripted or traced module
+// with the same names, such as tests/scripts/make_yolov8_torchscript.py writes) into `model`.
+// Every parameter of `model` must be found with the same shape; BatchNorm's num_batches_tracked
+// may be missing.
+Status load_weights_from_torchscript(torch::nn::Module& model, const std::string& path);
+
+}  // namespace streaminfer

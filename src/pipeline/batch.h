@@ -1,0 +1,26 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "streaminfer/frame.h"
+
+namespace streaminfer {
+
+// A batch on its way from preprocess to postprocess. `input` is a pooled [max_batch, 3, H, W]
+// tensor of which the first frames.size() rows are filled; it goes back to the pool once
+// inference is done with it.
+struct Batch {
+  int64_t step = 0;
+  std::vector<FramePtr> frames;
+  torch::Tensor input;
+  torch::Tensor output;                  // [n, 4 + nc, A]
+  int64_t read_start = 0, read_end = 0;  // batcher: asked for frames -> batch formed
+  int64_t prep_start = 0, prep_end = 0;
+  int64_t infer_start = 0, infer_end = 0;
+  int64_t post_start = 0, post_end = 0;
+};
+using BatchPtr = std::unique_ptr<Batch>;
+
+}  // namespace streaminfer

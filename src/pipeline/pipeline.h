@@ -1,0 +1,69 @@
+#pragma once
+// Runs every stage on its own thread(s), linked by bounded queues:
+//   one thread per source (decode, pacing) -> Batcher -> preprocess thread (letterbox straight
+//   into a pooled batch tensor) -> inference thread -> postprocess + sinks thread.
+// Decode and preprocessing of the next batch overlap inference of the current one; memory is
+// bounded by the queue sizes and the tensor pool, never by the length of the run.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "batch/batcher.h"
+#include "infer/backend.h"
+#include "postprocess/yolo_decode.h"
+#include "profile/run_stats.h"
+#include "source/source.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+enum class PaceMode { kAuto, kMax, kRealtime };
+
+struct PipelineOptions {
+  std::vector<std::string> sources;
+  SourceOptions source_options;
+  PaceMode pace = PaceMode::kAuto;  // auto: realtime for live sources, max for files
+  BatcherOptions batcher;
+  int64_t max_frames = 0;  // per stream; 0 = until the end of the stream
+  int64_t max_steps = 0;   // batches; 0 = unlimited
+  PostprocessOptions postprocess;
+  std::string output_jsonl;  // empty: no JSONL
+  std::string metrics_dir;   // empty: no CSVs / summary JSON
+  std::string trace_path;    // empty: no trace timeline
+  std::string model_name;    // for the CSV file names
+  bool progress = true;      // live display on stderr
+  nlohmann::json system;     // system-information block, copied into the summary JSON
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelineOptions options, InferenceBackend& backend);
+  ~Pipeline();
+
+  // Opens the outputs (JSONL, CSVs, trace); fails naming the path that cannot be written.
+  Status open_outputs();
+  // Opens every source. One that cannot be opened is reported (one line on stderr) and marked
+  // failed, and the run goes on with the others. Fails when no source could be opened.
+  Status open_sources();
+  // Runs until every stream ended (or max_steps, or request_stop()). Fails only when inference
+  // itself failed; per-stream failures are in the stats.
+  Result<RunStats> run();
+  // Stops the sources; frames already queued are still processed. Safe from any thread.
+  void request_stop();
+
+  const std::vector<SourceInfo>& source_infos() const { return source_infos_; }
+  // Files written by the last run (after run() returned).
+  std::vector<std::string> written_files() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<SourceInfo> source_infos_;
+};
+
+}  // namespace streaminfer

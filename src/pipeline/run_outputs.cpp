@@ -1,0 +1,175 @@
+#include "pipeline/run_outputs.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "profile/summary_json.h"
+#include "profile/timeline.h"
+#include "streaminfer/clock.h"
+
+namespace streaminfer {
+
+namespace {
+
+double ms_between(int64_t start, int64_t end) {
+  return (start && end && end >= start) ? ns_to_ms(end - start) : 0.0;
+}
+
+BatchTimeline timeline_of(const Batch& b) {
+  BatchTimeline t;
+  t.step = b.step;
+  t.read_start = b.read_start;
+  t.read_end = b.read_end;
+  t.prep_start = b.prep_start;
+  t.prep_end = b.prep_end;
+  t.infer_start = b.infer_start;
+  t.infer_end = b.infer_end;
+  t.post_start = b.post_start;
+  t.post_end = b.post_end;
+  for (const auto& frame : b.frames) {
+    t.frames.push_back(
+        {frame->stream_id, frame->index, frame->t, static_cast<int>(frame->detections.size())});
+  }
+  return t;
+}
+
+}  // namespace
+
+RunOutputs::RunOutputs(OutputOptions options) : options_(std::move(options)) {}
+
+std::string RunOutputs::metrics_path(const std::string& prefix, const std::string& suffix) const {
+  // Same naming as the per-batch CSV: {prefix}_{model}_P_{pid}_{suffix}.
+  std::string name = metrics_file_name(options_.model_name, static_cast<int>(getpid()));
+  name.replace(0, 1, prefix);
+  name.replace(name.rfind("_metrics.csv"), std::string::npos, suffix);
+  return (std::filesystem::path(options_.metrics_dir) / name).string();
+}
+
+Status RunOutputs::open() {
+  if (!options_.output_jsonl.empty()) {
+    auto writer = JsonlWriter::open(options_.output_jsonl);
+    if (!writer) return Status::error("--output: " + writer.status().message());
+    jsonl_ = std::move(writer.value());
+  }
+  if (!options_.metrics_dir.empty()) {
+    auto writer = MetricsCsvWriter::open(metrics_path("M", "_metrics.csv"));
+    if (!writer) return Status::error("--metrics-dir: " + writer.status().message());
+    batch_csv_ = std::move(writer.value());
+    queue_csv_path_ = metrics_path("Q", "_queues.csv");
+    summary_path_ = metrics_path("S", "_summary.json");
+  }
+  if (!options_.trace_path.empty()) {
+    std::ofstream probe(options_.trace_path, std::ios::trunc);
+    if (!probe) {
+      return Status::error(
+          fmt::format("--trace: cannot write '{}' (check the directory exists and is writable)",
+                      options_.trace_path));
+    }
+  }
+  return Status::ok();
+}
+
+Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
+  run_start_ns_ = run_start_ns;
+  if (!options_.metrics_dir.empty()) {
+    auto frames = FrameCsvWriter::open(metrics_path("F", "_frames.csv"), run_start_ns);
+    if (!frames) return Status::error("--metrics-dir: " + frames.status().message());
+    frame_csv_ = std::move(frames.value());
+    queue_csv_.open(queue_csv_path_, std::ios::trunc);
+    if (!queue_csv_) {
+      return Status::error(fmt::format("--metrics-dir: cannot write '{}'", queue_csv_path_));
+    }
+    queue_csv_ << "time_ms,stream,depth,dropped\n";
+  }
+  if (!options_.trace_path.empty()) {
+    auto trace = TraceWriter::open(options_.trace_path, run_start_ns, num_streams);
+    if (!trace) return Status::error("--trace: " + trace.status().message());
+    trace_ = std::move(trace.value());
+  }
+  return Status::ok();
+}
+
+void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels) {
+  const int64_t sink_start = now_ns();
+  if (jsonl_) {
+    for (const auto& frame : b.frames) jsonl_->write(*frame, labels);
+  }
+  if (batch_csv_) {
+    BatchRecord record;
+    record.step = b.step;
+    record.read_ms = ms_between(b.read_start, b.read_end);
+    record.prep_ms = ms_between(b.prep_start, b.prep_end);
+    record.exec_ms = ms_between(b.infer_start, b.infer_end);
+    record.post_ms = ms_between(b.post_start, b.post_end);
+    record.total_ms = record.read_ms + record.prep_ms + record.exec_ms + record.post_ms;
+    record.batch_size = static_cast<int>(b.frames.size());
+    record.start_ms = ms_between(run_start_ns_, b.read_end);
+    for (const auto& frame : b.frames) {
+      if (!record.streams.empty()) record.streams += ';';
+      record.streams += std::to_string(frame->stream_id);
+    }
+    batch_csv_->write(record);
+  }
+  const int64_t sink_end = now_ns();
+  if (frame_csv_ || trace_) {
+    BatchTimeline timeline = timeline_of(b);
+    timeline.sink_start = sink_start;
+    timeline.sink_end = sink_end;
+    if (frame_csv_) frame_csv_->write(timeline);
+    if (trace_) trace_->add_batch(timeline);
+  }
+}
+
+void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
+                                 const std::vector<int64_t>& dropped) {
+  if (queue_csv_.is_open()) {
+    const double t = ms_between(run_start_ns_, ts_ns);
+    for (size_t i = 0; i < depths.size(); ++i) {
+      queue_csv_ << fmt::format("{:.3f},{},{},{}\n", t, i, depths[i], dropped[i]);
+    }
+  }
+  if (trace_) {
+    std::vector<std::pair<std::string, double>> depth_series, dropped_series;
+    for (size_t i = 0; i < depths.size(); ++i) {
+      depth_series.emplace_back(fmt::format("stream {}", i), static_cast<double>(depths[i]));
+      dropped_series.emplace_back(fmt::format("stream {}", i), static_cast<double>(dropped[i]));
+    }
+    trace_->add_counter("queue depth", ts_ns, depth_series);
+    trace_->add_counter("dropped frames", ts_ns, dropped_series);
+  }
+}
+
+Status RunOutputs::close(const RunStats& stats, const nlohmann::json& system) {
+  Status status = Status::ok();
+  auto keep_first_error = [&](Status s) {
+    if (status && !s) status = std::move(s);
+  };
+  if (jsonl_) keep_first_error(jsonl_->close());
+  if (batch_csv_) keep_first_error(batch_csv_->close());
+  if (frame_csv_) keep_first_error(frame_csv_->close());
+  if (queue_csv_.is_open()) {
+    queue_csv_.close();
+    if (!queue_csv_) keep_first_error(Status::error("cannot write '" + queue_csv_path_ + "'"));
+  }
+  if (trace_) keep_first_error(trace_->close());
+  if (!summary_path_.empty()) {
+    keep_first_error(
+        write_summary_json(summary_path_, summary_to_json(stats, options_.model_name, system)));
+  }
+  return status;
+}
+
+std::vector<std::string> RunOutputs::written_files() const {
+  std::vector<std::string> files;
+  if (jsonl_ && options_.output_jsonl != "-") files.push_back(options_.output_jsonl);
+  if (batch_csv_) files.push_back(batch_csv_->path());
+  if (frame_csv_) files.push_back(frame_csv_->path());
+  if (!queue_csv_path_.empty()) files.push_back(queue_csv_path_);
+  if (!summary_path_.empty()) files.push_back(summary_path_);
+  if (trace_) files.push_back(trace_->path());
+  return files;
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,58 @@
+#pragma once
+// Everything a run writes besides stdout: detections (JSONL), the per-batch and per-frame CSVs,
+// queue-depth samples, the trace timeline and the summary JSON. The pipeline hands over each
+// completed batch once, from the postprocess thread, so the hot stages never touch a file.
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/batch.h"
+#include "profile/frame_csv.h"
+#include "profile/metrics_csv.h"
+#include "profile/run_stats.h"
+#include "profile/trace_writer.h"
+#include "sink/jsonl_writer.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct OutputOptions {
+  std::string output_jsonl;  // empty: none
+  std::string metrics_dir;   // empty: no CSVs, no summary JSON
+  std::string trace_path;    // empty: no trace
+  std::string model_name;
+};
+
+class RunOutputs {
+ public:
+  explicit RunOutputs(OutputOptions options);
+  // Creates the files that can be created before the run, so a bad path fails before any work.
+  Status open();
+  // The run starts now: files whose timestamps are relative to the start open here.
+  Status start(int64_t run_start_ns, int num_streams);
+  void on_batch(const Batch& batch, const std::vector<std::string>& labels);
+  // Queue depth and dropped frames per stream at `ts_ns`.
+  void on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
+                       const std::vector<int64_t>& dropped);
+  // Flushes everything and writes the summary JSON.
+  Status close(const RunStats& stats, const nlohmann::json& system);
+
+  std::vector<std::string> written_files() const;
+
+ private:
+  std::string metrics_path(const std::string& prefix, const std::string& suffix) const;
+
+  OutputOptions options_;
+  int64_t run_start_ns_ = 0;
+  std::unique_ptr<JsonlWriter> jsonl_;
+  std::unique_ptr<MetricsCsvWriter> batch_csv_;
+  std::unique_ptr<FrameCsvWriter> frame_csv_;
+  std::unique_ptr<TraceWriter> trace_;
+  std::ofstream queue_csv_;
+  std::string queue_csv_path_, summary_path_;
+};
+
+}  // namespace streaminfer

@@ -1,0 +1,61 @@
+#include "profile/summary_json.h"
+
+#include "common/output_path.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace streaminfer {
+
+nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
+                               const nlohmann::json& system) {
+  nlohmann::json j;
+  j["model"] = model;
+  j["wall_seconds"] = stats.wall_seconds;
+  j["frames"] = stats.total_frames_done();
+  j["fps"] = stats.wall_seconds > 0
+                 ? static_cast<double>(stats.total_frames_done()) / stats.wall_seconds
+                 : 0.0;
+  j["batches"] = stats.batches;
+  j["streams"] = nlohmann::json::array();
+  for (const auto& s : stats.streams) {
+    j["streams"].push_back({{"id", s.stream_id},
+                            {"uri", s.uri},
+                            {"status", s.status},
+                            {"frames", s.frames_done},
+                            {"decoded", s.frames_decoded},
+                            {"fps", s.fps(stats.wall_seconds)},
+                            {"dropped", s.dropped},
+                            {"decode_errors", s.decode_errors}});
+  }
+  j["stages"] = nlohmann::json::array();
+  for (int i = 0; i < static_cast<int>(Stage::kCount); ++i) {
+    const auto stage = static_cast<Stage>(i);
+    const auto& h = stats.stage(stage);
+    j["stages"].push_back({{"name", stage_name(stage)},
+                           {"count", h.count()},
+                           {"mean_ms", h.mean()},
+                           {"p50_ms", h.percentile(50)},
+                           {"p95_ms", h.percentile(95)},
+                           {"p99_ms", h.percentile(99)},
+                           {"max_ms", h.max()},
+                           {"busy_share", busy_share(stats, stage)}});
+  }
+  const Stage bottleneck = bottleneck_stage(stats);
+  j["bottleneck"] = bottleneck == Stage::kCount ? "unknown" : stage_name(bottleneck);
+  j["system"] = system.is_null() ? nlohmann::json::object() : system;
+  return j;
+}
+
+Status write_summary_json(const std::string& path, const nlohmann::json& summary) {
+  SI_RETURN_IF_ERROR(create_parent_directories(path, "summary"));
+  std::ofstream out(path, std::ios::trunc);
+  out << summary.dump(2) << '\n';
+  out.close();
+  if (!out) return Status::error(fmt::format("cannot write summary '{}'", path));
+  return Status::ok();
+}
+
+}  // namespace streaminfer

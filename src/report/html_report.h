@@ -1,0 +1,24 @@
+#pragma once
+// The self-contained HTML page of `streaminfer report`: the run's data as JSON in a
+// <script type="application/json"> tag, uPlot and its stylesheet inlined, and report.js, which
+// draws the charts when the page loads. The page references nothing outside itself.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "report/report_data.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+// The data the page's script reads (columnar arrays, times in seconds since run start, values
+// rounded to microseconds). `generated` is the time the report was made, shown in the header.
+nlohmann::json report_page_data(const ReportData& data, const std::string& run_date,
+                                const std::string& generated);
+
+// The whole page.
+std::string render_html_report(const nlohmann::json& page_data);
+
+Status write_html_report(const std::string& path, const std::string& html);
+
+}  // namespace streaminfer

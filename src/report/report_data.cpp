@@ -1,0 +1,366 @@
+#include "report/report_data.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+namespace streaminfer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A bad cell or row; read_csv adds the file and line.
+struct RowError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Splits one CSV line at commas; a field may be double-quoted ("" inside is a quote).
+std::vector<std::string> split_csv_line(std::string_view line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (quoted) throw RowError("unterminated quoted field");
+  return fields;
+}
+
+// The cells of the columns a loader asked for, in the order it asked.
+class Row {
+ public:
+  Row(const std::vector<std::string>& names, std::vector<std::string> cells)
+      : names_(names), cells_(std::move(cells)) {}
+
+  bool empty(size_t i) const { return cells_[i].empty(); }
+
+  double number(size_t i) const {
+    const std::string& cell = cells_[i];
+    double value = 0;
+    const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+    if (cell.empty() || ec != std::errc() || end != cell.data() + cell.size() ||
+        !std::isfinite(value)) {
+      throw RowError(fmt::format("{} is not a number: '{}'", names_[i], cell));
+    }
+    return value;
+  }
+  double number_or_none(size_t i) const { return empty(i) ? FrameRow::kNone : number(i); }
+
+  int64_t integer(size_t i) const {
+    const std::string& cell = cells_[i];
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+    if (cell.empty() || ec != std::errc() || end != cell.data() + cell.size()) {
+      throw RowError(fmt::format("{} is not an integer: '{}'", names_[i], cell));
+    }
+    return value;
+  }
+  int small_integer(size_t i) const {
+    const int64_t value = integer(i);
+    if (value < 0 || value > 1'000'000'000) {
+      throw RowError(fmt::format("{} is out of range: '{}'", names_[i], cells_[i]));
+    }
+    return static_cast<int>(value);
+  }
+  const std::string& text(size_t i) const { return cells_[i]; }
+
+ private:
+  const std::vector<std::string>& names_;
+  std::vector<std::string> cells_;
+};
+
+// Reads `path`: checks the header has every column of `names`, each row as many fields as the
+// header, and hands the asked-for cells to `on_row` (which throws RowError on a bad value).
+Status read_csv(const fs::path& path, const std::vector<std::string>& names,
+                const std::function<void(const Row&)>& on_row) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error(fmt::format("cannot open '{}'", path.string()));
+  std::string line;
+  size_t line_number = 0;
+  std::vector<size_t> index;  // header position of each asked-for column
+  size_t field_count = 0;
+  try {
+    while (std::getline(in, line)) {
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line_number == 1) {
+        const auto header = split_csv_line(line);
+        field_count = header.size();
+        for (const auto& name : names) {
+          const auto it = std::find(header.begin(), header.end(), name);
+          if (it == header.end()) {
+            throw RowError(fmt::format("header has no column '{}' (header: '{}')", name, line));
+          }
+          index.push_back(static_cast<size_t>(it - header.begin()));
+        }
+        continue;
+      }
+      if (line.empty()) continue;
+      auto fields = split_csv_line(line);
+      if (fields.size() != field_count) {
+        throw RowError(
+            fmt::format("expected {} fields as in the header, got {}", field_count, fields.size()));
+      }
+      std::vector<std::string> cells;
+      cells.reserve(index.size());
+      for (size_t i : index) cells.push_back(std::move(fields[i]));
+      on_row(Row(names, std::move(cells)));
+    }
+  } catch (const RowError& e) {
+    return Status::error(
+        fmt::format("report: {} line {}: {}", path.string(), line_number, e.what()));
+  }
+  if (line_number == 0) {
+    return Status::error(fmt::format("report: {} is empty (no header line)", path.string()));
+  }
+  return Status::ok();
+}
+
+std::vector<int> parse_stream_list(const std::string& text) {
+  std::vector<int> ids;
+  if (text.empty()) return ids;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = std::min(text.find(';', begin), text.size());
+    int id = 0;
+    const char* first = text.data() + begin;
+    const char* last = text.data() + end;
+    const auto [ptr, ec] = std::from_chars(first, last, id);
+    if (first == last || ec != std::errc() || ptr != last || id < 0) {
+      throw RowError(fmt::format("streams is not a ';'-separated list of ids: '{}'", text));
+    }
+    ids.push_back(id);
+    if (end == text.size()) break;
+    begin = end + 1;
+  }
+  return ids;
+}
+
+struct Candidate {
+  std::string model;
+  int64_t pid = 0;
+  fs::file_time_type mtime;
+  fs::path path;
+};
+
+// "M_{model}_P_{pid}_metrics.csv" -> (model, pid). The model name may itself hold "_P_", so
+// the pid is taken from the last one. (Plain parsing: GCC 12's <regex> trips
+// -Wmaybe-uninitialized under the sanitizer build.)
+std::optional<std::pair<std::string, int64_t>> parse_metrics_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "M_", kSuffix = "_metrics.csv", kPid = "_P_";
+  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) return std::nullopt;
+  name = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  const auto at = name.rfind(kPid);
+  if (at == std::string_view::npos || at == 0) return std::nullopt;
+  const std::string_view digits = name.substr(at + kPid.size());
+  int64_t pid = 0;
+  const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (digits.empty() || err != std::errc() || end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(name.substr(0, at)), pid};
+}
+
+}  // namespace
+
+Result<RunFiles> find_run_files(const fs::path& dir, int64_t pid) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    return Status::error(fmt::format("report: '{}' not found", dir.string()));
+  if (!fs::is_directory(dir, ec)) {
+    return Status::error(fmt::format("report: '{}' is not a directory", dir.string()));
+  }
+  std::vector<Candidate> runs;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    const auto parsed = parse_metrics_name(entry.path().filename().string());
+    if (!parsed) continue;
+    runs.push_back({parsed->first, parsed->second, entry.last_write_time(ec), entry.path()});
+  }
+  if (runs.empty()) {
+    return Status::error(fmt::format(
+        "report: no metrics CSV (M_<model>_P_<pid>_metrics.csv) in '{}'; write one with "
+        "streaminfer run --metrics-dir {}",
+        dir.string(), dir.string()));
+  }
+  std::sort(runs.begin(), runs.end(), [](const Candidate& a, const Candidate& b) {
+    return a.mtime != b.mtime ? a.mtime > b.mtime : a.pid > b.pid;
+  });
+  auto chosen = runs.begin();
+  if (pid != 0) {
+    chosen =
+        std::find_if(runs.begin(), runs.end(), [&](const Candidate& c) { return c.pid == pid; });
+    if (chosen == runs.end()) {
+      std::string pids;
+      for (const auto& run : runs) pids += (pids.empty() ? "" : ", ") + std::to_string(run.pid);
+      return Status::error(fmt::format("report: no metrics CSV of pid {} in '{}' (pids there: {})",
+                                       pid, dir.string(), pids));
+    }
+  }
+  RunFiles files;
+  files.model = chosen->model;
+  files.pid = chosen->pid;
+  files.metrics = chosen->path;
+  const auto sibling = [&](const char* prefix, const char* suffix) {
+    fs::path path = dir / fmt::format("{}_{}_P_{}_{}", prefix, files.model, files.pid, suffix);
+    std::error_code exists_ec;
+    return fs::is_regular_file(path, exists_ec) ? path : fs::path();
+  };
+  files.frames = sibling("F", "frames.csv");
+  files.queues = sibling("Q", "queues.csv");
+  files.summary = sibling("S", "summary.json");
+  return files;
+}
+
+Result<std::vector<BatchRow>> load_metrics_csv(const fs::path& path) {
+  std::vector<BatchRow> rows;
+  const Status status =
+      read_csv(path,
+               {"step", "read_latency_ms", "prep_latency_ms", "exec_latency_ms", "post_latency_ms",
+                "total_step_latency_ms", "batch_size", "loss", "start_ms", "streams"},
+               [&](const Row& row) {
+                 BatchRow b;
+                 b.step = row.integer(0);
+                 b.read_ms = row.number(1);
+                 b.prep_ms = row.number(2);
+                 b.exec_ms = row.number(3);
+                 b.post_ms = row.number(4);
+                 b.total_ms = row.number(5);
+                 b.batch_size = row.small_integer(6);
+                 if (!row.empty(7)) b.loss = row.number(7);
+                 b.start_ms = row.number(8);
+                 b.streams = parse_stream_list(row.text(9));
+                 rows.push_back(std::move(b));
+               });
+  if (!status) return status;
+  return rows;
+}
+
+Result<std::vector<FrameRow>> load_frames_csv(const fs::path& path) {
+  std::vector<FrameRow> rows;
+  const Status status =
+      read_csv(path,
+               {"stream", "frame", "step", "batch_size", "decode_ms", "queue_wait_ms",
+                "batch_wait_ms", "preprocess_ms", "inference_wait_ms", "exec_ms", "post_ms",
+                "end_to_end_ms", "done_ms", "detections"},
+               [&](const Row& row) {
+                 FrameRow f;
+                 f.stream = row.small_integer(0);
+                 f.frame = row.integer(1);
+                 f.step = row.empty(2) ? -1 : row.integer(2);
+                 f.batch_size = row.empty(3) ? 0 : row.small_integer(3);
+                 f.decode_ms = row.number_or_none(4);
+                 f.queue_wait_ms = row.number_or_none(5);
+                 f.batch_wait_ms = row.number_or_none(6);
+                 f.preprocess_ms = row.number_or_none(7);
+                 f.inference_wait_ms = row.number_or_none(8);
+                 f.exec_ms = row.number_or_none(9);
+                 f.post_ms = row.number_or_none(10);
+                 f.end_to_end_ms = row.number(11);
+                 f.done_ms = row.number(12);
+                 f.detections = row.empty(13) ? 0 : row.small_integer(13);
+                 rows.push_back(f);
+               });
+  if (!status) return status;
+  return rows;
+}
+
+Result<std::vector<QueueSample>> load_queues_csv(const fs::path& path) {
+  std::vector<QueueSample> rows;
+  const Status status =
+      read_csv(path, {"time_ms", "stream", "depth", "dropped"}, [&](const Row& row) {
+        rows.push_back({row.number(0), row.small_integer(1), row.small_integer(2),
+                        row.empty(3) ? 0 : row.integer(3)});
+      });
+  if (!status) return status;
+  return rows;
+}
+
+Result<nlohmann::json> load_summary_json(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error(fmt::format("report: cannot open '{}'", path.string()));
+  nlohmann::json summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded()) {
+    return Status::error(fmt::format("report: {} is not valid JSON", path.string()));
+  }
+  if (!summary.is_object()) {
+    return Status::error(fmt::format("report: {} is not a JSON object", path.string()));
+  }
+  return summary;
+}
+
+Result<ReportData> load_report_data(const fs::path& dir, int64_t pid) {
+  auto files = find_run_files(dir, pid);
+  if (!files) return files.status();
+  ReportData data;
+  data.files = *files;
+  auto batches = load_metrics_csv(data.files.metrics);
+  if (!batches) return batches.status();
+  data.batches = std::move(*batches);
+  if (!data.files.frames.empty()) {
+    auto frames = load_frames_csv(data.files.frames);
+    if (!frames) return frames.status();
+    data.frames = std::move(*frames);
+  }
+  if (!data.files.queues.empty()) {
+    auto queues = load_queues_csv(data.files.queues);
+    if (!queues) return queues.status();
+    data.queues = std::move(*queues);
+  }
+  if (!data.files.summary.empty()) {
+    auto summary = load_summary_json(data.files.summary);
+    if (!summary) return summary.status();
+    data.summary = std::move(*summary);
+  }
+  return data;
+}
+
+FpsSeries fps_per_stream(const std::vector<FrameRow>& frames) {
+  FpsSeries series;
+  if (frames.empty()) return series;
+  std::map<int, std::vector<double>> counts;
+  double last_ms = 0;
+  for (const auto& f : frames) last_ms = std::max(last_ms, f.done_ms);
+  const double run_seconds = last_ms / 1000.0;
+  const auto full_bins = static_cast<size_t>(std::floor(run_seconds));
+  const double last_width = run_seconds - static_cast<double>(full_bins);
+  const size_t bins = full_bins + (last_width >= 0.5 ? 1 : 0);
+  for (const auto& f : frames) {
+    auto& c = counts[f.stream];
+    c.resize(bins, 0.0);
+    const auto bin = static_cast<size_t>(std::max(0.0, std::floor(f.done_ms / 1000.0)));
+    if (bin < bins) c[bin] += 1;
+  }
+  for (size_t k = 0; k < bins; ++k) series.seconds.push_back(static_cast<double>(k));
+  for (auto& [id, c] : counts) {
+    if (bins > full_bins) c[full_bins] /= last_width;
+    series.stream_ids.push_back(id);
+    series.fps.push_back(std::move(c));
+  }
+  return series;
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,103 @@
+#pragma once
+// What `streaminfer report` reads from a metrics directory written by
+// `streaminfer run --metrics-dir DIR`, loaded and validated:
+//   M_{model}_P_{pid}_metrics.csv  one row per batch (required)
+//   F_{model}_P_{pid}_frames.csv   one row per frame (optional)
+//   Q_{model}_P_{pid}_queues.csv   queue depth per stream, sampled (optional)
+//   S_{model}_P_{pid}_summary.json the end-of-run summary (optional)
+// Columns are found by their header name, so added columns do not break the reader. Errors are
+// one line naming the file (and the line for CSV rows).
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct BatchRow {
+  int64_t step = 0;
+  double read_ms = 0;
+  double prep_ms = 0;
+  double exec_ms = 0;
+  double post_ms = 0;
+  double total_ms = 0;
+  int batch_size = 0;
+  std::optional<double> loss;  // empty in inference mode
+  double start_ms = 0;         // since run start
+  std::vector<int> streams;    // stream id of each frame in the batch
+};
+
+// Per-frame stage times; NaN where the writer left a cell empty (a stage the frame skipped).
+struct FrameRow {
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  int stream = 0;
+  int64_t frame = 0;
+  int64_t step = -1;
+  int batch_size = 0;
+  double decode_ms = kNone;
+  double queue_wait_ms = kNone;
+  double batch_wait_ms = kNone;
+  double preprocess_ms = kNone;
+  double inference_wait_ms = kNone;
+  double exec_ms = kNone;
+  double post_ms = kNone;
+  double end_to_end_ms = 0;
+  double done_ms = 0;  // since run start
+  int detections = 0;
+};
+
+struct QueueSample {
+  double time_ms = 0;  // since run start
+  int stream = 0;
+  int depth = 0;
+  int64_t dropped = 0;  // cumulative
+};
+
+// The files of one run (one model and pid). Optional ones are empty paths when absent.
+struct RunFiles {
+  std::string model;
+  int64_t pid = 0;
+  std::filesystem::path metrics;
+  std::filesystem::path frames;
+  std::filesystem::path queues;
+  std::filesystem::path summary;
+};
+
+struct ReportData {
+  RunFiles files;
+  std::vector<BatchRow> batches;
+  std::vector<FrameRow> frames;
+  std::vector<QueueSample> queues;
+  nlohmann::json summary;  // null when there is no summary file
+};
+
+// Picks the run in `dir`: the one with the given pid (0: the newest metrics CSV, by modification
+// time, then by pid), and the F/Q/S files of the same model and pid. Messages quote `dir` as
+// given.
+Result<RunFiles> find_run_files(const std::filesystem::path& dir, int64_t pid = 0);
+
+Result<std::vector<BatchRow>> load_metrics_csv(const std::filesystem::path& path);
+Result<std::vector<FrameRow>> load_frames_csv(const std::filesystem::path& path);
+Result<std::vector<QueueSample>> load_queues_csv(const std::filesystem::path& path);
+Result<nlohmann::json> load_summary_json(const std::filesystem::path& path);
+
+// find_run_files, then every file it found.
+Result<ReportData> load_report_data(const std::filesystem::path& dir, int64_t pid = 0);
+
+// Frames completed per second of the run, per stream: bin k counts frames with done_ms in
+// [1000 k, 1000 (k + 1)). A last bin shorter than half a second is left out; a longer one is
+// scaled to a rate. Streams in ascending id order.
+struct FpsSeries {
+  std::vector<double> seconds;  // bin starts
+  std::vector<int> stream_ids;
+  std::vector<std::vector<double>> fps;  // [stream index][bin]
+};
+FpsSeries fps_per_stream(const std::vector<FrameRow>& frames);
+
+}  // namespace streaminfer

@@ -1,0 +1,150 @@
+#include "sink/jsonl_writer.h"
+
+#include "common/output_path.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <string_view>
+#include <system_error>
+
+namespace streaminfer {
+
+namespace {
+
+void append_json_string(fmt::memory_buffer& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        out.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        out.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        out.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        out.append(std::string_view("\\t"));
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out.push_back(c);  // UTF-8 passes through unchanged, as JSON allows
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// JSON has no NaN or infinity; null keeps the line parseable and says "no value".
+template <int Decimals>
+void append_number(fmt::memory_buffer& out, double value) {
+  if (!std::isfinite(value)) {
+    out.append(std::string_view("null"));
+    return;
+  }
+  if constexpr (Decimals == 2) {
+    fmt::format_to(std::back_inserter(out), "{:.2f}", value);
+  } else if constexpr (Decimals == 3) {
+    fmt::format_to(std::back_inserter(out), "{:.3f}", value);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:.4f}", value);
+  }
+}
+
+void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
+                       const std::vector<std::string>& labels) {
+  fmt::format_to(std::back_inserter(out), "{{\"stream\":{},\"frame\":{},\"pts\":", frame.stream_id,
+                 frame.index);
+  append_number<3>(out, frame.pts_seconds);
+  out.append(std::string_view(",\"detections\":["));
+  bool first = true;
+  for (const Detection& d : frame.detections) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(std::string_view("{\"box\":["));
+    append_number<2>(out, d.box.x1);
+    out.push_back(',');
+    append_number<2>(out, d.box.y1);
+    out.push_back(',');
+    append_number<2>(out, d.box.x2);
+    out.push_back(',');
+    append_number<2>(out, d.box.y2);
+    out.append(std::string_view("],\"score\":"));
+    append_number<4>(out, d.score);
+    fmt::format_to(std::back_inserter(out), ",\"class\":{},\"label\":", d.class_id);
+    if (d.class_id >= 0 && static_cast<size_t>(d.class_id) < labels.size()) {
+      append_json_string(out, labels[static_cast<size_t>(d.class_id)]);
+    } else {
+      fmt::format_to(std::back_inserter(out), "\"class_{}\"", d.class_id);
+    }
+    out.push_back('}');
+  }
+  out.append(std::string_view("]}"));
+}
+
+}  // namespace
+
+std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels) {
+  fmt::memory_buffer out;
+  append_jsonl_line(out, frame, labels);
+  return fmt::to_string(out);
+}
+
+Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path) {
+  auto writer = std::make_unique<JsonlWriter>();
+  writer->path_ = path;
+  if (path == "-") {
+    writer->out_ = &std::cout;
+    return writer;
+  }
+  SI_RETURN_IF_ERROR(create_parent_directories(path, "detections"));
+  errno = 0;
+  writer->file_.open(path, std::ios::out | std::ios::trunc | std::ios::binary);
+  if (!writer->file_.is_open()) {
+    const int err = errno;
+    return Status::error(fmt::format("cannot open detections file '{}' for writing: {}", path,
+                                     err != 0 ? std::strerror(err) : "unknown error"));
+  }
+  writer->out_ = &writer->file_;
+  return writer;
+}
+
+void JsonlWriter::write(const Frame& frame, const std::vector<std::string>& labels) {
+  if (out_ == nullptr) return;  // closed
+  // One write per line: the stack buffer avoids an allocation for typical frames.
+  fmt::memory_buffer line;
+  append_jsonl_line(line, frame, labels);
+  line.push_back('\n');
+  out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
+Status JsonlWriter::close() {
+  if (out_ == nullptr) return Status::ok();
+  out_->flush();
+  bool failed = !out_->good();
+  if (out_ == &file_) {
+    file_.close();
+    failed = failed || file_.fail();
+  }
+  out_ = nullptr;
+  if (failed) {
+    const std::string where = path_ == "-" ? std::string("stdout") : "'" + path_ + "'";
+    return Status::error(fmt::format(
+        "failed writing detections to {} (disk full, file removed or pipe closed?)", where));
+  }
+  return Status::ok();
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,31 @@
+#pragma once
+// Detections as JSON Lines, one line per frame, in source-pixel coordinates:
+// {"stream":0,"frame":17,"pts":0.566,"detections":[{"box":[x1,y1,x2,y2],"score":0.91,
+//  "class":2,"label":"car"}]}
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "streaminfer/frame.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+class JsonlWriter {
+ public:
+  // "-" writes to stdout.
+  static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path);
+  // Boxes with 2 decimals, scores with 4; label = labels[class] or "class_N" when out of range.
+  void write(const Frame& frame, const std::vector<std::string>& labels);
+  Status close();
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+  std::ostream* out_ = nullptr;
+};
+
+std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels);
+
+}  // namespace streaminfer

@@ -1,0 +1,259 @@
+// Loaders of `streaminfer report` (src/report/report_data) and the page it builds, on the fixture
+// metrics directory tests/data/report (written by its make_fixtures.py).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "report/html_report.h"
+#include "report/report_data.h"
+
+namespace streaminfer {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixtures = fs::path(STREAMINFER_TEST_DATA) / "report";
+const char* kMetrics = "M_yolov8n_P_4242_metrics.csv";
+
+// A temporary directory, removed on destruction.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("report_data_test_" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name, std::ios::binary) << text;
+  }
+};
+
+constexpr const char* kHeader =
+    "step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,total_step_latency_ms,"
+    "batch_size,loss,start_ms,streams\n";
+
+TEST(ReportData, LoadsTheFixtureRun) {
+  auto data = load_report_data(kFixtures);
+  ASSERT_TRUE(data) << data.status().message();
+  EXPECT_EQ(data->files.model, "yolov8n");
+  EXPECT_EQ(data->files.pid, 4242);
+  ASSERT_EQ(data->batches.size(), 200u);
+  EXPECT_EQ(data->frames.size(), 800u);
+  EXPECT_FALSE(data->queues.empty());
+  EXPECT_EQ(data->summary.value("model", ""), "yolov8n");
+
+  const BatchRow& first = data->batches.front();
+  EXPECT_EQ(first.step, 0);
+  EXPECT_EQ(first.batch_size, 4);
+  EXPECT_FALSE(first.loss.has_value());
+  EXPECT_EQ(first.streams, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_NEAR(first.total_ms, first.read_ms + first.prep_ms + first.exec_ms + first.post_ms, 0.01);
+
+  // The fixture's latency step: exec ~28 ms before t = 6 s, ~46 ms after.
+  double before = 0, after = 0;
+  int n_before = 0, n_after = 0;
+  for (const auto& b : data->batches) {
+    (b.start_ms < 6000 ? before : after) += b.exec_ms;
+    ++(b.start_ms < 6000 ? n_before : n_after);
+  }
+  ASSERT_GT(n_before, 10);
+  ASSERT_GT(n_after, 10);
+  EXPECT_GT(after / n_after - before / n_before, 10.0);
+
+  for (const auto& f : data->frames) {
+    EXPECT_GE(f.stream, 0);
+    EXPECT_LT(f.stream, 4);
+    EXPECT_GT(f.end_to_end_ms, 0);
+  }
+}
+
+TEST(ReportData, MissingDirectoryIsOneLineNamingIt) {
+  auto files = find_run_files("no/such/dir/");
+  ASSERT_FALSE(files);
+  EXPECT_EQ(files.status().message(), "report: 'no/such/dir/' not found");
+}
+
+TEST(ReportData, DirectoryWithoutMetricsSaysHowToMakeOne) {
+  ScratchDir dir;
+  dir.write("notes.txt", "hello\n");
+  auto files = find_run_files(dir.path);
+  ASSERT_FALSE(files);
+  EXPECT_NE(files.status().message().find(dir.path.string()), std::string::npos);
+  EXPECT_NE(files.status().message().find("streaminfer run --metrics-dir"), std::string::npos);
+}
+
+TEST(ReportData, OptionalFilesMayBeAbsent) {
+  ScratchDir dir;
+  fs::copy_file(kFixtures / kMetrics, dir.path / kMetrics);
+  auto data = load_report_data(dir.path);
+  ASSERT_TRUE(data) << data.status().message();
+  EXPECT_EQ(data->batches.size(), 200u);
+  EXPECT_TRUE(data->files.frames.empty());
+  EXPECT_TRUE(data->frames.empty());
+  EXPECT_TRUE(data->queues.empty());
+  EXPECT_TRUE(data->summary.is_null());
+}
+
+TEST(ReportData, PicksTheNewestRunOrTheGivenPid) {
+  ScratchDir dir;
+  dir.write("M_yolov8s_P_100_metrics.csv", std::string(kHeader) + "0,1,2,3,4,10,1,,0,0\n");
+  dir.write("M_my_model_P_7_metrics.csv", std::string(kHeader) + "0,1,2,3,4,10,2,0.5,0,0;1\n");
+  const auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time(dir.path / "M_yolov8s_P_100_metrics.csv", old_time);
+  dir.write("S_my_model_P_7_summary.json", R"({"model":"my_model"})");
+
+  auto newest = find_run_files(dir.path);
+  ASSERT_TRUE(newest) << newest.status().message();
+  EXPECT_EQ(newest->model, "my_model");  // underscores in the model name survive
+  EXPECT_EQ(newest->pid, 7);
+  EXPECT_EQ(newest->summary.filename(), "S_my_model_P_7_summary.json");
+  EXPECT_TRUE(newest->frames.empty());
+
+  auto chosen = find_run_files(dir.path, 100);
+  ASSERT_TRUE(chosen) << chosen.status().message();
+  EXPECT_EQ(chosen->model, "yolov8s");
+
+  auto absent = find_run_files(dir.path, 5);
+  ASSERT_FALSE(absent);
+  EXPECT_NE(absent.status().message().find("pid 5"), std::string::npos);
+  EXPECT_NE(absent.status().message().find("100"), std::string::npos);
+
+  auto data = load_report_data(dir.path);
+  ASSERT_TRUE(data) << data.status().message();
+  ASSERT_EQ(data->batches.size(), 1u);
+  EXPECT_DOUBLE_EQ(data->batches[0].loss.value_or(-1), 0.5);
+  EXPECT_EQ(data->batches[0].streams, (std::vector<int>{0, 1}));
+}
+
+// Each malformed metrics file and what its error must name.
+struct BadCsv {
+  std::string body;
+  std::string expected;
+};
+
+TEST(ReportData, MalformedRowsNameFileAndLine) {
+  const std::vector<BadCsv> cases = {
+      {std::string(kHeader) + "0,1,2,3,4,10,1,,0,0\n1,1,2,3\n", "line 3: expected 10 fields"},
+      {std::string(kHeader) + "0,1,2,abc,4,10,1,,0,0\n", "line 2: exec_latency_ms is not a number"},
+      {std::string(kHeader) + "0,1,2,3,4,10,x,,0,0\n", "line 2: batch_size is not an integer"},
+      {std::string(kHeader) + "0,1,2,nan,4,10,1,,0,0\n", "line 2: exec_latency_ms"},
+      {std::string(kHeader) + "0,1,2,3,4,10,1,,0,0;a\n", "line 2: streams"},
+      {"step,read_latency_ms\n0,1\n", "line 1: header has no column 'prep_latency_ms'"},
+      {"", "is empty"},
+  };
+  for (const auto& c : cases) {
+    ScratchDir dir;
+    dir.write(kMetrics, c.body);
+    auto data = load_report_data(dir.path);
+    ASSERT_FALSE(data) << c.body;
+    const std::string message = data.status().message();
+    EXPECT_NE(message.find(kMetrics), std::string::npos) << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+TEST(ReportData, MalformedOptionalFilesAreErrorsToo) {
+  ScratchDir dir;
+  fs::copy_file(kFixtures / kMetrics, dir.path / kMetrics);
+  dir.write("Q_yolov8n_P_4242_queues.csv", "time_ms,stream,depth,dropped\n0,0,1,0\n100,0,-1,0\n");
+  auto data = load_report_data(dir.path);
+  ASSERT_FALSE(data);
+  EXPECT_NE(data.status().message().find("Q_yolov8n_P_4242_queues.csv line 3: depth"),
+            std::string::npos)
+      << data.status().message();
+
+  fs::remove(dir.path / "Q_yolov8n_P_4242_queues.csv");
+  dir.write("S_yolov8n_P_4242_summary.json", "{\"model\": ");
+  data = load_report_data(dir.path);
+  ASSERT_FALSE(data);
+  EXPECT_NE(data.status().message().find("S_yolov8n_P_4242_summary.json is not valid JSON"),
+            std::string::npos)
+      << data.status().message();
+}
+
+TEST(ReportData, FramesCsvReadsColumnsByNameAndAllowsEmptyStages) {
+  ScratchDir dir;
+  dir.write("frames.csv",
+            "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
+            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections,extra\r\n"
+            "1,5,2,4,3.5,,1,2,0,20,1,30.5,120.25,3,x\r\n");
+  auto frames = load_frames_csv(dir.path / "frames.csv");
+  ASSERT_TRUE(frames) << frames.status().message();
+  ASSERT_EQ(frames->size(), 1u);
+  const FrameRow& f = frames->front();
+  EXPECT_EQ(f.stream, 1);
+  EXPECT_EQ(f.frame, 5);
+  EXPECT_DOUBLE_EQ(f.decode_ms, 3.5);
+  EXPECT_TRUE(std::isnan(f.queue_wait_ms));
+  EXPECT_DOUBLE_EQ(f.end_to_end_ms, 30.5);
+  EXPECT_DOUBLE_EQ(f.done_ms, 120.25);
+  EXPECT_EQ(f.detections, 3);
+}
+
+TEST(ReportData, FpsPerStreamCountsFramesPerSecond) {
+  std::vector<FrameRow> frames(5);
+  const double done[] = {100, 500, 1500, 2600, 900};
+  const int stream[] = {0, 0, 0, 1, 1};
+  for (int i = 0; i < 5; ++i) {
+    frames[i].done_ms = done[i];
+    frames[i].stream = stream[i];
+  }
+  const FpsSeries fps = fps_per_stream(frames);
+  ASSERT_EQ(fps.seconds, (std::vector<double>{0, 1, 2}));  // last bin 0.6 s long: kept, scaled
+  ASSERT_EQ(fps.stream_ids, (std::vector<int>{0, 1}));
+  EXPECT_EQ(fps.fps[0], (std::vector<double>{2, 1, 0}));
+  EXPECT_DOUBLE_EQ(fps.fps[1][0], 1);
+  EXPECT_NEAR(fps.fps[1][2], 1 / 0.6, 1e-9);
+  EXPECT_TRUE(fps_per_stream({}).seconds.empty());
+}
+
+TEST(HtmlReport, PageIsSelfContainedAndCarriesTheData) {
+  auto data = load_report_data(kFixtures);
+  ASSERT_TRUE(data) << data.status().message();
+  data->summary["streams"][0]["uri"] = "evil</script><script>alert(1)</script>";
+  const auto page = report_page_data(*data, "2025-01-02 03:04:05", "now");
+  const std::string html = render_html_report(page);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find("<script src"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_NE(html.find("<title>streaminfer report: yolov8n (2025-01-02 03:04:05)</title>"),
+            std::string::npos);
+  EXPECT_NE(html.find("uPlot"), std::string::npos);
+  EXPECT_GT(html.size(), 50'000u);  // the chart library is inlined
+
+  // The data block parses back, intact, and the URI did not end the script element.
+  const std::string open = "<script type=\"application/json\" id=\"report-data\">";
+  const size_t begin = html.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = html.find("</script>", begin);
+  ASSERT_NE(end, std::string::npos);
+  std::string text = html.substr(begin + open.size(), end - begin - open.size());
+  const auto parsed = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded());
+  EXPECT_EQ(parsed["summary"]["streams"][0]["uri"], "evil</script><script>alert(1)</script>");
+  EXPECT_EQ(parsed["batches"]["t"].size(), 200u);
+  EXPECT_EQ(parsed["frames"]["end_to_end"].size(), 800u);
+  EXPECT_EQ(parsed["fps"]["streams"].size(), 4u);
+  EXPECT_EQ(parsed["queues"]["streams"].size(), 4u);
+  EXPECT_EQ(parsed["files"]["metrics"], kMetrics);
+}
+
+TEST(HtmlReport, WriteFailsOnAnUnwritablePath) {
+  ScratchDir dir;
+  dir.write("file", "x");
+  const Status status = write_html_report((dir.path / "file" / "report.html").string(), "x");
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("cannot write"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace streaminfer

@@ -1,0 +1,193 @@
+#include "postprocess/yolo_decode.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace streaminfer {
+namespace {
+
+// B=2, nc=3, A=5, rows cx, cy, w, h, class 0, class 1, class 2.
+std::vector<float> hand_output() {
+  return {
+      // frame 0
+      10, 12, 100, 200, 300,          // cx
+      10, 10, 100, 200, 300,          // cy
+      20, 20, 40, 10, 50,             // w
+      20, 20, 60, 10, 50,             // h
+      0.9f, 0.1f, 0.05f, 0.3f, 0.2f,  // class 0
+      0.1f, 0.8f, 0.6f, 0.1f, 0.2f,   // class 1
+      0.0f, 0.85f, 0.7f, 0.2f, 0.1f,  // class 2
+      // frame 1
+      50, 52, 0, 0, 0,                  // cx
+      50, 50, 0, 0, 0,                  // cy
+      10, 10, 1, 1, 1,                  // w
+      10, 10, 1, 1, 1,                  // h
+      0.5f, 0.6f, 0.01f, 0.01f, 0.01f,  // class 0
+      0.0f, 0.0f, 0.01f, 0.01f, 0.01f,  // class 1
+      0.0f, 0.0f, 0.01f, 0.01f, 0.01f,  // class 2
+  };
+}
+
+void expect_detection(const Detection& d, Box box, float score, int cls) {
+  EXPECT_FLOAT_EQ(d.box.x1, box.x1);
+  EXPECT_FLOAT_EQ(d.box.y1, box.y1);
+  EXPECT_FLOAT_EQ(d.box.x2, box.x2);
+  EXPECT_FLOAT_EQ(d.box.y2, box.y2);
+  EXPECT_FLOAT_EQ(d.score, score);
+  EXPECT_EQ(d.class_id, cls);
+}
+
+TEST(DecodeTest, HandComputedCase) {
+  const auto out = hand_output();
+  PostprocessOptions options;  // threshold 0.25, IoU 0.45, class-aware
+  for (bool reference : {false, true}) {
+    SCOPED_TRACE(reference ? "reference" : "fast");
+    const auto r = reference ? decode_yolov8_reference(out.data(), 2, 7, 5, options)
+                             : decode_yolov8(out.data(), 2, 7, 5, options);
+    ASSERT_EQ(r.size(), 2u);
+    // Anchor 4 (best 0.2) is under the threshold; anchors 0 and 1 overlap but differ in class.
+    ASSERT_EQ(r[0].size(), 4u);
+    expect_detection(r[0][0], {0, 0, 20, 20}, 0.9f, 0);
+    expect_detection(r[0][1], {2, 0, 22, 20}, 0.85f, 2);
+    expect_detection(r[0][2], {80, 70, 120, 130}, 0.7f, 2);
+    expect_detection(r[0][3], {195, 195, 205, 205}, 0.3f, 0);
+    // Same class, IoU 80/120: only the better one survives.
+    ASSERT_EQ(r[1].size(), 1u);
+    expect_detection(r[1][0], {47, 45, 57, 55}, 0.6f, 0);
+  }
+}
+
+TEST(DecodeTest, ThresholdMaxDetectionsAndAgnostic) {
+  const auto out = hand_output();
+  PostprocessOptions low;
+  low.score_threshold = 0.15f;
+  auto r = decode_yolov8(out.data(), 2, 7, 5, low);
+  ASSERT_EQ(r[0].size(), 5u);
+  expect_detection(r[0][4], {275, 275, 325, 325}, 0.2f, 0);  // class tie 0/1: lower class wins
+
+  PostprocessOptions capped;
+  capped.max_detections = 2;
+  r = decode_yolov8(out.data(), 2, 7, 5, capped);
+  ASSERT_EQ(r[0].size(), 2u);
+  EXPECT_FLOAT_EQ(r[0][1].score, 0.85f);
+
+  PostprocessOptions agnostic;
+  agnostic.class_agnostic = true;  // anchor 1 (IoU 360/440 with anchor 0) now goes
+  r = decode_yolov8(out.data(), 2, 7, 5, agnostic);
+  ASSERT_EQ(r[0].size(), 3u);
+  EXPECT_FLOAT_EQ(r[0][1].score, 0.7f);
+
+  PostprocessOptions high;
+  high.score_threshold = 0.95f;
+  r = decode_yolov8(out.data(), 2, 7, 5, high);
+  EXPECT_TRUE(r[0].empty());
+  EXPECT_TRUE(r[1].empty());
+
+  EXPECT_TRUE(decode_yolov8(out.data(), 0, 7, 5, PostprocessOptions{}).empty());
+}
+
+// Like a trained detector: almost every score tiny, a few hundred anchors per frame confident,
+// clustered around objects (so NMS has work), scores on a coarse grid (so there are ties).
+std::vector<float> realistic_output(int batch, int nc, int anchors, unsigned seed) {
+  std::mt19937 rng(seed);
+  const int channels = 4 + nc;
+  std::vector<float> out(static_cast<size_t>(batch) * channels * anchors);
+  std::uniform_real_distribution<float> tiny(0.0f, 0.03f);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::uniform_int_distribution<int> any_anchor(0, anchors - 1);
+  std::uniform_int_distribution<int> any_class(0, nc - 1);
+  for (int b = 0; b < batch; ++b) {
+    float* f = out.data() + static_cast<size_t>(b) * channels * anchors;
+    auto at = [&](int row, int a) -> float& { return f[static_cast<size_t>(row) * anchors + a]; };
+    for (int a = 0; a < anchors; ++a) {
+      at(0, a) = unit(rng) * 640;
+      at(1, a) = unit(rng) * 640;
+      at(2, a) = 4 + unit(rng) * 200;
+      at(3, a) = 4 + unit(rng) * 200;
+      for (int c = 0; c < nc; ++c) at(4 + c, a) = tiny(rng);
+    }
+    for (int object = 0; object < 40; ++object) {
+      const float cx = unit(rng) * 640, cy = unit(rng) * 640;
+      const float w = 10 + unit(rng) * 150, h = 10 + unit(rng) * 150;
+      const int cls = any_class(rng);
+      for (int k = 0; k < 10; ++k) {
+        const int a = any_anchor(rng);
+        at(0, a) = cx + (unit(rng) - 0.5f) * 10;
+        at(1, a) = cy + (unit(rng) - 0.5f) * 10;
+        at(2, a) = w * (0.9f + 0.2f * unit(rng));
+        at(3, a) = h * (0.9f + 0.2f * unit(rng));
+        at(4 + cls, a) = static_cast<float>(static_cast<int>(unit(rng) * 64)) / 64.0f;
+        if (k % 3 == 0) at(4 + any_class(rng), a) = 0.3f + 0.5f * unit(rng);
+      }
+    }
+  }
+  return out;
+}
+
+bool same(const std::vector<std::vector<Detection>>& a,
+          const std::vector<std::vector<Detection>>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].size() != b[i].size()) return false;
+    for (size_t j = 0; j < a[i].size(); ++j) {
+      const Detection &x = a[i][j], &y = b[i][j];
+      if (x.box.x1 != y.box.x1 || x.box.y1 != y.box.y1 || x.box.x2 != y.box.x2 ||
+          x.box.y2 != y.box.y2 || x.score != y.score || x.class_id != y.class_id) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const auto out = realistic_output(2, 80, 8400, seed);
+    PostprocessOptions options;
+    for (bool agnostic : {false, true}) {
+      for (int max_candidates : {30000, 50}) {
+        for (float threshold : {0.25f, 0.001f}) {
+          options.class_agnostic = agnostic;
+          options.max_candidates = max_candidates;
+          options.score_threshold = threshold;
+          const auto fast = decode_yolov8(out.data(), 2, 84, 8400, options);
+          const auto ref = decode_yolov8_reference(out.data(), 2, 84, 8400, options);
+          ASSERT_TRUE(same(fast, ref)) << "seed " << seed << " agnostic " << agnostic
+                                       << " max_candidates " << max_candidates;
+          if (threshold == 0.25f && max_candidates == 30000) {
+            EXPECT_GT(fast[0].size(), 20u);
+            for (const auto& frame : fast) {
+              for (size_t i = 1; i < frame.size(); ++i) {
+                EXPECT_GE(frame[i - 1].score, frame[i].score);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Not an assertion: prints the cost so Release builds can be compared with the < 1 ms goal.
+TEST(DecodeTest, TimingPrint) {
+  const auto out = realistic_output(1, 80, 8400, 42);
+  const PostprocessOptions options;
+  size_t kept = decode_yolov8(out.data(), 1, 84, 8400, options)[0].size();  // warm-up
+  std::vector<double> us;
+  for (int i = 0; i < 200; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    kept += decode_yolov8(out.data(), 1, 84, 8400, options)[0].size();
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("[ timing ] decode_yolov8 [1,84,8400]: median %.1f us, min %.1f us (%zu kept)\n",
+              us[us.size() / 2], us.front(), kept / 201);
+}
+
+}  // namespace
+}  // namespace streaminfer
