@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -244,25 +243,6 @@ TEST(LetterboxTest, ErrorsAreOneLine) {
   EXPECT_FALSE(prep.run(*hw, 0, 64, out.data(), nullptr).is_ok());
   EXPECT_FALSE(prep.run(*hw, 64, 64, nullptr, nullptr).is_ok());
   EXPECT_TRUE(prep.run(*hw, 64, 64, out.data(), nullptr).is_ok());
-}
-
-// Not an assertion: prints the cost of the common case for comparison across builds.
-TEST(LetterboxTest, TimingPrint) {
-  auto f = rgb_frame(1280, 720);
-  fill_noise(*f, 6);
-  LetterboxPreprocessor prep;
-  std::vector<float> out(3 * 640 * 640);
-  ASSERT_TRUE(prep.run(*f, 640, 640, out.data(), nullptr).is_ok());  // builds the context
-  std::vector<double> us;
-  for (int i = 0; i < 50; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    ASSERT_TRUE(prep.run(*f, 640, 640, out.data(), nullptr).is_ok());
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-                     .count());
-  }
-  std::sort(us.begin(), us.end());
-  std::printf("[ timing ] letterbox RGB24 1280x720 -> 640x640: median %.1f us, min %.1f us\n",
-              us[us.size() / 2], us.front());
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdio>
 #include <cstring>
 
 extern "C" {
@@ -243,21 +241,6 @@ TEST(SyntheticSourceTest, BadParametersAreRejected) {
   EXPECT_NE(bad.status().message().find("'width'"), std::string::npos);
   EXPECT_NE(bad.status().message().find("synthetic:?width=abc"), std::string::npos);
   EXPECT_FALSE(open_source("synthetic:?objects=3&bogus=1", SourceOptions{}));
-}
-
-TEST(SyntheticSourceTest, RenderCostPrint) {
-  auto source = open_or_die("synthetic:?width=1280&height=720&objects=6");
-  ASSERT_TRUE(source);
-  next_frame(*source);  // first frame allocates the buffer pool
-  const int kFrames = 120;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kFrames; ++i) ASSERT_TRUE(next_frame(*source));
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::printf(
-      "[ timing ] synthetic 1280x720, 6 objects: %.3f ms/frame (%.1f%% of a core at "
-      "4 x 30 fps)\n",
-      ms / kFrames, ms / kFrames * 120 / 10);
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <random>
+
+#include "yolo_output_fixture.h"
 
 namespace streaminfer {
 namespace {
@@ -90,44 +90,6 @@ TEST(DecodeTest, ThresholdMaxDetectionsAndAgnostic) {
   EXPECT_TRUE(decode_yolov8(out.data(), 0, 7, 5, PostprocessOptions{}).empty());
 }
 
-// Like a trained detector: almost every score tiny, a few hundred anchors per frame confident,
-// clustered around objects (so NMS has work), scores on a coarse grid (so there are ties).
-std::vector<float> realistic_output(int batch, int nc, int anchors, unsigned seed) {
-  std::mt19937 rng(seed);
-  const int channels = 4 + nc;
-  std::vector<float> out(static_cast<size_t>(batch) * channels * anchors);
-  std::uniform_real_distribution<float> tiny(0.0f, 0.03f);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  std::uniform_int_distribution<int> any_anchor(0, anchors - 1);
-  std::uniform_int_distribution<int> any_class(0, nc - 1);
-  for (int b = 0; b < batch; ++b) {
-    float* f = out.data() + static_cast<size_t>(b) * channels * anchors;
-    auto at = [&](int row, int a) -> float& { return f[static_cast<size_t>(row) * anchors + a]; };
-    for (int a = 0; a < anchors; ++a) {
-      at(0, a) = unit(rng) * 640;
-      at(1, a) = unit(rng) * 640;
-      at(2, a) = 4 + unit(rng) * 200;
-      at(3, a) = 4 + unit(rng) * 200;
-      for (int c = 0; c < nc; ++c) at(4 + c, a) = tiny(rng);
-    }
-    for (int object = 0; object < 40; ++object) {
-      const float cx = unit(rng) * 640, cy = unit(rng) * 640;
-      const float w = 10 + unit(rng) * 150, h = 10 + unit(rng) * 150;
-      const int cls = any_class(rng);
-      for (int k = 0; k < 10; ++k) {
-        const int a = any_anchor(rng);
-        at(0, a) = cx + (unit(rng) - 0.5f) * 10;
-        at(1, a) = cy + (unit(rng) - 0.5f) * 10;
-        at(2, a) = w * (0.9f + 0.2f * unit(rng));
-        at(3, a) = h * (0.9f + 0.2f * unit(rng));
-        at(4 + cls, a) = static_cast<float>(static_cast<int>(unit(rng) * 64)) / 64.0f;
-        if (k % 3 == 0) at(4 + any_class(rng), a) = 0.3f + 0.5f * unit(rng);
-      }
-    }
-  }
-  return out;
-}
-
 bool same(const std::vector<std::vector<Detection>>& a,
           const std::vector<std::vector<Detection>>& b) {
   if (a.size() != b.size()) return false;
@@ -146,7 +108,7 @@ bool same(const std::vector<std::vector<Detection>>& a,
 
 TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
   for (unsigned seed = 1; seed <= 3; ++seed) {
-    const auto out = realistic_output(2, 80, 8400, seed);
+    const auto out = test::realistic_yolov8_output(2, 80, 8400, seed);
     PostprocessOptions options;
     for (bool agnostic : {false, true}) {
       for (int max_candidates : {30000, 50}) {
@@ -170,23 +132,6 @@ TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
       }
     }
   }
-}
-
-// Not an assertion: prints the cost so Release builds can be compared with the < 1 ms goal.
-TEST(DecodeTest, TimingPrint) {
-  const auto out = realistic_output(1, 80, 8400, 42);
-  const PostprocessOptions options;
-  size_t kept = decode_yolov8(out.data(), 1, 84, 8400, options)[0].size();  // warm-up
-  std::vector<double> us;
-  for (int i = 0; i < 200; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    kept += decode_yolov8(out.data(), 1, 84, 8400, options)[0].size();
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-                     .count());
-  }
-  std::sort(us.begin(), us.end());
-  std::printf("[ timing ] decode_yolov8 [1,84,8400]: median %.1f us, min %.1f us (%zu kept)\n",
-              us[us.size() / 2], us.front(), kept / 201);
 }
 
 }  // namespace
