@@ -35,7 +35,11 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
                  "like a camera (oldest frames dropped when inference falls behind); auto: "
                  "realtime for live/synthetic sources, max for files")
       ->capture_default_str();
-  cmd.add_option("--queue-size", o.queue_size, "Frames queued per stream")->capture_default_str();
+  cmd.add_option("--queue-size", o.queue_size,
+                 "Frames queued per stream (0: 8 for files, which wait for room; 2 for realtime "
+                 "streams, which drop their oldest frame: the queue sets how stale a live frame "
+                 "is when batched)")
+      ->capture_default_str();
   cmd.add_option("--conf", o.conf, "Score threshold")->capture_default_str();
   cmd.add_option("--iou", o.iou, "NMS IoU threshold")->capture_default_str();
   cmd.add_option("--max-det", o.max_det, "Detections kept per frame")->capture_default_str();

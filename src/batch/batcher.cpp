@@ -25,7 +25,13 @@ Batcher::Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stre
   // The deadline arithmetic is in int64 ns; a day is far beyond any sensible wait.
   options_.max_wait = std::clamp(options_.max_wait, std::chrono::microseconds(0),
                                  std::chrono::microseconds(std::chrono::hours(24)));
-  for (size_t i = 0; i < stream_policies.size(); ++i) streams_[i].policy = stream_policies[i];
+  const size_t live_capacity =
+      options_.live_queue_capacity > 0 ? options_.live_queue_capacity : options_.queue_capacity;
+  for (size_t i = 0; i < stream_policies.size(); ++i) {
+    streams_[i].policy = stream_policies[i];
+    streams_[i].capacity =
+        stream_policies[i] == OverflowPolicy::kDropOldest ? live_capacity : options_.queue_capacity;
+  }
 }
 
 bool Batcher::push(FramePtr frame) {
@@ -40,11 +46,10 @@ bool Batcher::push(FramePtr frame) {
   if (frame->t.decode_end == 0) frame->t.decode_end = now_ns();
 
   if (queue.policy == OverflowPolicy::kBlock) {
-    space_freed_.wait(lock, [&] {
-      return shut_down_ || queue.closed || queue.frames.size() < options_.queue_capacity;
-    });
+    space_freed_.wait(
+        lock, [&] { return shut_down_ || queue.closed || queue.frames.size() < queue.capacity; });
     if (shut_down_ || queue.closed) return false;
-  } else if (queue.frames.size() >= options_.queue_capacity) {
+  } else if (queue.frames.size() >= queue.capacity) {
     queue.frames.pop_front();
     ++queue.dropped;
   }
@@ -78,7 +83,7 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
   const auto cannot_grow = [&] {
     if (shut_down_) return true;
     return std::all_of(streams_.begin(), streams_.end(), [&](const StreamQueue& q) {
-      return q.closed || q.frames.size() >= options_.queue_capacity;
+      return q.closed || q.frames.size() >= q.capacity;
     });
   };
 

@@ -23,6 +23,9 @@ struct BatcherOptions {
   int max_batch = 4;
   std::chrono::microseconds max_wait{10000};
   size_t queue_capacity = 8;  // per stream
+  // Per kDropOldest (live) stream; 0: queue_capacity. A live stream's queue only decides how old
+  // its frames are when they are batched (capacity / fps), so it is kept short.
+  size_t live_queue_capacity = 0;
 };
 
 class Batcher {
@@ -49,6 +52,7 @@ class Batcher {
   struct StreamQueue {
     std::deque<FramePtr> frames;
     OverflowPolicy policy = OverflowPolicy::kBlock;
+    size_t capacity = 1;
     bool closed = false;
     int64_t dropped = 0;
   };

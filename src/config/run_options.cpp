@@ -119,7 +119,7 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_range("warmup", o.warmup, 0, 1000));
   SI_RETURN_IF_ERROR(check_range("max-frames", static_cast<double>(o.max_frames), 0, 1e15));
   SI_RETURN_IF_ERROR(check_range("max-steps", static_cast<double>(o.max_steps), 0, 1e15));
-  SI_RETURN_IF_ERROR(check_range("queue-size", o.queue_size, 1, 4096));
+  SI_RETURN_IF_ERROR(check_range("queue-size", o.queue_size, 0, 4096));
   SI_RETURN_IF_ERROR(check_range("conf", o.conf, 0, 1));
   SI_RETURN_IF_ERROR(check_range("iou", o.iou, 0, 1));
   SI_RETURN_IF_ERROR(check_range("max-det", o.max_det, 1, 100000));

@@ -176,6 +176,32 @@ TEST(BatcherTest, DropOldestKeepsNewestAndCounts) {
   EXPECT_FALSE(batcher.next_batch().has_value());
 }
 
+TEST(BatcherTest, LiveStreamsHaveTheirOwnShorterQueue) {
+  BatcherOptions opts = options(8, std::chrono::seconds(10), 5);
+  opts.live_queue_capacity = 2;
+  Batcher batcher(opts, {OverflowPolicy::kDropOldest, OverflowPolicy::kBlock});
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(batcher.push(make_frame(0, i)));
+    if (i < 5) {  // a sixth would block
+      ASSERT_TRUE(batcher.push(make_frame(1, i)));
+    }
+  }
+  EXPECT_EQ(batcher.depth(0), 2u);
+  EXPECT_EQ(batcher.dropped(0), 4);
+  EXPECT_EQ(batcher.depth(1), 5u);
+  EXPECT_EQ(batcher.dropped(1), 0);
+  // Both queues are full, so the batch cannot grow: it leaves at once, newest live frames first
+  // in their stream's turn.
+  auto batch = batcher.next_batch();
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->size(), 7u);
+  std::vector<int64_t> live;
+  for (const auto& frame : *batch) {
+    if (frame->stream_id == 0) live.push_back(frame->index);
+  }
+  EXPECT_EQ(live, (std::vector<int64_t>{4, 5}));
+}
+
 TEST(BatcherTest, ShutdownUnblocksProducerAndDrains) {
   Batcher batcher(options(4, std::chrono::seconds(10), 1), {OverflowPolicy::kBlock});
   ASSERT_TRUE(batcher.push(make_frame(0, 0)));
