@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench_command.h"
 #include "commands.h"
 #include "report_command.h"
 
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
   report->add_option("-o,--output", report_output, "HTML file to write (default: DIR/report.html)");
   report->add_option("--pid", report_pid, "Run to show when DIR holds several (default: newest)");
 
+  const auto run_bench = app::add_bench_command(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -60,5 +63,6 @@ int main(int argc, char** argv) {
   if (run->parsed()) return app::run_command(std::move(options));
   if (info->parsed()) return app::info_command();
   if (report->parsed()) return app::report_command(report_dir, report_output, report_pid);
+  if (const int code = run_bench(); code >= 0) return code;
   return 2;
 }

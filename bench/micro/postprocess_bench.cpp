@@ -3,7 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include "postprocess/yolo_decode.h"
-#include "yolo_output_fixture.h"
+#include "postprocess/synthetic_yolo_output.h"
 
 namespace streaminfer {
 namespace {
@@ -12,7 +12,7 @@ constexpr int kClasses = 80, kAnchors = 8400;
 
 void run_decode(benchmark::State& state, bool reference) {
   const int batch = static_cast<int>(state.range(0));
-  const auto output = test::realistic_yolov8_output(batch, kClasses, kAnchors, 42);
+  const auto output = realistic_yolov8_output(batch, kClasses, kAnchors, 42);
   const PostprocessOptions options;
   size_t kept = 0;
   for (auto _ : state) {

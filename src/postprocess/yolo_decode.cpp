@@ -153,4 +153,20 @@ std::vector<std::vector<Detection>> decode_yolov8_reference(const float* output,
   return result;
 }
 
+bool same_detections(const std::vector<std::vector<Detection>>& a,
+                     const std::vector<std::vector<Detection>>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t f = 0; f < a.size(); ++f) {
+    if (a[f].size() != b[f].size()) return false;
+    for (size_t i = 0; i < a[f].size(); ++i) {
+      const Detection &x = a[f][i], &y = b[f][i];
+      if (x.box.x1 != y.box.x1 || x.box.y1 != y.box.y1 || x.box.x2 != y.box.x2 ||
+          x.box.y2 != y.box.y2 || x.score != y.score || x.class_id != y.class_id) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace streaminfer

@@ -27,4 +27,8 @@ std::vector<std::vector<Detection>> decode_yolov8_reference(const float* output,
                                                             int channels, int anchors,
                                                             const PostprocessOptions& options);
 
+// Whether two decodes kept bit-identical boxes, scores and classes, in the same order.
+bool same_detections(const std::vector<std::vector<Detection>>& a,
+                     const std::vector<std::vector<Detection>>& b);
+
 }  // namespace streaminfer

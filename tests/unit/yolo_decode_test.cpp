@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "yolo_output_fixture.h"
+#include "postprocess/synthetic_yolo_output.h"
 
 namespace streaminfer {
 namespace {
@@ -90,25 +90,9 @@ TEST(DecodeTest, ThresholdMaxDetectionsAndAgnostic) {
   EXPECT_TRUE(decode_yolov8(out.data(), 0, 7, 5, PostprocessOptions{}).empty());
 }
 
-bool same(const std::vector<std::vector<Detection>>& a,
-          const std::vector<std::vector<Detection>>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].size() != b[i].size()) return false;
-    for (size_t j = 0; j < a[i].size(); ++j) {
-      const Detection &x = a[i][j], &y = b[i][j];
-      if (x.box.x1 != y.box.x1 || x.box.y1 != y.box.y1 || x.box.x2 != y.box.x2 ||
-          x.box.y2 != y.box.y2 || x.score != y.score || x.class_id != y.class_id) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
   for (unsigned seed = 1; seed <= 3; ++seed) {
-    const auto out = test::realistic_yolov8_output(2, 80, 8400, seed);
+    const auto out = realistic_yolov8_output(2, 80, 8400, seed);
     PostprocessOptions options;
     for (bool agnostic : {false, true}) {
       for (int max_candidates : {30000, 50}) {
@@ -118,8 +102,8 @@ TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
           options.score_threshold = threshold;
           const auto fast = decode_yolov8(out.data(), 2, 84, 8400, options);
           const auto ref = decode_yolov8_reference(out.data(), 2, 84, 8400, options);
-          ASSERT_TRUE(same(fast, ref)) << "seed " << seed << " agnostic " << agnostic
-                                       << " max_candidates " << max_candidates;
+          ASSERT_TRUE(same_detections(fast, ref)) << "seed " << seed << " agnostic " << agnostic
+                                                  << " max_candidates " << max_candidates;
           if (threshold == 0.25f && max_candidates == 30000) {
             EXPECT_GT(fast[0].size(), 20u);
             for (const auto& frame : fast) {

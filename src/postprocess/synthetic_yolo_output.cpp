@@ -1,8 +1,8 @@
-#include "yolo_output_fixture.h"
+#include "postprocess/synthetic_yolo_output.h"
 
 #include <random>
 
-namespace streaminfer::test {
+namespace streaminfer {
 
 std::vector<float> realistic_yolov8_output(int batch, int nc, int anchors, unsigned seed) {
   std::mt19937 rng(seed);
@@ -40,4 +40,4 @@ std::vector<float> realistic_yolov8_output(int batch, int nc, int anchors, unsig
   return out;
 }
 
-}  // namespace streaminfer::test
+}  // namespace streaminfer

@@ -1,0 +1,14 @@
+#pragma once
+// `streaminfer bench <experiment>`: reproducible experiments, each with a table at the end, CSV
+// files on disk and the system block. Experiments so far: postprocess.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace streaminfer::app {
+
+// Adds `bench` and its experiments to `app`. Returns the function to call after parsing: it runs
+// the experiment that was parsed and returns the exit code (0 done, 1 failed, 2 invalid input).
+std::function<int()> add_bench_command(CLI::App& app);
+
+}  // namespace streaminfer::app

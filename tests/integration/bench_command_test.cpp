@@ -1,0 +1,70 @@
+// `streaminfer bench postprocess` end to end: the table, the CSV files, and bad input.
+#include <gtest/gtest.h>
+
+#include "run_command.h"
+
+namespace streaminfer::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+CommandResult bench(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {STREAMINFER_BIN, "bench"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, std::chrono::seconds(300));
+}
+
+TEST(BenchCommand, PostprocessPrintsTheTableAndWritesBothCsvFiles) {
+  TempDir dir("streaminfer_bench");
+  const auto r =
+      bench({"postprocess", "--reps", "5", "--naive-reps", "1", "--model", "yolov8n", "--imgsz",
+             "320", "--forward-reps", "1", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("bench postprocess: YOLOv8 output [1, 84, 8400]"), std::string::npos)
+      << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  for (const char* version : {"naive per-anchor loop", "per-anchor reference", "vectorized"}) {
+    EXPECT_TRUE(has_line_with_all(r.out, {version, "yes"})) << version << "\n" << r.describe();
+  }
+  EXPECT_TRUE(has_line_with_all(r.out, {"model forward (yolov8n at 320x320", "% of it"}))
+      << r.describe();
+
+  const auto summary = read_csv(dir / "out" / "postprocess_summary.csv");
+  EXPECT_EQ(summary.header, "version,p50_ms,mean_ms,min_ms,speedup_vs_naive,kept,same_boxes");
+  ASSERT_EQ(summary.rows.size(), 3u);
+  const std::vector<std::string> ids = {"naive", "reference", "vectorized"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(summary.rows[i].size(), 7u);
+    EXPECT_EQ(summary.rows[i][0], ids[i]);
+    EXPECT_GT(std::stod(summary.rows[i][1]), 0.0);
+    EXPECT_GT(std::stoi(summary.rows[i][5]), 0);
+    EXPECT_EQ(summary.rows[i][6], "1");
+  }
+  EXPECT_EQ(summary.rows[0][4], "1.00");
+  const auto runs = read_csv(dir / "out" / "postprocess_runs.csv");
+  EXPECT_EQ(runs.header, "version,rep,batch,ms_per_frame");
+  EXPECT_EQ(runs.rows.size(), 1u + 5u + 5u);
+}
+
+TEST(BenchCommand, InvalidValueIsOneLineAndExits2) {
+  const auto r = bench({"postprocess", "--batch", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"--batch", "0"}, /*only_line=*/false), "") << r.describe();
+}
+
+TEST(BenchCommand, UnknownExperimentExits2) {
+  const auto r = bench({"no-such-experiment"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"no-such-experiment"}), "") << r.describe();
+}
+
+TEST(BenchCommand, UnknownModelIsNamed) {
+  TempDir dir("streaminfer_bench");
+  const auto r = bench({"postprocess", "--reps", "1", "--naive-reps", "1", "--model", "yolov99",
+                        "--output-dir", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"yolov99"}, /*only_line=*/false), "") << r.describe();
+}
+
+}  // namespace
+}  // namespace streaminfer::test
