@@ -2,8 +2,8 @@
 // path the pipeline uses against the per-anchor reference.
 #include <benchmark/benchmark.h>
 
-#include "postprocess/yolo_decode.h"
 #include "postprocess/synthetic_yolo_output.h"
+#include "postprocess/yolo_decode.h"
 
 namespace streaminfer {
 namespace {
