@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "bench/batching_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
@@ -11,7 +12,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess";
+constexpr const char* kExperiments = "postprocess, batching";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -43,9 +44,13 @@ void add_postprocess_flags(CLI::App& command, PostprocessCommand& p) {
   command.add_option("--output-dir", p.output_dir, "Where the CSV files go")->capture_default_str();
 }
 
-int run_postprocess(const PostprocessCommand& p) {
+void print_system_block() {
   std::printf("%s", format_system_info(collect_system_info()).c_str());
   std::fflush(stdout);
+}
+
+int run_postprocess(const PostprocessCommand& p) {
+  print_system_block();
   auto result = run_postprocess_bench(p.options);
   if (!result) {
     print_error(result.status().message());
@@ -70,6 +75,53 @@ int run_postprocess(const PostprocessCommand& p) {
   return 0;
 }
 
+struct BatchingCommand {
+  BatchingBenchOptions options;
+  std::string output_dir = "bench-out/batching";
+};
+
+void add_batching_flags(CLI::App& command, BatchingCommand& b) {
+  auto& o = b.options;
+  command.add_option("--streams", o.streams, "Camera counts to run, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  command
+      .add_option("--batch-sizes", o.batch_sizes,
+                  "Fixed batch sizes, each run where it is <= the camera count (1 and the camera "
+                  "count always run)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--frames", o.frames, "Frames per camera and run")->capture_default_str();
+  command.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
+  command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--width", o.width, "Camera width")->capture_default_str();
+  command.add_option("--height", o.height, "Camera height")->capture_default_str();
+  command.add_option("--warmup", o.warmup, "Forwards per batch size before its first run")
+      ->capture_default_str();
+  command.add_option("--output-dir", b.output_dir, "Where batching.csv goes")
+      ->capture_default_str();
+}
+
+int run_batching(const BatchingCommand& b) {
+  print_system_block();
+  auto result = run_batching_bench(b.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  std::printf("%s", format_batching_bench(result.value()).c_str());
+  auto written = write_batching_bench_csv(result.value(), b.output_dir);
+  if (!written) {
+    print_error(written.status().message());
+    return 1;
+  }
+  std::printf("wrote %s\n", written.value().c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -80,9 +132,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "postprocess",
       "YOLOv8 decode + NMS: naive per-anchor LibTorch loop vs per-anchor C++ vs vectorized");
   add_postprocess_flags(*postprocess, *postprocess_state);
-  return [bench, postprocess, postprocess_state]() -> int {
+  auto batching_state = std::make_shared<BatchingCommand>();
+  auto* batching = bench->add_subcommand(
+      "batching", "N cameras: one frame per inference (cameras in turn) vs batches across cameras");
+  add_batching_flags(*batching, *batching_state);
+  return [bench, postprocess, postprocess_state, batching, batching_state]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
+    if (batching->parsed()) return run_batching(*batching_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -1,6 +1,6 @@
 #pragma once
 // `streaminfer bench <experiment>`: reproducible experiments, each with a table at the end, CSV
-// files on disk and the system block. Experiments so far: postprocess.
+// files on disk and the system block. Experiments so far: postprocess, batching.
 #include <CLI/CLI.hpp>
 
 #include <functional>

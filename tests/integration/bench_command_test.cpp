@@ -1,4 +1,4 @@
-// `streaminfer bench postprocess` end to end: the table, the CSV files, and bad input.
+// `streaminfer bench` end to end: each experiment's table and CSV files, and bad input.
 #include <gtest/gtest.h>
 
 #include "run_command.h"
@@ -44,6 +44,41 @@ TEST(BenchCommand, PostprocessPrintsTheTableAndWritesBothCsvFiles) {
   const auto runs = read_csv(dir / "out" / "postprocess_runs.csv");
   EXPECT_EQ(runs.header, "version,rep,batch,ms_per_frame");
   EXPECT_EQ(runs.rows.size(), 1u + 5u + 5u);
+}
+
+TEST(BenchCommand, BatchingComparesSequentialWithBatchedAndWritesTheCsv) {
+  TempDir dir("streaminfer_bench");
+  const auto r = bench({"batching", "--streams", "1,2", "--batch-sizes", "2", "--frames", "3",
+                        "--imgsz", "64", "--width", "160", "--height", "96", "--threads", "1",
+                        "--warmup", "0", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"2 cameras: sequential", "FPS each, batched"}))
+      << r.describe();
+
+  const auto csv = read_csv(dir / "out" / "batching.csv");
+  EXPECT_EQ(csv.header,
+            "streams,batch,mode,frames,wall_s,aggregate_fps,per_camera_fps,drop_vs_one_camera,"
+            "p50_ms,p99_ms");
+  // 1 camera: batch 1; 2 cameras: batch 1 and 2.
+  ASSERT_EQ(csv.rows.size(), 3u) << r.describe();
+  const std::vector<std::vector<std::string>> expected = {
+      {"1", "1", "sequential", "3"}, {"2", "1", "sequential", "6"}, {"2", "2", "batched", "6"}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(csv.rows[i].size(), 10u);
+    for (size_t c = 0; c < expected[i].size(); ++c) {
+      EXPECT_EQ(csv.rows[i][c], expected[i][c]) << "row " << i << " column " << c;
+    }
+    EXPECT_GT(std::stod(csv.rows[i][5]), 0.0);                        // aggregate FPS
+    EXPECT_GE(std::stod(csv.rows[i][9]), std::stod(csv.rows[i][8]));  // p99 >= p50
+  }
+  EXPECT_EQ(std::stod(csv.rows[0][7]), 0.0);  // one camera drops nothing against itself
+}
+
+TEST(BenchCommand, BatchingRejectsAZeroStreamCount) {
+  const auto r = bench({"batching", "--streams", "0,2"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"--streams", "0"}, /*only_line=*/false), "") << r.describe();
 }
 
 TEST(BenchCommand, InvalidValueIsOneLineAndExits2) {

@@ -1,0 +1,177 @@
+#include "bench/batching_experiment.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "infer/backend.h"
+#include "pipeline/pipeline.h"
+
+namespace streaminfer {
+namespace {
+
+Status check(const BatchingBenchOptions& o) {
+  const auto positive_list = [](const char* flag, const std::vector<int>& values) {
+    if (values.empty()) return Status::error(fmt::format("bench batching: {} is empty", flag));
+    for (int v : values) {
+      if (v < 1 || v > 64) {
+        return Status::error(
+            fmt::format("bench batching: {} values must be 1..64 (got {})", flag, v));
+      }
+    }
+    return Status::ok();
+  };
+  SI_RETURN_IF_ERROR(positive_list("--streams", o.streams));
+  SI_RETURN_IF_ERROR(positive_list("--batch-sizes", o.batch_sizes));
+  if (o.frames < 1) {
+    return Status::error(
+        fmt::format("bench batching: --frames must be at least 1 (got {})", o.frames));
+  }
+  if (o.threads < 0) {
+    return Status::error(
+        fmt::format("bench batching: --threads must be 0 (all cores) or more "
+                    "(got {})",
+                    o.threads));
+  }
+  return Status::ok();
+}
+
+// One pipeline run: `streams` synthetic cameras delivered as fast as the pipeline takes them,
+// one queued frame per camera (so latency is the pipeline's, not a backlog's).
+Result<RunStats> run_once(const BatchingBenchOptions& o, InferenceBackend& backend, int streams,
+                          int batch) {
+  PipelineOptions p;
+  for (int s = 0; s < streams; ++s) {
+    p.sources.push_back(fmt::format("synthetic:?width={}&height={}&fps=30&objects=6&seed={}",
+                                    o.width, o.height, s + 1));
+  }
+  p.pace = PaceMode::kMax;
+  p.max_frames = o.frames;
+  p.batcher.max_batch = batch;
+  p.batcher.queue_capacity = 1;
+  p.progress = false;
+  p.model_name = backend.info().name;
+  Pipeline pipeline(std::move(p), backend);
+  SI_RETURN_IF_ERROR(pipeline.open_outputs());
+  SI_RETURN_IF_ERROR(pipeline.open_sources());
+  return pipeline.run();
+}
+
+}  // namespace
+
+Result<BatchingBenchResult> run_batching_bench(const BatchingBenchOptions& options) {
+  SI_RETURN_IF_ERROR(check(options));
+  BackendOptions backend_options;
+  backend_options.model = options.model;
+  backend_options.threads = options.threads;
+  backend_options.input_size = options.input_size;
+  auto backend = create_backend(backend_options);
+  if (!backend) return backend.status();
+  const ModelInfo& info = backend.value()->info();
+
+  BatchingBenchResult result;
+  result.options = options;
+  result.model_description =
+      fmt::format("{} at {}x{}, {} LibTorch thread(s)", info.name, info.input_width,
+                  info.input_height, torch::get_num_threads());
+  std::set<int> warmed;
+  double one_camera_fps = 0;
+  std::vector<int> stream_counts = options.streams;
+  std::sort(stream_counts.begin(), stream_counts.end());
+  stream_counts.erase(std::unique(stream_counts.begin(), stream_counts.end()), stream_counts.end());
+  for (int streams : stream_counts) {
+    std::set<int> batches = {1, streams};
+    for (int b : options.batch_sizes) {
+      if (b <= streams) batches.insert(b);
+    }
+    for (int batch : batches) {
+      if (warmed.insert(batch).second) {
+        SI_RETURN_IF_ERROR(backend.value()->warm_up(batch, options.warmup));
+      }
+      auto stats = run_once(options, *backend.value(), streams, batch);
+      if (!stats) return stats.status();
+      const RunStats& s = stats.value();
+      BatchingBenchRow row;
+      row.streams = streams;
+      row.batch = batch;
+      row.mode = batch == 1 ? "sequential" : batch == streams ? "batched" : "fixed";
+      row.frames = s.total_frames_done();
+      row.wall_s = s.wall_seconds;
+      row.aggregate_fps =
+          s.wall_seconds > 0 ? static_cast<double>(row.frames) / s.wall_seconds : 0.0;
+      row.per_camera_fps = row.aggregate_fps / streams;
+      row.p50_ms = s.stage(Stage::kEndToEnd).percentile(50);
+      row.p99_ms = s.stage(Stage::kEndToEnd).percentile(99);
+      if (streams == 1 && batch == 1) one_camera_fps = row.per_camera_fps;
+      result.rows.push_back(row);
+    }
+  }
+  for (auto& row : result.rows) {
+    row.drop_vs_one_camera = one_camera_fps > 0 ? 1.0 - row.per_camera_fps / one_camera_fps : 0.0;
+  }
+  return result;
+}
+
+std::string format_batching_bench(const BatchingBenchResult& result) {
+  const auto& o = result.options;
+  std::string out =
+      fmt::format("bench batching: {}, synthetic {}x{} cameras, {} frames each per run, pace max\n",
+                  result.model_description, o.width, o.height, o.frames);
+  const bool has_one_camera =
+      std::any_of(result.rows.begin(), result.rows.end(),
+                  [](const BatchingBenchRow& r) { return r.streams == 1 && r.batch == 1; });
+  out += fmt::format("{:>7} {:>5} {:<10} {:>7} {:>9} {:>13} {:>13} {:>13} {:>9} {:>9}\n", "cameras",
+                     "batch", "mode", "frames", "wall s", "aggregate fps", "fps / camera",
+                     "drop vs one", "p50 ms", "p99 ms");
+  for (const auto& r : result.rows) {
+    out += fmt::format(
+        "{:>7} {:>5} {:<10} {:>7} {:>9.2f} {:>13.2f} {:>13.2f} {:>13} {:>9.1f} "
+        "{:>9.1f}\n",
+        r.streams, r.batch, r.mode, r.frames, r.wall_s, r.aggregate_fps, r.per_camera_fps,
+        has_one_camera ? fmt::format("{:.0f}%", 100.0 * r.drop_vs_one_camera) : std::string("-"),
+        r.p50_ms, r.p99_ms);
+  }
+  for (const auto& batched : result.rows) {
+    if (batched.mode != "batched") continue;
+    const auto sequential =
+        std::find_if(result.rows.begin(), result.rows.end(), [&](const BatchingBenchRow& r) {
+          return r.streams == batched.streams && r.mode == "sequential";
+        });
+    if (sequential == result.rows.end() || sequential->per_camera_fps <= 0) continue;
+    out += fmt::format(
+        "{} cameras: sequential {:.2f} FPS each, batched {:.2f} FPS each ({:.2f}x); "
+        "p99 latency {:.0f} ms -> {:.0f} ms\n",
+        batched.streams, sequential->per_camera_fps, batched.per_camera_fps,
+        batched.per_camera_fps / sequential->per_camera_fps, sequential->p99_ms, batched.p99_ms);
+  }
+  return out;
+}
+
+Result<std::string> write_batching_bench_csv(const BatchingBenchResult& result,
+                                             const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status::error(fmt::format("bench batching: cannot create '{}': {}", dir, ec.message()));
+  }
+  const std::string path = (fs::path(dir) / "batching.csv").string();
+  std::ofstream csv(path);
+  if (!csv) return Status::error(fmt::format("bench batching: cannot write '{}'", path));
+  csv << "streams,batch,mode,frames,wall_s,aggregate_fps,per_camera_fps,drop_vs_one_camera,"
+         "p50_ms,p99_ms\n";
+  for (const auto& r : result.rows) {
+    csv << fmt::format("{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.3f},{:.3f}\n", r.streams,
+                       r.batch, r.mode, r.frames, r.wall_s, r.aggregate_fps, r.per_camera_fps,
+                       r.drop_vs_one_camera, r.p50_ms, r.p99_ms);
+  }
+  csv.close();
+  if (!csv) return Status::error(fmt::format("bench batching: writing '{}' failed", path));
+  return path;
+}
+
+}  // namespace streaminfer
