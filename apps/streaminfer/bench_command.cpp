@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bench/batching_experiment.h"
+#include "bench/frames_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
@@ -12,7 +13,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching";
+constexpr const char* kExperiments = "postprocess, batching, frames";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -122,6 +123,69 @@ int run_batching(const BatchingCommand& b) {
   return 0;
 }
 
+struct FramesCommand {
+  FramesBenchOptions options;
+  std::string output_dir = "bench-out/frames";
+  bool no_serial = false, no_pipelined = false;
+};
+
+void add_frames_flags(CLI::App& command, FramesCommand& f) {
+  auto& o = f.options;
+  command.add_option("--source", o.source,
+                     "Video file or source URI (default: a synthetic 1280x720 H.264 clip written "
+                     "to the output directory)");
+  command.add_option("--frames", o.frames, "Frames per run, from the start of the video")
+      ->capture_default_str();
+  command
+      .add_option("--clip-frames", o.clip_frames,
+                  "Frames of the generated clip (0: max(--frames, 300))")
+      ->capture_default_str();
+  command.add_option("--clip-width", o.clip_width, "Width of the generated clip")
+      ->capture_default_str();
+  command.add_option("--clip-height", o.clip_height, "Height of the generated clip")
+      ->capture_default_str();
+  command.add_option("--batch-sizes", o.batch_sizes, "Batch sizes, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--model", o.model.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--imgsz", o.model.input_size, "Model input size")->capture_default_str();
+  command.add_option("--threads", o.model.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--decode-threads", o.decode_threads, "FFmpeg decoder threads")
+      ->capture_default_str();
+  command.add_option("--warmup", o.warmup, "Forwards per batch size before its first run")
+      ->capture_default_str();
+  command
+      .add_option("--isolated-reps", o.isolated_reps,
+                  "Timed forwards per batch size for the model-alone throughput")
+      ->capture_default_str();
+  command.add_flag("--no-serial", f.no_serial, "Skip the serial loop");
+  command.add_flag("--no-pipelined", f.no_pipelined, "Skip the pipeline");
+  command.add_option("--output-dir", f.output_dir, "Where frames.csv (and the clip) go")
+      ->capture_default_str();
+}
+
+int run_frames(FramesCommand& f) {
+  print_system_block();
+  f.options.serial = !f.no_serial;
+  f.options.pipelined = !f.no_pipelined;
+  f.options.clip_dir = f.output_dir;
+  auto result = run_frames_bench(f.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  std::printf("%s", format_frames_bench(result.value()).c_str());
+  auto written = write_frames_bench_csv(result.value(), f.output_dir);
+  if (!written) {
+    print_error(written.status().message());
+    return 1;
+  }
+  std::printf("wrote %s\n", written.value().c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -136,10 +200,17 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto* batching = bench->add_subcommand(
       "batching", "N cameras: one frame per inference (cameras in turn) vs batches across cameras");
   add_batching_flags(*batching, *batching_state);
-  return [bench, postprocess, postprocess_state, batching, batching_state]() -> int {
+  auto frames_state = std::make_shared<FramesCommand>();
+  auto* frames = bench->add_subcommand(
+      "frames",
+      "One video: frame by frame vs batches, serial loop vs the overlapped pipeline, against "
+      "the model alone");
+  add_frames_flags(*frames, *frames_state);
+  return [=]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
+    if (frames->parsed()) return run_frames(*frames_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -23,12 +23,6 @@ extern "C" void on_stop_signal(int) {
   if (g_running_pipeline) g_running_pipeline->request_stop();
 }
 
-// Files block on a full queue, so theirs only smooths decode against inference. A realtime
-// stream drops its oldest frame instead: every queued frame adds one frame interval to the age of
-// what gets batched, so its queue is short.
-constexpr size_t kFileQueueSize = 8;
-constexpr size_t kLiveQueueSize = 2;
-
 PaceMode pace_of(const std::string& pace) {
   if (pace == "max") return PaceMode::kMax;
   if (pace == "realtime") return PaceMode::kRealtime;
@@ -56,8 +50,8 @@ PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_n
   if (o.queue_size > 0) {
     p.batcher.queue_capacity = p.batcher.live_queue_capacity = static_cast<size_t>(o.queue_size);
   } else {
-    p.batcher.queue_capacity = kFileQueueSize;
-    p.batcher.live_queue_capacity = kLiveQueueSize;
+    p.batcher.queue_capacity = default_file_queue_capacity(o.batch_size);
+    p.batcher.live_queue_capacity = kDefaultLiveQueueCapacity;
   }
   p.max_frames = o.max_frames;
   p.max_steps = o.max_steps;

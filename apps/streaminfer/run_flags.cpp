@@ -36,7 +36,8 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
                  "realtime for live/synthetic sources, max for files")
       ->capture_default_str();
   cmd.add_option("--queue-size", o.queue_size,
-                 "Frames queued per stream (0: 8 for files, which wait for room; 2 for realtime "
+                 "Frames queued per stream (0: 8 or two batches for files, which wait for room; 2 "
+                 "for realtime "
                  "streams, which drop their oldest frame: the queue sets how stale a live frame "
                  "is when batched)")
       ->capture_default_str();

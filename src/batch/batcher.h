@@ -6,6 +6,7 @@
 // served first last time, so one busy stream cannot starve the others.
 // Thread-safety: push()/close_stream() from any number of producer threads (one per stream),
 // next_batch() from one consumer thread.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -27,6 +28,16 @@ struct BatcherOptions {
   // its frames are when they are batched (capacity / fps), so it is kept short.
   size_t live_queue_capacity = 0;
 };
+
+// Queue sizes when the user sets none. A file blocks on a full queue, so its queue only smooths
+// decode against inference: it holds two batches, so that one file alone can fill a batch and
+// have the next one decoded while this one is inferred (with fewer than max_batch places a lone
+// file's batches would leave short). A realtime stream drops its oldest frame instead: every
+// queued frame adds one frame interval to the age of what gets batched, so its queue is short.
+inline size_t default_file_queue_capacity(int max_batch) {
+  return std::max<size_t>(8, 2 * static_cast<size_t>(std::max(max_batch, 1)));
+}
+inline constexpr size_t kDefaultLiveQueueCapacity = 2;
 
 class Batcher {
  public:

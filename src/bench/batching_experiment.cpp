@@ -1,14 +1,11 @@
 #include "bench/batching_experiment.h"
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
-#include "infer/backend.h"
+#include "bench/bench_common.h"
 #include "pipeline/pipeline.h"
 
 namespace streaminfer {
@@ -31,13 +28,11 @@ Status check(const BatchingBenchOptions& o) {
     return Status::error(
         fmt::format("bench batching: --frames must be at least 1 (got {})", o.frames));
   }
-  if (o.threads < 0) {
-    return Status::error(
-        fmt::format("bench batching: --threads must be 0 (all cores) or more "
-                    "(got {})",
-                    o.threads));
-  }
-  return Status::ok();
+  BenchModel model;
+  model.model = o.model;
+  model.input_size = o.input_size;
+  model.threads = o.threads;
+  return check_bench_model("batching", model);
 }
 
 // One pipeline run: `streams` synthetic cameras delivered as fast as the pipeline takes them,
@@ -65,19 +60,16 @@ Result<RunStats> run_once(const BatchingBenchOptions& o, InferenceBackend& backe
 
 Result<BatchingBenchResult> run_batching_bench(const BatchingBenchOptions& options) {
   SI_RETURN_IF_ERROR(check(options));
-  BackendOptions backend_options;
-  backend_options.model = options.model;
-  backend_options.threads = options.threads;
-  backend_options.input_size = options.input_size;
-  auto backend = create_backend(backend_options);
+  BenchModel model;
+  model.model = options.model;
+  model.input_size = options.input_size;
+  model.threads = options.threads;
+  auto backend = create_bench_backend(model);
   if (!backend) return backend.status();
-  const ModelInfo& info = backend.value()->info();
 
   BatchingBenchResult result;
   result.options = options;
-  result.model_description =
-      fmt::format("{} at {}x{}, {} LibTorch thread(s)", info.name, info.input_width,
-                  info.input_height, torch::get_num_threads());
+  result.model_description = describe_bench_backend(*backend.value());
   std::set<int> warmed;
   double one_camera_fps = 0;
   std::vector<int> stream_counts = options.streams;
@@ -153,15 +145,9 @@ std::string format_batching_bench(const BatchingBenchResult& result) {
 
 Result<std::string> write_batching_bench_csv(const BatchingBenchResult& result,
                                              const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return Status::error(fmt::format("bench batching: cannot create '{}': {}", dir, ec.message()));
-  }
-  const std::string path = (fs::path(dir) / "batching.csv").string();
-  std::ofstream csv(path);
-  if (!csv) return Status::error(fmt::format("bench batching: cannot write '{}'", path));
+  std::ofstream csv;
+  auto path = create_bench_file("batching", dir, "batching.csv", csv);
+  if (!path) return path.status();
   csv << "streams,batch,mode,frames,wall_s,aggregate_fps,per_camera_fps,drop_vs_one_camera,"
          "p50_ms,p99_ms\n";
   for (const auto& r : result.rows) {
@@ -169,8 +155,7 @@ Result<std::string> write_batching_bench_csv(const BatchingBenchResult& result,
                        r.batch, r.mode, r.frames, r.wall_s, r.aggregate_fps, r.per_camera_fps,
                        r.drop_vs_one_camera, r.p50_ms, r.p99_ms);
   }
-  csv.close();
-  if (!csv) return Status::error(fmt::format("bench batching: writing '{}' failed", path));
+  SI_RETURN_IF_ERROR(close_bench_file("batching", path.value(), csv));
   return path;
 }
 

@@ -14,7 +14,7 @@ namespace streaminfer {
 struct BatchingBenchOptions {
   std::vector<int> streams = {1, 2, 4, 8};
   std::vector<int> batch_sizes = {1, 2, 4, 8};  // each used where it is <= the stream count
-  int frames = 16;                              // per camera and run
+  int frames = 32;                              // per camera and run
   std::string model = "yolov8n";
   int input_size = 640;
   int threads = 0;  // LibTorch intra-op threads; 0 = all cores

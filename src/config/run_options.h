@@ -22,7 +22,7 @@ struct RunOptions {
   int64_t max_frames = 0;
   int64_t max_steps = 0;
   std::string pace = "auto";
-  int queue_size = 0;  // frames per stream; 0: 8 for files, 2 for realtime streams
+  int queue_size = 0;  // frames per stream; 0: max(8, 2 batches) for files, 2 for realtime
   float conf = 0.25f;
   float iou = 0.45f;
   int max_det = 300;

@@ -103,3 +103,68 @@ TEST(BenchCommand, UnknownModelIsNamed) {
 
 }  // namespace
 }  // namespace streaminfer::test
+
+namespace streaminfer::test {
+namespace {
+
+TEST(BenchCommand, FramesWritesItsClipAndComparesSerialWithPipelined) {
+  TempDir dir("streaminfer_bench");
+  const auto out = dir / "out";
+  const auto r =
+      bench({"frames", "--clip-width", "160",       "--clip-height", "96",  "--clip-frames",
+             "20",     "--frames",     "6",         "--batch-sizes", "4,1", "--imgsz",
+             "64",     "--threads",    "1",         "--warmup",      "0",   "--isolated-reps",
+             "1",      "--output-dir", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  EXPECT_TRUE(fs::exists(out / "synthetic_160x96_30fps_20.mp4")) << r.describe();
+  EXPECT_TRUE(has_line_with_all(
+      r.out, {"batch  4: pipelined", "of the model alone", "the serial loop", "frame by frame"}))
+      << r.describe();
+
+  const auto csv = read_csv(out / "frames.csv");
+  EXPECT_EQ(csv.header,
+            "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"1", "serial"}, {"1", "pipelined"}, {"4", "serial"}, {"4", "pipelined"}};
+  ASSERT_EQ(csv.rows.size(), expected.size()) << r.describe();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(csv.rows[i].size(), 9u);
+    EXPECT_EQ(csv.rows[i][0], expected[i].first);
+    EXPECT_EQ(csv.rows[i][1], expected[i].second);
+    EXPECT_EQ(csv.rows[i][2], "6") << "every requested frame gets a result";
+    EXPECT_GT(std::stod(csv.rows[i][4]), 0.0);
+    EXPECT_GE(std::stod(csv.rows[i][6]), std::stod(csv.rows[i][5]));  // p99 >= p50
+    EXPECT_GT(std::stod(csv.rows[i][7]), 0.0);
+  }
+}
+
+TEST(BenchCommand, FramesReadsAGivenVideoToItsEnd) {
+  TempDir dir("streaminfer_bench");
+  const auto clip = dir / "clip.mkv";
+  ClipSpec spec;
+  spec.seconds = 1;
+  spec.width = 160;
+  spec.height = 96;
+  ASSERT_EQ(make_test_clip(clip, spec), "");
+  // More frames asked than the clip has: each run stops at its end with every frame done.
+  const auto r = bench({"frames", "--source", clip.string(), "--frames", "100", "--batch-sizes",
+                        "16", "--imgsz", "64", "--threads", "1", "--warmup", "0", "--isolated-reps",
+                        "1", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto csv = read_csv(dir / "out" / "frames.csv");
+  ASSERT_EQ(csv.rows.size(), 2u) << r.describe();
+  for (const auto& row : csv.rows) EXPECT_EQ(row[2], "25") << row[1];
+}
+
+TEST(BenchCommand, FramesRejectsAMissingVideoAndABadBatchSize) {
+  auto r = bench({"frames", "--source", "/nonexistent/video.mp4"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("/nonexistent/video.mp4"), std::string::npos) << r.describe();
+  r = bench({"frames", "--batch-sizes", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--batch-sizes"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace streaminfer::test

@@ -132,6 +132,20 @@ TEST(BatcherTest, ClosedStreamRejectsPushAndOthersKeepGoing) {
   EXPECT_FALSE(batcher.next_batch().has_value());
 }
 
+TEST(BatcherTest, DefaultFileQueueLetsOneFileFillLargeBatches) {
+  for (int max_batch : {1, 4, 16, 32}) {
+    const size_t capacity = default_file_queue_capacity(max_batch);
+    EXPECT_GE(capacity, 2u * static_cast<size_t>(max_batch));
+    EXPECT_GE(capacity, 8u);
+    Batcher batcher(options(max_batch, std::chrono::seconds(10), capacity),
+                    {OverflowPolicy::kBlock});
+    for (int i = 0; i < max_batch; ++i) ASSERT_TRUE(batcher.push(make_frame(0, i)));
+    auto batch = batcher.next_batch();  // full at once: no 10 s wait
+    ASSERT_TRUE(batch.has_value());
+    EXPECT_EQ(batch->size(), static_cast<size_t>(max_batch));
+  }
+}
+
 TEST(BatcherTest, BlockingProducerWaitsForSpaceAndResumes) {
   Batcher batcher(options(4, std::chrono::seconds(10), 2), {OverflowPolicy::kBlock});
   ASSERT_TRUE(batcher.push(make_frame(0, 0)));

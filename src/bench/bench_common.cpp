@@ -1,0 +1,93 @@
+#include "bench/bench_common.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "streaminfer/clock.h"
+
+namespace streaminfer {
+
+Status check_bench_model(const std::string& experiment, const BenchModel& model) {
+  if (model.threads < 0) {
+    return Status::error(fmt::format("bench {}: --threads must be 0 (all cores) or more (got {})",
+                                     experiment, model.threads));
+  }
+  if (model.input_size < 32 || model.input_size % 32 != 0) {
+    return Status::error(fmt::format("bench {}: --imgsz must be a multiple of 32 (got {})",
+                                     experiment, model.input_size));
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel& model) {
+  BackendOptions options;
+  options.model = model.model;
+  options.threads = model.threads;
+  options.input_size = model.input_size;
+  return create_backend(options);
+}
+
+std::string describe_bench_backend(const InferenceBackend& backend) {
+  const ModelInfo& info = backend.info();
+  return fmt::format("{} at {}x{}, {} LibTorch thread(s)", info.name, info.input_width,
+                     info.input_height, torch::get_num_threads());
+}
+
+double sample_percentile(std::vector<double> samples, double p) {
+  if (samples.empty()) return 0.0;
+  std::sort(samples.begin(), samples.end());
+  const double rank = std::ceil(p / 100.0 * static_cast<double>(samples.size()));
+  const size_t index = static_cast<size_t>(std::clamp(rank, 1.0, double(samples.size()))) - 1;
+  return samples[index];
+}
+
+double sample_mean(const std::vector<double>& samples) {
+  if (samples.empty()) return 0.0;
+  return std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
+}
+
+Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int warmup, int reps) {
+  const auto& info = backend.info();
+  const torch::Tensor input = torch::zeros({batch, 3, info.input_height, info.input_width});
+  for (int i = 0; i < warmup; ++i) {
+    auto out = backend.infer(input);
+    if (!out) return out.status();
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, reps); ++i) {
+    const int64_t start = now_ns();
+    auto out = backend.infer(input);
+    if (!out) return out.status();
+    ms.push_back(ns_to_ms(now_ns() - start));
+  }
+  return sample_percentile(ms, 50);
+}
+
+Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,
+                                      const std::string& name, std::ofstream& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status::error(
+        fmt::format("bench {}: cannot create '{}': {}", experiment, dir, ec.message()));
+  }
+  const std::string path = (fs::path(dir) / name).string();
+  out.open(path);
+  if (!out) return Status::error(fmt::format("bench {}: cannot write '{}'", experiment, path));
+  return path;
+}
+
+Status close_bench_file(const std::string& experiment, const std::string& path,
+                        std::ofstream& out) {
+  out.close();
+  if (!out) return Status::error(fmt::format("bench {}: writing '{}' failed", experiment, path));
+  return Status::ok();
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,40 @@
+#pragma once
+// What every `streaminfer bench` experiment shares: the backend it times, the one-line
+// description of it, percentiles of kept samples, and the CSV files it writes.
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/backend.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct BenchModel {
+  std::string model = "yolov8n";  // built-in name or TorchScript file
+  int input_size = 640;
+  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+};
+
+// `experiment` names the failing experiment in errors ("bench frames: --threads ...").
+Status check_bench_model(const std::string& experiment, const BenchModel& model);
+Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel& model);
+// "yolov8n at 640x640, 2 LibTorch thread(s)"
+std::string describe_bench_backend(const InferenceBackend& backend);
+
+// Nearest-rank percentile (p in 0..100) of the samples; 0 when there are none.
+double sample_percentile(std::vector<double> samples, double p);
+double sample_mean(const std::vector<double>& samples);
+
+// Median milliseconds of `reps` forwards of a zero batch of `batch` frames, after `warmup`
+// untimed ones: the inference stage alone, for comparing a pipeline against it.
+Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int warmup, int reps);
+
+// Creates DIR and opens DIR/NAME for writing, failing with a message naming the path.
+Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,
+                                      const std::string& name, std::ofstream& out);
+// Closes `out` and fails when anything written to `path` was lost.
+Status close_bench_file(const std::string& experiment, const std::string& path, std::ofstream& out);
+
+}  // namespace streaminfer

@@ -1,0 +1,250 @@
+#include "bench/frames_experiment.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "pipeline/pipeline.h"
+#include "postprocess/yolo_decode.h"
+#include "preprocess/letterbox.h"
+#include "source/clip_writer.h"
+#include "source/source.h"
+#include "streaminfer/clock.h"
+
+extern "C" {
+#include <libavutil/frame.h>
+}
+
+namespace streaminfer {
+namespace {
+
+constexpr const char* kName = "frames";
+
+Status check(const FramesBenchOptions& o) {
+  SI_RETURN_IF_ERROR(check_bench_model(kName, o.model));
+  if (o.frames < 1) {
+    return Status::error(
+        fmt::format("bench frames: --frames must be at least 1 (got {})", o.frames));
+  }
+  if (o.batch_sizes.empty()) return Status::error("bench frames: --batch-sizes is empty");
+  for (int b : o.batch_sizes) {
+    if (b < 1 || b > 256) {
+      return Status::error(
+          fmt::format("bench frames: --batch-sizes values must be 1..256 (got {})", b));
+    }
+  }
+  if (!o.serial && !o.pipelined) {
+    return Status::error("bench frames: nothing to run (both --no-serial and --no-pipelined)");
+  }
+  return Status::ok();
+}
+
+// The clip every run reads when the user names none: made once, reused while its size matches.
+Result<std::string> default_clip(const FramesBenchOptions& o) {
+  ClipOptions clip;
+  clip.width = o.clip_width;
+  clip.height = o.clip_height;
+  clip.frames = o.clip_frames > 0 ? o.clip_frames : std::max<int64_t>(o.frames, 300);
+  const std::string path =
+      (std::filesystem::path(o.clip_dir) /
+       fmt::format("synthetic_{}x{}_{}fps_{}.mp4", clip.width, clip.height, clip.fps, clip.frames))
+          .string();
+  if (std::filesystem::exists(path)) return path;
+  std::error_code ec;
+  std::filesystem::create_directories(o.clip_dir, ec);
+  std::fprintf(stderr, "bench frames: writing %s (%lld frames, %s)\n", path.c_str(),
+               static_cast<long long>(clip.frames), default_clip_encoder().c_str());
+  SI_RETURN_IF_ERROR(write_synthetic_clip(path, clip));
+  return path;
+}
+
+// The loop people write first: decode a batch, preprocess it, infer, postprocess, repeat, on
+// one thread. Nothing overlaps.
+Result<FramesBenchRow> run_serial(const FramesBenchOptions& o, const std::string& uri,
+                                  InferenceBackend& backend, int batch) {
+  SourceOptions source_options;
+  source_options.decode_threads = o.decode_threads;
+  auto source = open_source(uri, source_options);
+  if (!source) return source.status();
+  const auto& info = backend.info();
+  const int w = info.input_width, h = info.input_height;
+  const int64_t plane = static_cast<int64_t>(3) * w * h;
+  torch::Tensor input = torch::empty({batch, 3, h, w});
+  LetterboxPreprocessor preprocessor;
+  PostprocessOptions postprocess;
+  std::vector<double> latency_ms;
+  int64_t done = 0;
+  const int64_t start = now_ns();
+  while (done < o.frames) {
+    std::vector<FramePtr> frames;
+    while (static_cast<int>(frames.size()) < batch &&
+           done + static_cast<int64_t>(frames.size()) < o.frames) {
+      const int64_t decode_start = now_ns();
+      FramePtr frame;
+      SI_RETURN_IF_ERROR(source.value()->next(frame));
+      if (!frame) break;
+      frame->t.decode_start = decode_start;
+      frames.push_back(std::move(frame));
+    }
+    if (frames.empty()) break;
+    const int n = static_cast<int>(frames.size());
+    for (int i = 0; i < n; ++i) {
+      SI_RETURN_IF_ERROR(preprocessor.run(
+          *frames[i]->image, w, h, input.data_ptr<float>() + i * plane, &frames[i]->letterbox));
+    }
+    auto output = backend.infer(input.narrow(0, 0, n));
+    if (!output) return output.status();
+    const auto& out = output.value();
+    auto detections = decode_yolov8(out.data_ptr<float>(), n, static_cast<int>(out.size(1)),
+                                    static_cast<int>(out.size(2)), postprocess);
+    for (int i = 0; i < n; ++i) {
+      for (auto& d : detections[i]) d.box = frames[i]->letterbox.to_source(d.box);
+    }
+    const int64_t end = now_ns();
+    for (const auto& frame : frames) latency_ms.push_back(ns_to_ms(end - frame->t.decode_start));
+    done += n;
+  }
+  FramesBenchRow row;
+  row.batch = batch;
+  row.mode = "serial";
+  row.frames = done;
+  row.wall_s = ns_to_ms(now_ns() - start) / 1000.0;
+  row.p50_ms = sample_percentile(latency_ms, 50);
+  row.p99_ms = sample_percentile(latency_ms, 99);
+  return row;
+}
+
+// The engine: decode, preprocessing, inference and postprocessing on their own threads.
+Result<FramesBenchRow> run_pipelined(const FramesBenchOptions& o, const std::string& uri,
+                                     InferenceBackend& backend, int batch) {
+  PipelineOptions p;
+  p.sources = {uri};
+  p.source_options.decode_threads = o.decode_threads;
+  p.pace = PaceMode::kMax;
+  p.max_frames = o.frames;
+  p.batcher.max_batch = batch;
+  p.batcher.queue_capacity = default_file_queue_capacity(batch);
+  p.progress = false;
+  p.model_name = backend.info().name;
+  Pipeline pipeline(std::move(p), backend);
+  SI_RETURN_IF_ERROR(pipeline.open_outputs());
+  SI_RETURN_IF_ERROR(pipeline.open_sources());
+  auto stats = pipeline.run();
+  if (!stats) return stats.status();
+  const RunStats& s = stats.value();
+  if (!s.streams.empty() && s.streams[0].status != "ok") {
+    return Status::error(fmt::format("bench frames: '{}': {}", uri, s.streams[0].status));
+  }
+  FramesBenchRow row;
+  row.batch = batch;
+  row.mode = "pipelined";
+  row.frames = s.total_frames_done();
+  row.wall_s = s.wall_seconds;
+  row.p50_ms = s.stage(Stage::kEndToEnd).percentile(50);
+  row.p99_ms = s.stage(Stage::kEndToEnd).percentile(99);
+  return row;
+}
+
+}  // namespace
+
+Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
+  SI_RETURN_IF_ERROR(check(options));
+  FramesBenchResult result;
+  result.options = options;
+  if (options.source.empty()) {
+    auto clip = default_clip(options);
+    if (!clip) return clip.status();
+    result.source = clip.value();
+  } else {
+    result.source = options.source;
+  }
+  {
+    SourceOptions source_options;
+    source_options.decode_threads = options.decode_threads;
+    auto probe = open_source(result.source, source_options);
+    if (!probe) return probe.status();
+    result.source_description = probe.value()->info().description;
+  }
+  auto backend = create_bench_backend(options.model);
+  if (!backend) return backend.status();
+  result.model_description = describe_bench_backend(*backend.value());
+
+  std::vector<int> batches = options.batch_sizes;
+  std::sort(batches.begin(), batches.end());
+  batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+  for (int batch : batches) {
+    auto isolated_ms =
+        time_isolated_forward(*backend.value(), batch, options.warmup, options.isolated_reps);
+    if (!isolated_ms) return isolated_ms.status();
+    const double isolated_fps =
+        isolated_ms.value() > 0 ? batch * 1000.0 / isolated_ms.value() : 0.0;
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool pipelined = pass == 1;
+      if ((pipelined && !options.pipelined) || (!pipelined && !options.serial)) continue;
+      auto row = pipelined ? run_pipelined(options, result.source, *backend.value(), batch)
+                           : run_serial(options, result.source, *backend.value(), batch);
+      if (!row) return row.status();
+      FramesBenchRow r = row.value();
+      r.fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
+      r.isolated_fps = isolated_fps;
+      r.share_of_isolated = isolated_fps > 0 ? r.fps / isolated_fps : 0.0;
+      result.rows.push_back(r);
+    }
+  }
+  return result;
+}
+
+std::string format_frames_bench(const FramesBenchResult& result) {
+  std::string out =
+      fmt::format("bench frames: {}, {} ({}), first {} frames per run\n", result.model_description,
+                  result.source, result.source_description, result.options.frames);
+  out += fmt::format("{:>5} {:<10} {:>7} {:>8} {:>9} {:>9} {:>9} {:>13} {:>12}\n", "batch", "mode",
+                     "frames", "wall s", "fps", "p50 ms", "p99 ms", "model alone", "of model fps");
+  for (const auto& r : result.rows) {
+    out +=
+        fmt::format("{:>5} {:<10} {:>7} {:>8.2f} {:>9.2f} {:>9.1f} {:>9.1f} {:>13.2f} {:>11.0f}%\n",
+                    r.batch, r.mode, r.frames, r.wall_s, r.fps, r.p50_ms, r.p99_ms, r.isolated_fps,
+                    100.0 * r.share_of_isolated);
+  }
+  const auto find = [&](int batch, const char* mode) -> const FramesBenchRow* {
+    for (const auto& r : result.rows) {
+      if (r.batch == batch && r.mode == mode) return &r;
+    }
+    return nullptr;
+  };
+  const FramesBenchRow* frame_by_frame = find(1, "serial");
+  for (const auto& r : result.rows) {
+    if (r.mode != "pipelined") continue;
+    const FramesBenchRow* serial = find(r.batch, "serial");
+    out += fmt::format("batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone", r.batch,
+                       r.fps, 100.0 * r.share_of_isolated);
+    if (serial && serial->fps > 0) {
+      out += fmt::format(", {:.2f}x the serial loop", r.fps / serial->fps);
+    }
+    if (frame_by_frame && frame_by_frame->fps > 0) {
+      out += fmt::format(", {:.2f}x frame by frame", r.fps / frame_by_frame->fps);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+Result<std::string> write_frames_bench_csv(const FramesBenchResult& result,
+                                           const std::string& dir) {
+  std::ofstream csv;
+  auto path = create_bench_file(kName, dir, "frames.csv", csv);
+  if (!path) return path.status();
+  csv << "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated\n";
+  for (const auto& r : result.rows) {
+    csv << fmt::format("{},{},{},{:.4f},{:.4f},{:.3f},{:.3f},{:.4f},{:.4f}\n", r.batch, r.mode,
+                       r.frames, r.wall_s, r.fps, r.p50_ms, r.p99_ms, r.isolated_fps,
+                       r.share_of_isolated);
+  }
+  SI_RETURN_IF_ERROR(close_bench_file(kName, path.value(), csv));
+  return path;
+}
+
+}  // namespace streaminfer
