@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "bench/batching_experiment.h"
@@ -9,6 +10,7 @@
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
+#include "report/bench_plot.h"
 
 namespace streaminfer::app {
 namespace {
@@ -45,25 +47,53 @@ void add_postprocess_flags(CLI::App& command, PostprocessCommand& p) {
   command.add_option("--output-dir", p.output_dir, "Where the CSV files go")->capture_default_str();
 }
 
-void print_system_block() {
-  std::printf("%s", format_system_info(collect_system_info()).c_str());
+// The system block, printed first: results only compare with the machine they came from.
+std::string print_system_block() {
+  const std::string text = format_system_info(collect_system_info());
+  std::printf("%s", text.c_str());
   std::fflush(stdout);
+  return text;
+}
+
+// What every experiment does once it has a result: print the table, write its CSV files and
+// DIR/<name>.html (the table and the charts). 0, or 1 when a file could not be written.
+int report_experiment(const std::string& system_text, const std::string& table,
+                      Result<std::vector<std::string>> csv_files, BenchPlot plot,
+                      const std::string& dir, const std::string& name) {
+  std::printf("%s", table.c_str());
+  if (!csv_files) {
+    print_error(csv_files.status().message());
+    return 1;
+  }
+  for (const auto& path : csv_files.value()) std::printf("wrote %s\n", path.c_str());
+  plot.text = system_text + table;
+  const std::string html = (std::filesystem::path(dir) / (name + ".html")).string();
+  const Status written = write_bench_plot(html, plot);
+  if (!written) {
+    print_error(written.message());
+    return 1;
+  }
+  std::printf("wrote %s\n", html.c_str());
+  return 0;
+}
+
+Result<std::vector<std::string>> as_list(Result<std::string> path) {
+  if (!path) return path.status();
+  return std::vector<std::string>{path.value()};
 }
 
 int run_postprocess(const PostprocessCommand& p) {
-  print_system_block();
+  const std::string system_text = print_system_block();
   auto result = run_postprocess_bench(p.options);
   if (!result) {
     print_error(result.status().message());
     return 2;
   }
-  std::printf("%s", format_postprocess_bench(result.value()).c_str());
-  auto written = write_postprocess_bench_csv(result.value(), p.output_dir);
-  if (!written) {
-    print_error(written.status().message());
-    return 1;
-  }
-  for (const auto& path : written.value()) std::printf("wrote %s\n", path.c_str());
+  const int rc =
+      report_experiment(system_text, format_postprocess_bench(result.value()),
+                        write_postprocess_bench_csv(result.value(), p.output_dir),
+                        postprocess_bench_plot(result.value()), p.output_dir, "postprocess");
+  if (rc != 0) return rc;
   for (const auto& version : result.value().versions) {
     if (!version.same_boxes) {
       print_error(
@@ -107,20 +137,15 @@ void add_batching_flags(CLI::App& command, BatchingCommand& b) {
 }
 
 int run_batching(const BatchingCommand& b) {
-  print_system_block();
+  const std::string system_text = print_system_block();
   auto result = run_batching_bench(b.options);
   if (!result) {
     print_error(result.status().message());
     return 2;
   }
-  std::printf("%s", format_batching_bench(result.value()).c_str());
-  auto written = write_batching_bench_csv(result.value(), b.output_dir);
-  if (!written) {
-    print_error(written.status().message());
-    return 1;
-  }
-  std::printf("wrote %s\n", written.value().c_str());
-  return 0;
+  return report_experiment(system_text, format_batching_bench(result.value()),
+                           as_list(write_batching_bench_csv(result.value(), b.output_dir)),
+                           batching_bench_plot(result.value()), b.output_dir, "batching");
 }
 
 struct FramesCommand {
@@ -167,7 +192,7 @@ void add_frames_flags(CLI::App& command, FramesCommand& f) {
 }
 
 int run_frames(FramesCommand& f) {
-  print_system_block();
+  const std::string system_text = print_system_block();
   f.options.serial = !f.no_serial;
   f.options.pipelined = !f.no_pipelined;
   f.options.clip_dir = f.output_dir;
@@ -176,14 +201,9 @@ int run_frames(FramesCommand& f) {
     print_error(result.status().message());
     return 2;
   }
-  std::printf("%s", format_frames_bench(result.value()).c_str());
-  auto written = write_frames_bench_csv(result.value(), f.output_dir);
-  if (!written) {
-    print_error(written.status().message());
-    return 1;
-  }
-  std::printf("wrote %s\n", written.value().c_str());
-  return 0;
+  return report_experiment(system_text, format_frames_bench(result.value()),
+                           as_list(write_frames_bench_csv(result.value(), f.output_dir)),
+                           frames_bench_plot(result.value()), f.output_dir, "frames");
 }
 
 }  // namespace

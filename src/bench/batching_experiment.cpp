@@ -143,6 +143,66 @@ std::string format_batching_bench(const BatchingBenchResult& result) {
   return out;
 }
 
+BenchPlot batching_bench_plot(const BatchingBenchResult& result) {
+  std::vector<int> cameras;
+  std::vector<int> batches;
+  for (const auto& r : result.rows) {
+    if (std::find(cameras.begin(), cameras.end(), r.streams) == cameras.end()) {
+      cameras.push_back(r.streams);
+    }
+    if (r.mode == "fixed" && std::find(batches.begin(), batches.end(), r.batch) == batches.end()) {
+      batches.push_back(r.batch);
+    }
+  }
+  std::sort(cameras.begin(), cameras.end());
+  std::sort(batches.begin(), batches.end());
+  // One series per mode (sequential, batched, and each fixed batch size), one point per camera
+  // count.
+  const auto series_of = [&](double BatchingBenchRow::*field) {
+    std::vector<BenchSeries> all;
+    const auto add = [&](const std::string& label, const auto& matches) {
+      BenchSeries s{label, std::vector<double>(cameras.size(), kNoPoint)};
+      for (const auto& r : result.rows) {
+        if (!matches(r)) continue;
+        const auto at = std::find(cameras.begin(), cameras.end(), r.streams) - cameras.begin();
+        s.values[static_cast<size_t>(at)] = r.*field;
+      }
+      all.push_back(s);
+    };
+    add("sequential (batch 1)", [](const BatchingBenchRow& r) { return r.mode == "sequential"; });
+    // One camera alone is both: its point starts the batched line too.
+    add("batched (batch = cameras)", [](const BatchingBenchRow& r) {
+      return r.mode == "batched" || (r.streams == 1 && r.batch == 1);
+    });
+    for (int b : batches) {
+      add(fmt::format("fixed batch {}", b),
+          [b](const BatchingBenchRow& r) { return r.mode == "fixed" && r.batch == b; });
+    }
+    return all;
+  };
+  const auto chart = [&](const std::string& title, const std::string& hint,
+                         const std::string& y_label, double BatchingBenchRow::*field) {
+    BenchChart c;
+    c.title = title;
+    c.hint = hint;
+    c.x_label = "cameras";
+    c.y_label = y_label;
+    c.log_x = true;
+    for (int n : cameras) c.x.push_back(n);
+    c.series = series_of(field);
+    return c;
+  };
+  BenchPlot plot;
+  plot.title = "bench batching";
+  plot.charts.push_back(chart("FPS per camera", "What each camera gets as cameras are added.",
+                              "FPS per camera", &BatchingBenchRow::per_camera_fps));
+  plot.charts.push_back(chart("Aggregate FPS", "Frames per second over all cameras together.",
+                              "FPS", &BatchingBenchRow::aggregate_fps));
+  plot.charts.push_back(chart("End-to-end latency, p99", "Decode start to detections, per frame.",
+                              "ms", &BatchingBenchRow::p99_ms));
+  return plot;
+}
+
 Result<std::string> write_batching_bench_csv(const BatchingBenchResult& result,
                                              const std::string& dir) {
   std::ofstream csv;

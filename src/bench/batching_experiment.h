@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "report/bench_plot.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -45,6 +46,9 @@ Result<BatchingBenchResult> run_batching_bench(const BatchingBenchOptions& optio
 // The table, then one line per stream count: "4 cameras: sequential X FPS each, batched Y FPS
 // each (Z x)".
 std::string format_batching_bench(const BatchingBenchResult& result);
+
+// FPS per camera, aggregate FPS and p99 latency against the camera count, per batching mode.
+BenchPlot batching_bench_plot(const BatchingBenchResult& result);
 
 // DIR/batching.csv, one row per run. Returns the path written.
 Result<std::string> write_batching_bench_csv(const BatchingBenchResult& result,

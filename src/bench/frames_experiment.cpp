@@ -232,6 +232,49 @@ std::string format_frames_bench(const FramesBenchResult& result) {
   return out;
 }
 
+BenchPlot frames_bench_plot(const FramesBenchResult& result) {
+  std::vector<int> batches;
+  for (const auto& r : result.rows) {
+    if (std::find(batches.begin(), batches.end(), r.batch) == batches.end()) {
+      batches.push_back(r.batch);
+    }
+  }
+  std::sort(batches.begin(), batches.end());
+  const auto at = [&](int batch) {
+    return static_cast<size_t>(std::find(batches.begin(), batches.end(), batch) - batches.begin());
+  };
+  const auto chart = [&](const std::string& title, const std::string& hint,
+                         const std::string& y_label) {
+    BenchChart c;
+    c.title = title;
+    c.hint = hint;
+    c.x_label = "batch size";
+    c.y_label = y_label;
+    c.log_x = true;
+    for (int b : batches) c.x.push_back(b);
+    return c;
+  };
+  BenchChart fps = chart("Throughput", "The model alone is the ceiling a pipeline can reach.",
+                         "frames per second");
+  BenchChart latency = chart("Latency per frame, p50", "Decode start to detections.", "ms");
+  BenchSeries serial_fps{"serial loop", std::vector<double>(batches.size(), kNoPoint)};
+  BenchSeries pipelined_fps{"pipelined", std::vector<double>(batches.size(), kNoPoint)};
+  BenchSeries model_fps{"model alone", std::vector<double>(batches.size(), kNoPoint)};
+  BenchSeries serial_p50 = serial_fps, pipelined_p50 = pipelined_fps;
+  for (const auto& r : result.rows) {
+    const size_t i = at(r.batch);
+    model_fps.values[i] = r.isolated_fps;
+    (r.mode == "serial" ? serial_fps : pipelined_fps).values[i] = r.fps;
+    (r.mode == "serial" ? serial_p50 : pipelined_p50).values[i] = r.p50_ms;
+  }
+  fps.series = {serial_fps, pipelined_fps, model_fps};
+  latency.series = {serial_p50, pipelined_p50};
+  BenchPlot plot;
+  plot.title = "bench frames";
+  plot.charts = {fps, latency};
+  return plot;
+}
+
 Result<std::string> write_frames_bench_csv(const FramesBenchResult& result,
                                            const std::string& dir) {
   std::ofstream csv;

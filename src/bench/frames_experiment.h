@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "report/bench_plot.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -52,6 +53,9 @@ struct FramesBenchResult {
 
 Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options);
 std::string format_frames_bench(const FramesBenchResult& result);
+// FPS and latency against the batch size: serial loop, pipeline, model alone.
+BenchPlot frames_bench_plot(const FramesBenchResult& result);
+
 // DIR/frames.csv, one row per run. Returns the path written.
 Result<std::string> write_frames_bench_csv(const FramesBenchResult& result, const std::string& dir);
 

@@ -151,6 +151,49 @@ std::string format_postprocess_bench(const PostprocessBenchResult& result) {
   return out;
 }
 
+BenchPlot postprocess_bench_plot(const PostprocessBenchResult& result) {
+  BenchPlot plot;
+  plot.title = "bench postprocess";
+  BenchChart per_version;
+  per_version.title = "Decode + NMS time per frame";
+  per_version.hint = "Log scale: each step down is a factor of ten.";
+  per_version.x_label = "version";
+  per_version.y_label = "ms per frame";
+  per_version.log_y = true;
+  BenchSeries p50{"p50", {}}, mean{"mean", {}};
+  for (size_t i = 0; i < result.versions.size(); ++i) {
+    per_version.x.push_back(static_cast<double>(i));
+    per_version.x_ticks.push_back(result.versions[i].id);
+    p50.values.push_back(result.versions[i].p50_ms());
+    mean.values.push_back(result.versions[i].mean_ms());
+  }
+  if (!result.forward_ms_per_frame.empty()) {
+    const double forward = percentile_50(result.forward_ms_per_frame);
+    per_version.series.push_back(
+        {"model forward (p50)", std::vector<double>(per_version.x.size(), forward)});
+  }
+  per_version.series.insert(per_version.series.begin(), {p50, mean});
+  plot.charts.push_back(per_version);
+
+  BenchChart calls;
+  calls.title = "Every timed call";
+  calls.hint = "Spread between calls of the same version: noise, caches, the scheduler.";
+  calls.x_label = "call";
+  calls.y_label = "ms per frame";
+  calls.log_y = true;
+  calls.points_only = true;
+  size_t longest = 0;
+  for (const auto& v : result.versions) longest = std::max(longest, v.ms_per_frame.size());
+  for (size_t i = 0; i < longest; ++i) calls.x.push_back(static_cast<double>(i));
+  for (const auto& v : result.versions) {
+    BenchSeries s{v.id, std::vector<double>(longest, kNoPoint)};
+    std::copy(v.ms_per_frame.begin(), v.ms_per_frame.end(), s.values.begin());
+    calls.series.push_back(s);
+  }
+  plot.charts.push_back(calls);
+  return plot;
+}
+
 Result<std::vector<std::string>> write_postprocess_bench_csv(const PostprocessBenchResult& result,
                                                              const std::string& dir) {
   namespace fs = std::filesystem;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "postprocess/yolo_decode.h"
+#include "report/bench_plot.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -50,6 +51,9 @@ std::string format_postprocess_bench(const PostprocessBenchResult& result);
 
 // DIR/postprocess_runs.csv (version,rep,batch,ms_per_frame) and DIR/postprocess_summary.csv
 // (version,p50_ms,mean_ms,min_ms,speedup_vs_naive,kept,same_boxes). Returns the paths written.
+// Time per frame of each version (log scale), and every timed call of the fast ones.
+BenchPlot postprocess_bench_plot(const PostprocessBenchResult& result);
+
 Result<std::vector<std::string>> write_postprocess_bench_csv(const PostprocessBenchResult& result,
                                                              const std::string& dir);
 

@@ -11,5 +11,9 @@ std::string_view chart_library_js();
 std::string_view chart_library_css();
 // The report's own chart-drawing code, src/report/report.js.
 std::string_view report_js();
+// streaminferMarkReady(charts), shared by both pages: src/report/ready_marker.js.
+std::string_view ready_marker_js();
+// The benchmark plots' chart-drawing code, src/report/bench_plot.js.
+std::string_view bench_plot_js();
 
 }  // namespace streaminfer

@@ -133,6 +133,7 @@ table { border-collapse: collapse; margin: 6px 0 14px; }
 th, td { border: 1px solid #ccc; padding: 3px 9px; text-align: right; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
 .bottleneck { font-weight: 600; }
+pre.table { background: #f7f7f7; padding: 8px 12px; overflow-x: auto; font-size: 12.5px; }
 )";
 
 }  // namespace
@@ -164,10 +165,7 @@ json report_page_data(const ReportData& data, const std::string& run_date,
   return page;
 }
 
-std::string render_html_report(const json& page_data) {
-  const std::string model = page_data.value("model", "");
-  std::string title =
-      fmt::format("streaminfer report: {} ({})", model, page_data.value("run_date", ""));
+std::string render_chart_page(const std::string& title, const json& data, std::string_view script) {
   // The title is text inside <title>; the JSON dump escapes what the data block needs.
   std::string safe_title;
   for (char c : title) {
@@ -186,10 +184,18 @@ std::string render_html_report(const json& page_data) {
   html += "<style>" + std::string(kPageStyle) + "</style>\n</head>\n<body>\n";
   html += "<div id=\"report\"></div>\n";
   html += "<script type=\"application/json\" id=\"report-data\">";
-  html += escape_for_raw_text(page_data.dump(-1, ' ', false, json::error_handler_t::replace));
+  html += escape_for_raw_text(data.dump(-1, ' ', false, json::error_handler_t::replace));
   html += "</script>\n<script>\n" + escape_for_raw_text(library_without_url()) + "\n</script>\n";
-  html += "<script>\n" + escape_for_raw_text(report_js()) + "\n</script>\n</body>\n</html>\n";
+  html += "<script>\n" + escape_for_raw_text(ready_marker_js()) + "\n</script>\n";
+  html += "<script>\n" + escape_for_raw_text(script) + "\n</script>\n</body>\n</html>\n";
   return html;
+}
+
+std::string render_html_report(const json& page_data) {
+  const std::string model = page_data.value("model", "");
+  return render_chart_page(
+      fmt::format("streaminfer report: {} ({})", model, page_data.value("run_date", "")), page_data,
+      report_js());
 }
 
 Status write_html_report(const std::string& path, const std::string& html) {

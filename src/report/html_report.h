@@ -3,6 +3,7 @@
 // <script type="application/json"> tag, uPlot and its stylesheet inlined, and report.js, which
 // draws the charts when the page loads. The page references nothing outside itself.
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,12 @@ nlohmann::json report_page_data(const ReportData& data, const std::string& run_d
 
 // The whole page.
 std::string render_html_report(const nlohmann::json& page_data);
+
+// Any self-contained chart page: uPlot and its stylesheet inlined, `data` as JSON in
+// <script type="application/json" id="report-data">, then `script`, which draws into
+// <div id="report">. The report and the benchmark plots are both made with it.
+std::string render_chart_page(const std::string& title, const nlohmann::json& data,
+                              std::string_view script);
 
 Status write_html_report(const std::string& path, const std::string& html);
 

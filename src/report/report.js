@@ -1,7 +1,5 @@
 // streaminfer report: draws the charts and tables from the JSON in #report-data with uPlot.
-// When every chart is drawn, the page sets document.title to "charts-ready:N ..." and adds a
-// hidden div with id "ready" and the attributes data-charts (N) and data-inked (charts whose
-// canvas has pixels drawn), which the tests read with chromium --dump-dom.
+// When every chart is drawn it marks the page ready for the tests (ready_marker.js).
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("report-data").textContent);
@@ -214,19 +212,5 @@
     add(el("p", {class: "note"}, "No summary JSON (S_*_summary.json) in this metrics directory."));
   }
 
-  // Ready marker ------------------------------------------------------------------------------
-  function inked(chart) {
-    const c = chart.ctx.canvas;
-    const px = chart.ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
-    return n > 0.002 * c.width * c.height;
-  }
-  setTimeout(() => {
-    const count = charts.length, drawn = charts.filter(inked).length;
-    const ready = el("div", {id: "ready", hidden: "", "data-charts": String(count),
-                             "data-inked": String(drawn)});
-    document.body.appendChild(ready);
-    document.title = "charts-ready:" + count + " · " + document.title;
-  }, 0);
+  streaminferMarkReady(charts);
 })();

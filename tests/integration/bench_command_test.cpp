@@ -41,6 +41,7 @@ TEST(BenchCommand, PostprocessPrintsTheTableAndWritesBothCsvFiles) {
     EXPECT_EQ(summary.rows[i][6], "1");
   }
   EXPECT_EQ(summary.rows[0][4], "1.00");
+  EXPECT_TRUE(fs::exists(dir / "out" / "postprocess.html")) << r.describe();
   const auto runs = read_csv(dir / "out" / "postprocess_runs.csv");
   EXPECT_EQ(runs.header, "version,rep,batch,ms_per_frame");
   EXPECT_EQ(runs.rows.size(), 1u + 5u + 5u);
@@ -73,6 +74,19 @@ TEST(BenchCommand, BatchingComparesSequentialWithBatchedAndWritesTheCsv) {
     EXPECT_GE(std::stod(csv.rows[i][9]), std::stod(csv.rows[i][8]));  // p99 >= p50
   }
   EXPECT_EQ(std::stod(csv.rows[0][7]), 0.0);  // one camera drops nothing against itself
+
+  // The plot: Chromium draws all three charts (FPS per camera, aggregate FPS, p99 latency).
+  const auto html = dir / "out" / "batching.html";
+  ASSERT_TRUE(fs::exists(html)) << r.describe();
+  if (!fs::exists(kChromium)) GTEST_SKIP() << kChromium << " is not installed";
+  TempDir profile("streaminfer_chromium");
+  const auto dom = chromium(profile, {"--dump-dom", "file://" + html.string()});
+  ASSERT_EQ(dom.exit_code, 0) << dom.describe();
+  const ChartsReady ready = charts_ready(dom.out);
+  ASSERT_TRUE(ready.found) << dom.out.substr(0, 2000);
+  EXPECT_EQ(ready.charts, 3);
+  EXPECT_EQ(ready.inked, 3) << "charts whose canvas stayed empty";
+  EXPECT_NE(dom.out.find("2 cameras: sequential"), std::string::npos) << "table missing";
 }
 
 TEST(BenchCommand, BatchingRejectsAZeroStreamCount) {
@@ -118,6 +132,7 @@ TEST(BenchCommand, FramesWritesItsClipAndComparesSerialWithPipelined) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
   EXPECT_TRUE(fs::exists(out / "synthetic_160x96_30fps_20.mp4")) << r.describe();
+  EXPECT_TRUE(fs::exists(out / "frames.html")) << r.describe();
   EXPECT_TRUE(has_line_with_all(
       r.out, {"batch  4: pipelined", "of the model alone", "the serial loop", "frame by frame"}))
       << r.describe();

@@ -15,32 +15,12 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(STREAMINFER_TEST_DATA) / "report";
-constexpr const char* kChromium = "/usr/bin/chromium";
 constexpr int kCharts = 6;  // latency over time, 2 CDFs, FPS, queue depth, dropped
 
 CommandResult report(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {STREAMINFER_BIN, "report"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, std::chrono::seconds(60));
-}
-
-// Chromium with a fresh profile and nothing that reaches the network; virtual time lets the
-// page's timers (the ready marker) run before the DOM is dumped or the screenshot taken.
-CommandResult chromium(const TempDir& profile, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {kChromium,
-                                   "--headless",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-quic",
-                                   "--no-first-run",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--user-data-dir=" + profile.path().string(),
-                                   "--window-size=1400,2400",
-                                   "--virtual-time-budget=5000"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv, std::chrono::seconds(90));
 }
 
 TEST(Report, WritesOneSelfContainedPage) {
@@ -117,21 +97,10 @@ TEST(Report, ChromiumDrawsEveryChart) {
   TempDir profile("streaminfer_chromium");
   const auto dom = chromium(profile, {"--dump-dom", "file://" + html.string()});
   ASSERT_EQ(dom.exit_code, 0) << dom.describe();
-  const auto tag_at = dom.out.find("<div id=\"ready\"");
-  ASSERT_NE(tag_at, std::string::npos) << dom.out.substr(0, 2000);
-  const std::string ready = dom.out.substr(tag_at, dom.out.find('>', tag_at) - tag_at + 1);
-  const auto attribute = [&](const std::string& name) -> std::string {
-    const std::string key = name + "=\"";
-    const auto at = ready.find(key);
-    if (at == std::string::npos) return "";
-    const auto begin = at + key.size();
-    return ready.substr(begin, ready.find('"', begin) - begin);
-  };
-  ASSERT_FALSE(attribute("data-charts").empty()) << ready;
-  ASSERT_FALSE(attribute("data-inked").empty()) << ready;
-  EXPECT_EQ(std::stoi(attribute("data-charts")), kCharts) << ready;
-  EXPECT_EQ(std::stoi(attribute("data-inked")), kCharts)
-      << "charts whose canvas stayed empty: " << ready;
+  const ChartsReady ready = charts_ready(dom.out);
+  ASSERT_TRUE(ready.found) << dom.out.substr(0, 2000);
+  EXPECT_EQ(ready.charts, kCharts);
+  EXPECT_EQ(ready.inked, kCharts) << "charts whose canvas stayed empty";
   EXPECT_NE(dom.out.find("<title>charts-ready:" + std::to_string(kCharts)), std::string::npos);
   EXPECT_GE(count(dom.out, "<canvas"), kCharts);
   EXPECT_NE(dom.out.find("Bottleneck: inference"), std::string::npos);

@@ -344,6 +344,42 @@ std::optional<int64_t> count_frames(const fs::path& path) {
   return std::nullopt;
 }
 
+CommandResult chromium(const TempDir& profile, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kChromium,
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-quic",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--user-data-dir=" + profile.path().string(),
+                                   "--window-size=1400,2400",
+                                   "--virtual-time-budget=5000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, std::chrono::seconds(90));
+}
+
+ChartsReady charts_ready(const std::string& dom) {
+  ChartsReady ready;
+  const auto tag_at = dom.find("<div id=\"ready\"");
+  if (tag_at == std::string::npos) return ready;
+  const std::string tag = dom.substr(tag_at, dom.find('>', tag_at) - tag_at + 1);
+  const auto attribute = [&](const std::string& name) {
+    const std::string key = name + "=\"";
+    const auto at = tag.find(key);
+    if (at == std::string::npos) return -1;
+    const auto begin = at + key.size();
+    const std::string value = tag.substr(begin, tag.find('"', begin) - begin);
+    return value.empty() ? -1 : std::stoi(value);
+  };
+  ready.found = true;
+  ready.charts = attribute("data-charts");
+  ready.inked = attribute("data-inked");
+  return ready;
+}
+
 bool python_has_torch(const std::string& python) {
   CommandResult r = run_command({python, "-c", "import torch"}, std::chrono::seconds(120));
   return r.exit_code == 0;

@@ -80,6 +80,23 @@ std::string make_test_clip(const std::filesystem::path& path, const ClipSpec& sp
 // Decoded video frames of the first video stream (ffprobe -count_frames); nullopt on failure.
 std::optional<int64_t> count_frames(const std::filesystem::path& path);
 
+// Headless Chromium -----------------------------------------------------------------------
+
+inline constexpr const char* kChromium = "/usr/bin/chromium";
+
+// Chromium with a fresh profile and nothing that reaches the network; virtual time lets the
+// page's timers (the ready marker) run before the DOM is dumped or a screenshot taken.
+CommandResult chromium(const TempDir& profile, const std::vector<std::string>& args);
+
+// The marker the report and the bench plots add once their charts are drawn:
+// <div id="ready" data-charts="N" data-inked="M">.
+struct ChartsReady {
+  bool found = false;
+  int charts = -1;
+  int inked = -1;  // charts whose canvas has pixels drawn
+};
+ChartsReady charts_ready(const std::string& dom);
+
 // Whether `python` can import torch (the TorchScript test needs it).
 bool python_has_torch(const std::string& python);
 
