@@ -7,6 +7,7 @@
 
 #include "bench/batching_experiment.h"
 #include "bench/frames_experiment.h"
+#include "bench/placement_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
@@ -15,7 +16,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching, frames";
+constexpr const char* kExperiments = "postprocess, batching, frames, placement";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -206,6 +207,46 @@ int run_frames(FramesCommand& f) {
                            frames_bench_plot(result.value()), f.output_dir, "frames");
 }
 
+struct PlacementCommand {
+  PlacementBenchOptions options;
+  std::string output_dir = "bench-out/placement";
+  bool no_binding = false;
+};
+
+void add_placement_flags(CLI::App& command, PlacementCommand& p) {
+  auto& o = p.options;
+  command
+      .add_option("--threads", o.threads,
+                  "LibTorch thread counts, comma-separated (default: 1..usable cores)")
+      ->delimiter(',');
+  command.add_flag("--no-binding", p.no_binding, "Skip the rows bound to cores");
+  command.add_option("--cameras", o.cameras, "Synthetic cameras")->capture_default_str();
+  command.add_option("--batch", o.batch, "Batch size")->capture_default_str();
+  command.add_option("--frames", o.frames, "Frames per camera and row")->capture_default_str();
+  command.add_option("--model", o.model.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--imgsz", o.model.input_size, "Model input size")->capture_default_str();
+  command.add_option("--width", o.width, "Camera width")->capture_default_str();
+  command.add_option("--height", o.height, "Camera height")->capture_default_str();
+  command.add_option("--warmup", o.warmup, "Forwards before each thread count's rows")
+      ->capture_default_str();
+  command.add_option("--output-dir", p.output_dir, "Where placement.csv goes")
+      ->capture_default_str();
+}
+
+int run_placement(PlacementCommand& p) {
+  const std::string system_text = print_system_block();
+  p.options.core_binding = !p.no_binding;
+  auto result = run_placement_bench(p.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  return report_experiment(system_text, format_placement_bench(result.value()),
+                           as_list(write_placement_bench_csv(result.value(), p.output_dir)),
+                           placement_bench_plot(result.value()), p.output_dir, "placement");
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -226,11 +267,16 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "One video: frame by frame vs batches, serial loop vs the overlapped pipeline, against "
       "the model alone");
   add_frames_flags(*frames, *frames_state);
+  auto placement_state = std::make_shared<PlacementCommand>();
+  auto* placement = bench->add_subcommand(
+      "placement", "Where the work runs: LibTorch threads 1..N, bound to cores or not, CPU/GPU");
+  add_placement_flags(*placement, *placement_state);
   return [=]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
     if (frames->parsed()) return run_frames(*frames_state);
+    if (placement->parsed()) return run_placement(*placement_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "bench/bench_common.h"
-#include "pipeline/pipeline.h"
 
 namespace streaminfer {
 namespace {
@@ -33,27 +32,6 @@ Status check(const BatchingBenchOptions& o) {
   model.input_size = o.input_size;
   model.threads = o.threads;
   return check_bench_model("batching", model);
-}
-
-// One pipeline run: `streams` synthetic cameras delivered as fast as the pipeline takes them,
-// one queued frame per camera (so latency is the pipeline's, not a backlog's).
-Result<RunStats> run_once(const BatchingBenchOptions& o, InferenceBackend& backend, int streams,
-                          int batch) {
-  PipelineOptions p;
-  for (int s = 0; s < streams; ++s) {
-    p.sources.push_back(fmt::format("synthetic:?width={}&height={}&fps=30&objects=6&seed={}",
-                                    o.width, o.height, s + 1));
-  }
-  p.pace = PaceMode::kMax;
-  p.max_frames = o.frames;
-  p.batcher.max_batch = batch;
-  p.batcher.queue_capacity = 1;
-  p.progress = false;
-  p.model_name = backend.info().name;
-  Pipeline pipeline(std::move(p), backend);
-  SI_RETURN_IF_ERROR(pipeline.open_outputs());
-  SI_RETURN_IF_ERROR(pipeline.open_sources());
-  return pipeline.run();
 }
 
 }  // namespace
@@ -84,7 +62,13 @@ Result<BatchingBenchResult> run_batching_bench(const BatchingBenchOptions& optio
       if (warmed.insert(batch).second) {
         SI_RETURN_IF_ERROR(backend.value()->warm_up(batch, options.warmup));
       }
-      auto stats = run_once(options, *backend.value(), streams, batch);
+      SyntheticRun run;
+      run.cameras = streams;
+      run.batch = batch;
+      run.frames = options.frames;
+      run.width = options.width;
+      run.height = options.height;
+      auto stats = run_synthetic_cameras(*backend.value(), run);
       if (!stats) return stats.status();
       const RunStats& s = stats.value();
       BatchingBenchRow row;

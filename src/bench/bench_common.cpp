@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "pipeline/pipeline.h"
 #include "streaminfer/clock.h"
 
 namespace streaminfer {
@@ -66,6 +67,24 @@ Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int w
     ms.push_back(ns_to_ms(now_ns() - start));
   }
   return sample_percentile(ms, 50);
+}
+
+Result<RunStats> run_synthetic_cameras(InferenceBackend& backend, const SyntheticRun& run) {
+  PipelineOptions p;
+  for (int s = 0; s < run.cameras; ++s) {
+    p.sources.push_back(fmt::format("synthetic:?width={}&height={}&fps=30&objects=6&seed={}",
+                                    run.width, run.height, s + 1));
+  }
+  p.pace = PaceMode::kMax;
+  p.max_frames = run.frames;
+  p.batcher.max_batch = run.batch;
+  p.batcher.queue_capacity = run.queue_capacity;
+  p.progress = false;
+  p.model_name = backend.info().name;
+  Pipeline pipeline(std::move(p), backend);
+  SI_RETURN_IF_ERROR(pipeline.open_outputs());
+  SI_RETURN_IF_ERROR(pipeline.open_sources());
+  return pipeline.run();
 }
 
 Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "infer/backend.h"
+#include "profile/run_stats.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -30,6 +31,18 @@ double sample_mean(const std::vector<double>& samples);
 // Median milliseconds of `reps` forwards of a zero batch of `batch` frames, after `warmup`
 // untimed ones: the inference stage alone, for comparing a pipeline against it.
 Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int warmup, int reps);
+
+// `cameras` synthetic width x height cameras through the whole pipeline, delivered as fast as it
+// takes them (pace max), `frames` each, batches of up to `batch`, `queue_capacity` frames queued
+// per camera (1: latency is the pipeline's, not a backlog's).
+struct SyntheticRun {
+  int cameras = 1;
+  int batch = 1;
+  int64_t frames = 16;
+  int width = 1280, height = 720;
+  size_t queue_capacity = 1;
+};
+Result<RunStats> run_synthetic_cameras(InferenceBackend& backend, const SyntheticRun& run);
 
 // Creates DIR and opens DIR/NAME for writing, failing with a message naming the path.
 Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,

@@ -183,3 +183,46 @@ TEST(BenchCommand, FramesRejectsAMissingVideoAndABadBatchSize) {
 
 }  // namespace
 }  // namespace streaminfer::test
+
+namespace streaminfer::test {
+namespace {
+
+TEST(BenchCommand, PlacementRunsEachThreadCountUnboundAndBound) {
+  TempDir dir("streaminfer_bench");
+  const auto out = dir / "out";
+  const auto r = bench({"placement", "--threads", "1", "--cameras", "2", "--batch", "2", "--frames",
+                        "2", "--imgsz", "64", "--width", "160", "--height", "96", "--warmup", "0",
+                        "--output-dir", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"fastest:", "thread(s)", "FPS"})) << r.describe();
+  // No CUDA backend in this build: the table says what it did not measure.
+  EXPECT_TRUE(has_line_with_all(r.out, {"not measured:", "GPU"})) << r.describe();
+  EXPECT_TRUE(fs::exists(out / "placement.html")) << r.describe();
+
+  const auto csv = read_csv(out / "placement.csv");
+  EXPECT_EQ(csv.header,
+            "preprocess,model,threads,cores,frames,wall_s,fps,inference_p50_ms,"
+            "preprocess_p50_ms,e2e_p50_ms,e2e_p99_ms,inference_busy");
+  ASSERT_EQ(csv.rows.size(), 2u) << r.describe();
+  EXPECT_EQ(csv.rows[0][3], "unbound");
+  EXPECT_EQ(csv.rows[1][3], "0") << "one thread bound to the first usable core";
+  for (const auto& row : csv.rows) {
+    ASSERT_EQ(row.size(), 12u);
+    EXPECT_EQ(row[0], "cpu");
+    EXPECT_EQ(row[1], "cpu");
+    EXPECT_EQ(row[2], "1");
+    EXPECT_EQ(row[4], "4") << "2 cameras x 2 frames";
+    EXPECT_GT(std::stod(row[6]), 0.0);
+    EXPECT_GT(std::stod(row[7]), 0.0);
+  }
+}
+
+TEST(BenchCommand, PlacementRejectsZeroThreads) {
+  const auto r = bench({"placement", "--threads", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--threads"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace streaminfer::test
