@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/batching_experiment.h"
+#include "bench/decode_experiment.h"
 #include "bench/frames_experiment.h"
 #include "bench/placement_experiment.h"
 #include "bench/postprocess_experiment.h"
@@ -16,7 +17,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching, frames, placement";
+constexpr const char* kExperiments = "postprocess, batching, frames, placement, decode";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -247,6 +248,48 @@ int run_placement(PlacementCommand& p) {
                            placement_bench_plot(result.value()), p.output_dir, "placement");
 }
 
+struct DecodeCommand {
+  DecodeBenchOptions options;
+  std::string output_dir = "bench-out/decode";
+};
+
+void add_decode_flags(CLI::App& command, DecodeCommand& d) {
+  auto& o = d.options;
+  command.add_option("--source", o.source,
+                     "Video file (default: a synthetic 1280x720 H.264 clip written to the output "
+                     "directory)");
+  command.add_option("--streams", o.streams, "Stream counts, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  command
+      .add_option("--decode-threads", o.decode_threads,
+                  "FFmpeg threads per decoder, comma-separated (0: FFmpeg picks)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--frames", o.frames, "Frames per stream and run")->capture_default_str();
+  command.add_option("--target-fps", o.target_fps, "Camera frame rate the ceiling is counted in")
+      ->capture_default_str();
+  command.add_option("--clip-width", o.clip_width, "Width of the generated clip")
+      ->capture_default_str();
+  command.add_option("--clip-height", o.clip_height, "Height of the generated clip")
+      ->capture_default_str();
+  command.add_option("--output-dir", d.output_dir, "Where decode.csv (and the clip) go")
+      ->capture_default_str();
+}
+
+int run_decode(DecodeCommand& d) {
+  const std::string system_text = print_system_block();
+  d.options.clip_dir = d.output_dir;
+  auto result = run_decode_bench(d.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  return report_experiment(system_text, format_decode_bench(result.value()),
+                           as_list(write_decode_bench_csv(result.value(), d.output_dir)),
+                           decode_bench_plot(result.value()), d.output_dir, "decode");
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -271,12 +314,17 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto* placement = bench->add_subcommand(
       "placement", "Where the work runs: LibTorch threads 1..N, bound to cores or not, CPU/GPU");
   add_placement_flags(*placement, *placement_state);
+  auto decode_state = std::make_shared<DecodeCommand>();
+  auto* decode = bench->add_subcommand(
+      "decode", "The decode ceiling: N streams of one video decoded at once, no inference");
+  add_decode_flags(*decode, *decode_state);
   return [=]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
     if (frames->parsed()) return run_frames(*frames_state);
     if (placement->parsed()) return run_placement(*placement_state);
+    if (decode->parsed()) return run_decode(*decode_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -87,6 +87,28 @@ Result<RunStats> run_synthetic_cameras(InferenceBackend& backend, const Syntheti
   return pipeline.run();
 }
 
+Result<std::string> bench_clip(const std::string& experiment, const std::string& dir,
+                               const ClipOptions& clip) {
+  const std::string path =
+      (std::filesystem::path(dir) /
+       fmt::format("synthetic_{}x{}_{}fps_{}.mp4", clip.width, clip.height, clip.fps, clip.frames))
+          .string();
+  if (std::filesystem::exists(path)) return path;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::fprintf(stderr, "bench %s: writing %s (%lld frames, %s)\n", experiment.c_str(), path.c_str(),
+               static_cast<long long>(clip.frames), default_clip_encoder().c_str());
+  // Written under another name first: an interrupted run must not leave a clip that looks done.
+  const std::string partial = path + ".partial.mp4";
+  SI_RETURN_IF_ERROR(write_synthetic_clip(partial, clip));
+  std::filesystem::rename(partial, path, ec);
+  if (ec) {
+    return Status::error(
+        fmt::format("bench {}: cannot rename '{}': {}", experiment, partial, ec.message()));
+  }
+  return path;
+}
+
 Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,
                                       const std::string& name, std::ofstream& out) {
   namespace fs = std::filesystem;

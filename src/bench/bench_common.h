@@ -8,6 +8,7 @@
 
 #include "infer/backend.h"
 #include "profile/run_stats.h"
+#include "source/clip_writer.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -43,6 +44,11 @@ struct SyntheticRun {
   size_t queue_capacity = 1;
 };
 Result<RunStats> run_synthetic_cameras(InferenceBackend& backend, const SyntheticRun& run);
+
+// DIR/synthetic_<w>x<h>_<fps>fps_<frames>.mp4, encoded on first use and reused after: the
+// "one long video" of the experiments, the same bytes on every run.
+Result<std::string> bench_clip(const std::string& experiment, const std::string& dir,
+                               const ClipOptions& clip);
 
 // Creates DIR and opens DIR/NAME for writing, failing with a message naming the path.
 Result<std::string> create_bench_file(const std::string& experiment, const std::string& dir,

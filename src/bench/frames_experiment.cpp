@@ -42,25 +42,6 @@ Status check(const FramesBenchOptions& o) {
   return Status::ok();
 }
 
-// The clip every run reads when the user names none: made once, reused while its size matches.
-Result<std::string> default_clip(const FramesBenchOptions& o) {
-  ClipOptions clip;
-  clip.width = o.clip_width;
-  clip.height = o.clip_height;
-  clip.frames = o.clip_frames > 0 ? o.clip_frames : std::max<int64_t>(o.frames, 300);
-  const std::string path =
-      (std::filesystem::path(o.clip_dir) /
-       fmt::format("synthetic_{}x{}_{}fps_{}.mp4", clip.width, clip.height, clip.fps, clip.frames))
-          .string();
-  if (std::filesystem::exists(path)) return path;
-  std::error_code ec;
-  std::filesystem::create_directories(o.clip_dir, ec);
-  std::fprintf(stderr, "bench frames: writing %s (%lld frames, %s)\n", path.c_str(),
-               static_cast<long long>(clip.frames), default_clip_encoder().c_str());
-  SI_RETURN_IF_ERROR(write_synthetic_clip(path, clip));
-  return path;
-}
-
 // The loop people write first: decode a batch, preprocess it, infer, postprocess, repeat, on
 // one thread. Nothing overlaps.
 Result<FramesBenchRow> run_serial(const FramesBenchOptions& o, const std::string& uri,
@@ -155,9 +136,14 @@ Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
   FramesBenchResult result;
   result.options = options;
   if (options.source.empty()) {
-    auto clip = default_clip(options);
-    if (!clip) return clip.status();
-    result.source = clip.value();
+    ClipOptions clip;
+    clip.width = options.clip_width;
+    clip.height = options.clip_height;
+    clip.frames =
+        options.clip_frames > 0 ? options.clip_frames : std::max<int64_t>(options.frames, 300);
+    auto clip_path = bench_clip(kName, options.clip_dir, clip);
+    if (!clip_path) return clip_path.status();
+    result.source = clip_path.value();
   } else {
     result.source = options.source;
   }

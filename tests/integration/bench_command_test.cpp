@@ -226,3 +226,35 @@ TEST(BenchCommand, PlacementRejectsZeroThreads) {
 
 }  // namespace
 }  // namespace streaminfer::test
+
+namespace streaminfer::test {
+namespace {
+
+TEST(BenchCommand, DecodeCountsEveryFrameOfEveryStreamAndGivesTheCeiling) {
+  TempDir dir("streaminfer_bench");
+  const auto out = dir / "out";
+  const auto r = bench({"decode", "--clip-width", "160", "--clip-height", "96", "--streams", "1,3",
+                        "--decode-threads", "1", "--frames", "10", "--output-dir", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"decode ceiling: about", "30 fps streams"}))
+      << r.describe();
+  EXPECT_TRUE(fs::exists(out / "decode.html")) << r.describe();
+  const auto csv = read_csv(out / "decode.csv");
+  EXPECT_EQ(csv.header,
+            "streams,decode_threads,frames,wall_s,aggregate_fps,per_stream_fps,keeps_up");
+  ASSERT_EQ(csv.rows.size(), 2u) << r.describe();
+  EXPECT_EQ(csv.rows[0][0], "1");
+  EXPECT_EQ(csv.rows[0][2], "10");
+  EXPECT_EQ(csv.rows[1][0], "3");
+  EXPECT_EQ(csv.rows[1][2], "30") << "10 frames from each of 3 streams";
+  for (const auto& row : csv.rows) EXPECT_GT(std::stod(row[4]), 0.0);
+}
+
+TEST(BenchCommand, DecodeNamesAMissingVideo) {
+  const auto r = bench({"decode", "--source", "/nonexistent/clip.mp4"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("/nonexistent/clip.mp4"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace streaminfer::test
