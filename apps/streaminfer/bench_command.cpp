@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bench/batching_experiment.h"
+#include "bench/idle_gap_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
@@ -12,7 +13,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching";
+constexpr const char* kExperiments = "postprocess, batching, idle-gap";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -122,6 +123,54 @@ int run_batching(const BatchingCommand& b) {
   return 0;
 }
 
+struct IdleGapCommand {
+  IdleGapBenchOptions options;
+  std::string output_dir = "bench-out/idle-gap";
+};
+
+void add_idle_gap_flags(CLI::App& command, IdleGapCommand& g) {
+  auto& o = g.options;
+  command.add_option("--gaps", o.gaps_ms, "Idle gaps between forwards, ms, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--iterations", o.iterations, "Timed forwards per variant and gap")
+      ->capture_default_str();
+  command
+      .add_option("--warmup", o.warmup,
+                  "Forwards before the first series, and paced forwards dropped at the start of "
+                  "each")
+      ->capture_default_str();
+  command.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
+  command.add_option("--batch", o.batch, "Frames per forward")->capture_default_str();
+  command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--pacing", o.pacing, "How to wait out a gap: sleep, busy or both")
+      ->capture_default_str();
+  command.add_flag("--keep-warm", o.keep_warm,
+                   "Add a variant that runs a tiny matmul on every LibTorch thread every ~1 ms "
+                   "of a gap");
+  command.add_option("--output-dir", g.output_dir, "Where the CSV files go")->capture_default_str();
+}
+
+int run_idle_gap(const IdleGapCommand& g) {
+  print_system_block();
+  auto result = run_idle_gap_bench(g.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  std::printf("%s", format_idle_gap_bench(result.value()).c_str());
+  auto written = write_idle_gap_csv(result.value(), g.output_dir);
+  if (!written) {
+    print_error(written.status().message());
+    return 1;
+  }
+  for (const auto& path : written.value()) std::printf("wrote %s\n", path.c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -136,10 +185,18 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto* batching = bench->add_subcommand(
       "batching", "N cameras: one frame per inference (cameras in turn) vs batches across cameras");
   add_batching_flags(*batching, *batching_state);
-  return [bench, postprocess, postprocess_state, batching, batching_state]() -> int {
+  auto idle_gap_state = std::make_shared<IdleGapCommand>();
+  auto* idle_gap = bench->add_subcommand(
+      "idle-gap",
+      "Latency against the idle gap between forwards (sleep, busy-wait, keep-warm), with CPU "
+      "clock and step changes");
+  add_idle_gap_flags(*idle_gap, *idle_gap_state);
+  return [bench, postprocess, postprocess_state, batching, batching_state, idle_gap,
+          idle_gap_state]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
+    if (idle_gap->parsed()) return run_idle_gap(*idle_gap_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)
