@@ -8,6 +8,7 @@
 #include "bench/batching_experiment.h"
 #include "bench/decode_experiment.h"
 #include "bench/frames_experiment.h"
+#include "bench/idle_gap_experiment.h"
 #include "bench/placement_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
@@ -17,7 +18,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching, frames, placement, decode";
+constexpr const char* kExperiments = "postprocess, batching, frames, idle-gap, placement, decode";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -290,6 +291,49 @@ int run_decode(DecodeCommand& d) {
                            decode_bench_plot(result.value()), d.output_dir, "decode");
 }
 
+struct IdleGapCommand {
+  IdleGapBenchOptions options;
+  std::string output_dir = "bench-out/idle-gap";
+};
+
+void add_idle_gap_flags(CLI::App& command, IdleGapCommand& g) {
+  auto& o = g.options;
+  command.add_option("--gaps", o.gaps_ms, "Idle gaps between forwards, ms, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--iterations", o.iterations, "Timed forwards per variant and gap")
+      ->capture_default_str();
+  command
+      .add_option("--warmup", o.warmup,
+                  "Forwards before the first series, and paced forwards dropped at the start of "
+                  "each")
+      ->capture_default_str();
+  command.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
+  command.add_option("--batch", o.batch, "Frames per forward")->capture_default_str();
+  command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--pacing", o.pacing, "How to wait out a gap: sleep, busy or both")
+      ->capture_default_str();
+  command.add_flag("--keep-warm", o.keep_warm,
+                   "Add a variant that runs a tiny matmul on every LibTorch thread every ~1 ms "
+                   "of a gap");
+  command.add_option("--output-dir", g.output_dir, "Where the CSV files go")->capture_default_str();
+}
+
+int run_idle_gap(const IdleGapCommand& g) {
+  const std::string system_text = print_system_block();
+  auto result = run_idle_gap_bench(g.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  return report_experiment(system_text, format_idle_gap_bench(result.value()),
+                           write_idle_gap_csv(result.value(), g.output_dir),
+                           idle_gap_bench_plot(result.value()), g.output_dir, "idle_gap");
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -310,6 +354,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "One video: frame by frame vs batches, serial loop vs the overlapped pipeline, against "
       "the model alone");
   add_frames_flags(*frames, *frames_state);
+  auto idle_gap_state = std::make_shared<IdleGapCommand>();
+  auto* idle_gap = bench->add_subcommand(
+      "idle-gap",
+      "Latency against the idle gap between forwards (sleep, busy-wait, keep-warm), with CPU "
+      "clock and step changes");
+  add_idle_gap_flags(*idle_gap, *idle_gap_state);
   auto placement_state = std::make_shared<PlacementCommand>();
   auto* placement = bench->add_subcommand(
       "placement", "Where the work runs: LibTorch threads 1..N, bound to cores or not, CPU/GPU");
@@ -323,6 +373,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
     if (frames->parsed()) return run_frames(*frames_state);
+    if (idle_gap->parsed()) return run_idle_gap(*idle_gap_state);
     if (placement->parsed()) return run_placement(*placement_state);
     if (decode->parsed()) return run_decode(*decode_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.

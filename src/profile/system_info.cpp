@@ -16,6 +16,8 @@ extern "C" {
 #include <libavutil/avutil.h>
 }
 
+#include "profile/nvml_api.h"
+
 namespace streaminfer {
 
 namespace {
@@ -88,34 +90,7 @@ std::string gib(int64_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
 }
 
-// NVML, declared here rather than through nvml.h: the build then needs no CUDA toolkit, and the
-// binary runs where the driver (which ships libnvidia-ml) is missing. Only stable v1/v2 entry
-// points with plain-int enums are used.
-namespace nvml {
-struct DeviceSt;
-using Device = DeviceSt*;
-using Return = int;  // nvmlReturn_t; 0 = NVML_SUCCESS
-constexpr Return kSuccess = 0;
-constexpr int kClockSm = 1, kClockMem = 2;  // nvmlClockType_t
-struct Memory {                             // nvmlMemory_t (v1)
-  unsigned long long total, free, used;
-};
-using InitFn = Return (*)();
-using ShutdownFn = Return (*)();
-using GetCountFn = Return (*)(unsigned*);
-using GetHandleFn = Return (*)(unsigned, Device*);
-using GetNameFn = Return (*)(Device, char*, unsigned);
-using DriverVersionFn = Return (*)(char*, unsigned);
-using ClockFn = Return (*)(Device, int, unsigned*);
-using PstateFn = Return (*)(Device, int*);
-using PowerFn = Return (*)(Device, unsigned*);
-using MemoryFn = Return (*)(Device, Memory*);
-}  // namespace nvml
-
-template <typename Fn>
-Fn symbol(void* library, const char* name) {
-  return reinterpret_cast<Fn>(dlsym(library, name));
-}
+using nvml::symbol;
 
 void collect_gpus(SystemInfo& info, const std::string& library_name) {
   void* lib = dlopen(library_name.c_str(), RTLD_NOW | RTLD_LOCAL);

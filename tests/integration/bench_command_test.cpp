@@ -95,6 +95,85 @@ TEST(BenchCommand, BatchingRejectsAZeroStreamCount) {
   EXPECT_EQ(check_error_line(r, {"--streams", "0"}, /*only_line=*/false), "") << r.describe();
 }
 
+TEST(BenchCommand, IdleGapPrintsTheTableAndWritesBothCsvFiles) {
+  TempDir dir("streaminfer_bench");
+  const auto r =
+      bench({"idle-gap", "--imgsz", "64", "--iterations", "20", "--gaps", "0,5", "--threads", "1",
+             "--warmup", "1", "--keep-warm", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"bench idle-gap: yolov8n at 64x64", "20 iterations"}))
+      << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"cpu clock:"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"gap ms", "variant", "p50 ms", "p99 ms", "steps"}))
+      << r.describe();
+  // Each variant at gap 0 is its own baseline.
+  for (const char* variant : {"sleep", "busy", "keep-warm"}) {
+    EXPECT_TRUE(has_line_with_all(r.out, {variant, "1.00x"})) << variant << "\n" << r.describe();
+  }
+  EXPECT_TRUE(has_line_with_all(r.out, {"steps: change points of at least 15%"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"CUDA graphs", "skipped"})) << r.describe();
+
+  // The plot: latency against the gap, then every iteration of each of the 3 variants.
+  const auto html = dir / "out" / "idle_gap.html";
+  ASSERT_TRUE(fs::exists(html)) << r.describe();
+  if (fs::exists(kChromium)) {
+    TempDir profile("streaminfer_chromium");
+    const auto dom = chromium(profile, {"--dump-dom", "file://" + html.string()});
+    ASSERT_EQ(dom.exit_code, 0) << dom.describe();
+    const ChartsReady ready = charts_ready(dom.out);
+    EXPECT_EQ(ready.charts, 4) << dom.out.substr(0, 2000);
+    EXPECT_EQ(ready.inked, 4) << "charts whose canvas stayed empty";
+  }
+
+  const auto summary = read_csv(dir / "out" / "idle_gap_summary.csv");
+  EXPECT_EQ(summary.header, "variant,gap_ms,iterations,p50_ms,p99_ms,mean_ms,steps");
+  // Gap by gap, each variant in turn.
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"sleep", "0"}, {"busy", "0"}, {"keep-warm", "0"},
+      {"sleep", "5"}, {"busy", "5"}, {"keep-warm", "5"}};
+  ASSERT_EQ(summary.rows.size(), expected.size()) << r.describe();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& row = summary.rows[i];
+    ASSERT_EQ(row.size(), 7u);
+    EXPECT_EQ(row[0], expected[i].first) << "row " << i;
+    EXPECT_EQ(row[1], expected[i].second) << "row " << i;
+    EXPECT_EQ(row[2], "20");
+    EXPECT_GT(std::stod(row[3]), 0.0);
+    EXPECT_GE(std::stod(row[4]), std::stod(row[3]));  // p99 >= p50
+    EXPECT_GE(std::stoi(row[6]), 0);
+  }
+
+  const auto iterations = read_csv(dir / "out" / "idle_gap_iterations.csv");
+  EXPECT_EQ(iterations.header, "variant,gap_ms,iteration,latency_ms,cpu_mhz,gpu_sm_mhz,gpu_pstate");
+  ASSERT_EQ(iterations.rows.size(), 6u * 20u);
+  for (size_t i = 0; i < iterations.rows.size(); ++i) {
+    const auto& row = iterations.rows[i];
+    ASSERT_EQ(row.size(), 7u) << "row " << i;
+    EXPECT_EQ(row[0], expected[i / 20].first) << "row " << i;
+    EXPECT_EQ(row[1], expected[i / 20].second) << "row " << i;
+    EXPECT_EQ(row[2], std::to_string(i % 20)) << "row " << i;
+    EXPECT_GT(std::stod(row[3]), 0.0) << "row " << i;
+    // The clock is a reading or an empty cell (unknown), never a made-up number.
+    if (!row[4].empty()) {
+      EXPECT_GT(std::stod(row[4]), 0.0) << "row " << i;
+    }
+  }
+}
+
+TEST(BenchCommand, IdleGapRejectsANegativeGap) {
+  const auto r = bench({"idle-gap", "--gaps", "0,-5"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"--gaps", "-5"}, /*only_line=*/false), "") << r.describe();
+}
+
+TEST(BenchCommand, IdleGapRejectsAnUnknownPacing) {
+  const auto r = bench({"idle-gap", "--pacing", "sometimes"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"--pacing", "sometimes"}, /*only_line=*/false), "")
+      << r.describe();
+}
+
 TEST(BenchCommand, InvalidValueIsOneLineAndExits2) {
   const auto r = bench({"postprocess", "--batch", "0"});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
