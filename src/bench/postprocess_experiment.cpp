@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "bench/naive_postprocess.h"
+#include "bench/opencv_postprocess.h"
 #include "infer/backend.h"
 #include "postprocess/synthetic_yolo_output.h"
 #include "streaminfer/clock.h"
@@ -96,6 +97,14 @@ Result<PostprocessBenchResult> run_postprocess_bench(const PostprocessBenchOptio
       "reference", "per-anchor reference (plain C++)", options.reps, batch,
       [&] { return decode_yolov8_reference(output.data(), batch, channels, anchors, post); },
       expected));
+  if (opencv_postprocess_available()) {
+    result.versions.push_back(time_version(
+        "opencv", "OpenCV minMaxLoc + dnn::NMSBoxes", options.reps, batch,
+        [&] { return decode_yolov8_opencv(output.data(), batch, channels, anchors, post); },
+        expected));
+  } else {
+    result.not_run.push_back("OpenCV reference: " + opencv_postprocess_status());
+  }
   result.versions.push_back(
       time_version("vectorized", "vectorized (engine)", options.reps, batch, vectorized, expected));
 
@@ -139,6 +148,7 @@ std::string format_postprocess_bench(const PostprocessBenchResult& result) {
                        v.ms_per_frame.size(), p50, v.mean_ms(), p50 > 0 ? naive_p50 / p50 : 0.0,
                        v.kept, v.same_boxes ? "yes" : "NO");
   }
+  for (const auto& line : result.not_run) out += "not run: " + line + "\n";
   if (!result.forward_ms_per_frame.empty() && !result.versions.empty()) {
     const double forward = percentile_50(result.forward_ms_per_frame);
     const double fast = result.versions.back().p50_ms();

@@ -27,7 +27,7 @@ struct PostprocessBenchOptions {
 };
 
 struct PostprocessBenchVersion {
-  std::string id;                    // naive, reference, vectorized: the CSV's version column
+  std::string id;                    // naive, reference, opencv, vectorized: the CSV's version
   std::string name;                  // the table's description
   std::vector<double> ms_per_frame;  // one entry per timed call
   size_t kept = 0;                   // detections kept, all frames
@@ -38,8 +38,10 @@ struct PostprocessBenchVersion {
 
 struct PostprocessBenchResult {
   PostprocessBenchOptions options;
-  std::vector<PostprocessBenchVersion> versions;  // naive, reference, vectorized
-  std::string model_description;                  // empty when no model was timed
+  // naive, reference, opencv (when built with OpenCV), vectorized: the engine's is last.
+  std::vector<PostprocessBenchVersion> versions;
+  std::vector<std::string> not_run;  // versions this build could not run, with the reason
+  std::string model_description;     // empty when no model was timed
   std::vector<double> forward_ms_per_frame;
 };
 
