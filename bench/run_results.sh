@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs experiments of `streaminfer bench` and keeps their output under bench/results/<name>/:
+# <name>_<tag>.txt (the exact command, the commit, then everything the run printed), the CSV
+# files and the HTML plot. Run it on an otherwise idle machine: the figures are only as quiet as
+# the machine was.
+#   bench/run_results.sh [build dir] [tag] [experiment ...]   (default: all, tag "cpu")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-build}/streaminfer
+TAG=${2:-cpu}
+shift 2 || true
+EXPERIMENTS=("$@")
+((${#EXPERIMENTS[@]})) || EXPERIMENTS=(postprocess batching frames idle-gap placement decode)
+
+commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src apps || echo ' + working tree')"
+for name in "${EXPERIMENTS[@]}"; do
+  dir="bench/results/${name//-/_}"
+  mkdir -p "$dir"
+  args=(bench "$name" --output-dir "$dir")
+  case "$name" in
+    postprocess) args+=(--model yolov8n --threads 1) ;;
+  esac
+  out="$dir/${name//-/_}_${TAG}.txt"
+  {
+    echo "# command: $BIN ${args[*]}"
+    echo "# commit: $commit, $(date -u +%Y-%m-%d)"
+  } >"$out"
+  echo "bench/run_results.sh: $name -> $out"
+  "$BIN" "${args[@]}" 2>&1 | tee -a "$out"
+  # The clip frames/decode encode is reproducible from its seed: not kept in git (.gitignore).
+done
