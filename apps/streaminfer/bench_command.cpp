@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bench/batching_experiment.h"
+#include "bench/model_speed_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
 #include "profile/system_info.h"
@@ -12,7 +13,7 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching";
+constexpr const char* kExperiments = "postprocess, batching, model";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -122,6 +123,44 @@ int run_batching(const BatchingCommand& b) {
   return 0;
 }
 
+struct ModelCommand {
+  ModelSpeedOptions options;
+  std::string output_dir = "bench-out/model";
+};
+
+void add_model_flags(CLI::App& command, ModelCommand& m) {
+  auto& o = m.options;
+  command.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--weights", o.weights, "Parameters for a built-in architecture");
+  command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
+  command.add_option("--batch", o.batch, "Images per forward")->capture_default_str();
+  command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--reps", o.reps, "Timed forwards per step")->capture_default_str();
+  command.add_option("--warmup", o.warmup, "Untimed forwards per step first")
+      ->capture_default_str();
+  command.add_option("--output-dir", m.output_dir, "Where model_speed.csv goes")
+      ->capture_default_str();
+}
+
+int run_model(const ModelCommand& m) {
+  print_system_block();
+  auto result = run_model_speed_bench(m.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  std::printf("%s", format_model_speed_bench(result.value()).c_str());
+  auto written = write_model_speed_bench_csv(result.value(), m.output_dir);
+  if (!written) {
+    print_error(written.status().message());
+    return 1;
+  }
+  std::printf("wrote %s\n", written.value().c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -136,10 +175,17 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto* batching = bench->add_subcommand(
       "batching", "N cameras: one frame per inference (cameras in turn) vs batches across cameras");
   add_batching_flags(*batching, *batching_state);
-  return [bench, postprocess, postprocess_state, batching, batching_state]() -> int {
+  auto model_state = std::make_shared<ModelCommand>();
+  auto* model = bench->add_subcommand(
+      "model",
+      "Model forward only: eager fp32, + fused BatchNorm, + channels-last, + bf16 (where it runs)");
+  add_model_flags(*model, *model_state);
+  return [bench, postprocess, postprocess_state, batching, batching_state, model,
+          model_state]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
     if (batching->parsed()) return run_batching(*batching_state);
+    if (model->parsed()) return run_model(*model_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

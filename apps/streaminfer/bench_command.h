@@ -1,6 +1,7 @@
 #pragma once
 // `streaminfer bench <experiment>`: reproducible experiments, each with a table at the end, CSV
-// files on disk and the system block. Experiments so far: postprocess, batching.
+// files on disk and the system block. Experiments so far: postprocess, batching,
+// model.
 #include <CLI/CLI.hpp>
 
 #include <functional>
