@@ -9,6 +9,7 @@
 #include "bench/decode_experiment.h"
 #include "bench/frames_experiment.h"
 #include "bench/idle_gap_experiment.h"
+#include "bench/model_speed_experiment.h"
 #include "bench/placement_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
@@ -18,7 +19,8 @@
 namespace streaminfer::app {
 namespace {
 
-constexpr const char* kExperiments = "postprocess, batching, frames, idle-gap, placement, decode";
+constexpr const char* kExperiments =
+    "postprocess, batching, frames, idle-gap, placement, decode, model";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -334,6 +336,39 @@ int run_idle_gap(const IdleGapCommand& g) {
                            idle_gap_bench_plot(result.value()), g.output_dir, "idle_gap");
 }
 
+struct ModelCommand {
+  ModelSpeedOptions options;
+  std::string output_dir = "bench-out/model";
+};
+
+void add_model_flags(CLI::App& command, ModelCommand& m) {
+  auto& o = m.options;
+  command.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file")
+      ->capture_default_str();
+  command.add_option("--weights", o.weights, "Parameters for a built-in architecture");
+  command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
+  command.add_option("--batch", o.batch, "Images per forward")->capture_default_str();
+  command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
+      ->capture_default_str();
+  command.add_option("--reps", o.reps, "Timed forwards per step")->capture_default_str();
+  command.add_option("--warmup", o.warmup, "Untimed forwards per step first")
+      ->capture_default_str();
+  command.add_option("--output-dir", m.output_dir, "Where model_speed.csv goes")
+      ->capture_default_str();
+}
+
+int run_model(const ModelCommand& m) {
+  const std::string system_text = print_system_block();
+  auto result = run_model_speed_bench(m.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  return report_experiment(system_text, format_model_speed_bench(result.value()),
+                           as_list(write_model_speed_bench_csv(result.value(), m.output_dir)),
+                           model_speed_bench_plot(result.value()), m.output_dir, "model");
+}
+
 }  // namespace
 
 std::function<int()> add_bench_command(CLI::App& app) {
@@ -368,6 +403,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto* decode = bench->add_subcommand(
       "decode", "The decode ceiling: N streams of one video decoded at once, no inference");
   add_decode_flags(*decode, *decode_state);
+  auto model_state = std::make_shared<ModelCommand>();
+  auto* model = bench->add_subcommand(
+      "model",
+      "Model forward only: eager fp32, + fused BatchNorm, + channels-last, + bf16 (where it runs)");
+  add_model_flags(*model, *model_state);
   return [=]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
@@ -376,6 +416,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     if (idle_gap->parsed()) return run_idle_gap(*idle_gap_state);
     if (placement->parsed()) return run_placement(*placement_state);
     if (decode->parsed()) return run_decode(*decode_state);
+    if (model->parsed()) return run_model(*model_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

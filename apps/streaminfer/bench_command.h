@@ -1,6 +1,7 @@
 #pragma once
 // `streaminfer bench <experiment>`: reproducible experiments, each with a table at the end, CSV
-// files on disk and the system block. Experiments so far: postprocess, batching.
+// files and an HTML plot on disk, and the system block. Experiments: postprocess, batching,
+// frames, idle-gap, placement, decode, model.
 #include <CLI/CLI.hpp>
 
 #include <functional>

@@ -77,15 +77,6 @@ int run_command(RunOptions options) {
     print_error(valid.message());
     return 2;
   }
-  if (options.precision != "fp32" && options.device == "cpu") {
-    // Reduced precision on this CPU can crash LibTorch (SIGILL on bf16 convolutions): never risk
-    // the run for it.
-    std::fprintf(stderr,
-                 "streaminfer: warning: --precision %s is not available on the cpu backend yet; "
-                 "running fp32\n",
-                 options.precision.c_str());
-    options.precision = "fp32";
-  }
   // Bind before LibTorch starts its worker threads: they inherit the process's mask.
   std::string binding = "not bound";
   if (!options.core_bind.empty()) {
@@ -106,6 +97,11 @@ int run_command(RunOptions options) {
     return 2;
   }
   const ModelInfo& model = backend.value()->info();
+  // The backend probed the precision in a child process; when it could not run, fp32 runs and
+  // this is the one line that says so.
+  if (!model.precision_fallback.empty()) {
+    std::fprintf(stderr, "streaminfer: warning: %s\n", model.precision_fallback.c_str());
+  }
 
   SystemInfo system = collect_system_info();
   system.extra["libtorch"] = TORCH_VERSION;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "infer/precision_probe.h"
 #include "infer/yolov8.h"
 
 namespace streaminfer {
@@ -43,11 +44,14 @@ class LibTorchCpuBackend : public InferenceBackend {
   Result<torch::Tensor> infer(const torch::Tensor& input) override {
     c10::InferenceMode inference_mode;
     try {
+      torch::Tensor x = input;
+      if (dtype_ != torch::kFloat32) x = x.to(dtype_);
+      if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
       torch::Tensor output;
       if (builtin_) {
-        output = builtin_->forward(input);
+        output = builtin_->forward(x);
       } else {
-        auto result = detection_tensor(scripted_.forward({input}));
+        auto result = detection_tensor(scripted_.forward({x}));
         if (!result)
           return Status::error(fmt::format("model '{}' {}", info_.name, result.status().message()));
         output = result.value();
@@ -60,6 +64,8 @@ class LibTorchCpuBackend : public InferenceBackend {
   }
 
   Status load(const BackendOptions& options) {
+    SI_RETURN_IF_ERROR(choose_precision(options));
+    channels_last_ = options.channels_last;
     const auto& names = builtin_model_names();
     if (std::find(names.begin(), names.end(), options.model) != names.end()) return build(options);
     if (!std::filesystem::exists(options.model)) {
@@ -86,12 +92,24 @@ class LibTorchCpuBackend : public InferenceBackend {
     builtin_->eval();
     info_.random_weights = options.weights.empty();
     info_.num_classes = options.num_classes;
+    // Counted before fusing, which adds a bias per convolution: the architecture's own count.
     for (const auto& p : builtin_->parameters()) info_.num_parameters += p.numel();
+    if (options.fuse_bn) {
+      auto fused = builtin_->fuse_batch_norm();
+      if (!fused)
+        return Status::error(
+            fmt::format("--model {}: {}", options.model, fused.status().message()));
+    }
+    // Fused in float32 first, then converted: folding in bfloat16 would round twice.
+    if (dtype_ != torch::kFloat32) builtin_->to(dtype_);
+    if (channels_last_) convert_to_channels_last(*builtin_);
     info_.description = fmt::format(
-        "{} (built-in C++ architecture, {:.2f} M parameters, {})", options.model,
+        "{} (built-in C++ architecture, {:.2f} M parameters, {}, {}{}{})", options.model,
         info_.num_parameters / 1e6,
         info_.random_weights ? "random weights: detections are meaningless until --weights is given"
-                             : fmt::format("weights from '{}'", options.weights));
+                             : fmt::format("weights from '{}'", options.weights),
+        info_.precision, options.fuse_bn ? ", BatchNorm fused" : "",
+        channels_last_ ? ", channels-last" : "");
     return probe(options);
   }
 
@@ -106,10 +124,23 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
     scripted_.eval();
     for (const auto& p : scripted_.parameters()) info_.num_parameters += p.numel();
+    if (dtype_ != torch::kFloat32) scripted_.to(dtype_);
+    bool frozen = false;
+    if (options.fuse_bn) {
+      // After the dtype change: freezing turns parameters into graph constants that .to() no
+      // longer reaches. A module that cannot be frozen (e.g. one that mutates attributes) runs as
+      // it is.
+      try {
+        scripted_ = torch::jit::freeze(scripted_);
+        frozen = true;
+      } catch (const std::exception&) {
+      }
+    }
     SI_RETURN_IF_ERROR(probe(options));
     info_.description =
-        fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes)", info_.name,
-                    options.model, info_.num_parameters / 1e6, info_.num_classes);
+        fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{})", info_.name,
+                    options.model, info_.num_parameters / 1e6, info_.num_classes, info_.precision,
+                    frozen ? ", frozen" : "", channels_last_ ? ", channels-last" : "");
     return Status::ok();
   }
 
@@ -131,7 +162,28 @@ class LibTorchCpuBackend : public InferenceBackend {
     return Status::ok();
   }
 
+  // Reduced precision only where a probe in a child process ran it (precision_probe.h): a
+  // kernel the CPU cannot execute would kill the whole engine with SIGILL, uncatchably.
+  Status choose_precision(const BackendOptions& options) {
+    info_.precision = "fp32";
+    if (options.precision == "fp32") return Status::ok();
+    if (options.precision != "bf16" && options.precision != "fp16") {
+      return Status::error(
+          fmt::format("--precision {}: unknown precision (fp32, bf16 or fp16)", options.precision));
+    }
+    const PrecisionProbe verdict = probe_precision(options.precision);
+    if (!verdict.available) {
+      info_.precision_fallback = format_precision_fallback(verdict);
+      return Status::ok();
+    }
+    dtype_ = options.precision == "bf16" ? torch::kBFloat16 : torch::kFloat16;
+    info_.precision = fmt::format("{} ({})", options.precision, verdict.isa_summary());
+    return Status::ok();
+  }
+
   ModelInfo info_;
+  torch::ScalarType dtype_ = torch::kFloat32;
+  bool channels_last_ = false;
   YoloV8 builtin_{nullptr};
   torch::jit::script::Module scripted_;
 };

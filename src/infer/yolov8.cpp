@@ -99,6 +99,29 @@ torch::Tensor YoloV8Impl::forward(const torch::Tensor& x) {
   return detect_->forward({out3, out4, out5});
 }
 
+Result<int> YoloV8Impl::fuse_batch_norm() {
+  if (is_training()) {
+    return Status::error("fusing BatchNorm needs the model in eval mode (it folds running stats)");
+  }
+  int fused = 0;
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* block = module->as<yolo::ConvBnActImpl>(); block != nullptr && !block->fused()) {
+      block->fuse_batch_norm();
+      ++fused;
+    }
+  }
+  return fused;
+}
+
+void convert_to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  const auto convert = [](torch::Tensor& t) {
+    if (t.defined() && t.dim() == 4) t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+  };
+  for (auto& p : module.parameters(true)) convert(p);
+  for (auto& b : module.buffers(true)) convert(b);
+}
+
 Status load_weights_from_torchscript(torch::nn::Module& model, const std::string& path) {
   torch::jit::script::Module source;
   try {

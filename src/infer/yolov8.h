@@ -17,6 +17,9 @@ class YoloV8Impl : public torch::nn::Module {
   // x: [B, 3, H, W], H and W multiples of 32. Returns [B, 4 + nc, A].
   torch::Tensor forward(const torch::Tensor& x);
   int num_classes() const { return num_classes_; }
+  // Inference only: folds every BatchNorm into the convolution before it (see
+  // yolo::ConvBnActImpl::fuse_batch_norm). Fails in training mode. Returns the number fused.
+  Result<int> fuse_batch_norm();
 
  private:
   int num_classes_;
@@ -27,6 +30,10 @@ class YoloV8Impl : public torch::nn::Module {
   yolo::Detect detect_{nullptr};             // layer 22
 };
 TORCH_MODULE(YoloV8);
+
+// Stores every 4-D parameter and buffer of `module` channels-last (NHWC in memory), so that
+// oneDNN convolutions on channels-last inputs need no weight reorder at each call.
+void convert_to_channels_last(torch::nn::Module& module);
 
 // Copies parameters and buffers by name from a TorchScript file (a scripted or traced module
 // with the same names, such as tests/scripts/make_yolov8_torchscript.py writes) into `model`.

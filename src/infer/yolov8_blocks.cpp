@@ -15,7 +15,34 @@ ConvBnActImpl::ConvBnActImpl(int in, int out, int kernel, int stride) {
 }
 
 torch::Tensor ConvBnActImpl::forward(const torch::Tensor& x) {
+  if (fused_) return torch::silu(conv->forward(x));
   return torch::silu(bn->forward(conv->forward(x)));
+}
+
+void ConvBnActImpl::fuse_batch_norm() {
+  if (fused_) return;
+  torch::NoGradGuard no_grad;
+  // y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta = conv'(x) + b', per output channel.
+  // Computed in double so that folding adds no rounding of its own beyond the final float cast.
+  const auto to_double = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
+  auto scale = to_double(bn->weight) / (to_double(bn->running_var) + bn->options.eps()).sqrt();
+  auto weight = to_double(conv->weight) * scale.view({-1, 1, 1, 1});
+  auto bias = to_double(bn->bias) - to_double(bn->running_mean) * scale;
+  const auto& o = conv->options;
+  auto fused_conv = nn::Conv2d(nn::Conv2dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
+                                   .stride(o.stride())
+                                   .padding(o.padding())
+                                   .dilation(o.dilation())
+                                   .groups(o.groups())
+                                   .bias(true));
+  fused_conv->weight.copy_(weight);
+  fused_conv->bias.copy_(bias);
+  fused_conv->to(conv->weight.scalar_type());
+  fused_conv->eval();
+  // Ultralytics' fuse_conv_and_bn does the same and keeps the name "conv", so weights saved from
+  // a fused model still load by name (with conv.bias added).
+  conv = replace_module("conv", fused_conv);
+  fused_ = true;
 }
 
 BottleneckImpl::BottleneckImpl(int in, int out, bool shortcut) : add_(shortcut && in == out) {
@@ -106,8 +133,8 @@ torch::Tensor DetectImpl::anchors_and_strides(const std::vector<torch::Tensor>& 
   }
   if (shape == cached_shape_ && anchors_.defined()) return anchors_;
   std::vector<torch::Tensor> points, strides;
-  const auto options =
-      torch::TensorOptions().dtype(features[0].dtype()).device(features[0].device());
+  // Anchors stay float32 like the decode that uses them (see forward()).
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(features[0].device());
   for (size_t i = 0; i < features.size(); ++i) {
     const int64_t h = features[i].size(2), w = features[i].size(3);
     auto sx = torch::arange(w, options) + 0.5;
@@ -129,17 +156,21 @@ torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
   for (size_t i = 0; i < features.size(); ++i) {
     auto level = torch::cat(
         {box_branches_[i]->forward(features[i]), class_branches_[i]->forward(features[i])}, 1);
-    flat.push_back(level.view({batch, outputs_per_anchor, -1}));
+    flat.push_back(level.reshape({batch, outputs_per_anchor, -1}));
   }
   auto anchors = anchors_and_strides(features);
-  auto all = torch::cat(flat, 2);
+  // The box decode runs in float32 whatever the network's precision: in bfloat16 (8 significant
+  // bits) a coordinate near 640 would only be exact to 4 pixels. reshape, not view: channels-last
+  // features give other strides.
+  auto all = torch::cat(flat, 2).to(torch::kFloat32);
   auto box_logits = all.slice(1, 0, 4 * kRegMax);
   auto class_logits = all.slice(1, 4 * kRegMax);
   const int64_t num_anchors = all.size(2);
 
   // [B, 64, A] -> [B, 4, 16, A] -> softmax over bins -> expected distance per side [B, 4, A].
-  auto bins = box_logits.view({batch, 4, kRegMax, num_anchors}).transpose(2, 1).softmax(1);
-  auto distances = dfl_conv_->forward(bins).view({batch, 4, num_anchors});
+  auto bins = box_logits.reshape({batch, 4, kRegMax, num_anchors}).transpose(2, 1).softmax(1);
+  auto dfl_weight = dfl_conv_->weight.to(torch::kFloat32).contiguous();
+  auto distances = torch::conv2d(bins, dfl_weight).reshape({batch, 4, num_anchors});
   auto left_top = distances.slice(1, 0, 2);
   auto right_bottom = distances.slice(1, 2, 4);
   auto top_left_corner = anchors - left_top;

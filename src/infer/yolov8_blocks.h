@@ -11,10 +11,16 @@ class ConvBnActImpl : public torch::nn::Module {
  public:
   ConvBnActImpl(int in, int out, int kernel = 1, int stride = 1);
   torch::Tensor forward(const torch::Tensor& x);
+  // Inference only: folds BatchNorm's running statistics and affine parameters into the
+  // convolution (which gains a bias) and skips BatchNorm from then on. The module must be in eval
+  // mode; training it afterwards would train the folded weights with no normalization.
+  void fuse_batch_norm();
+  bool fused() const { return fused_; }
 
  private:
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
+  bool fused_ = false;
 };
 TORCH_MODULE(ConvBnAct);
 

@@ -1,6 +1,8 @@
 // `streaminfer bench` end to end: each experiment's table and CSV files, and bad input.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "run_command.h"
 
 namespace streaminfer::test {
@@ -91,6 +93,61 @@ TEST(BenchCommand, BatchingComparesSequentialWithBatchedAndWritesTheCsv) {
   EXPECT_EQ(ready.charts, 3);
   EXPECT_EQ(ready.inked, 3) << "charts whose canvas stayed empty";
   EXPECT_NE(dom.out.find("2 cameras: sequential"), std::string::npos) << "table missing";
+}
+
+TEST(BenchCommand, ModelTimesEachStepAndWritesTheCsv) {
+  TempDir dir("streaminfer_bench");
+  // The precision probe's cache goes to the test's directory, not the user's ~/.cache (each test
+  // runs in its own process under ctest).
+  ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1);
+  const auto r = bench({"model", "--imgsz", "64", "--batch", "2", "--reps", "2", "--warmup", "1",
+                        "--threads", "1", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
+  EXPECT_NE(r.out.find("bench model: yolov8n forward only, input 64x64, batch 2, 1 LibTorch "
+                       "thread(s)"),
+            std::string::npos)
+      << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"oneDNN for the fp32 rows", "oneDNN ISA: "}))
+      << r.describe();
+  for (const char* step : {"eager fp32", "+ fused BatchNorm", "+ channels-last"}) {
+    EXPECT_TRUE(has_line_with_all(r.out, {step, "x"})) << step << "\n" << r.describe();
+  }
+  EXPECT_TRUE(has_line_with_all(r.out, {"+ bf16"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"int8", "not implemented"})) << r.describe();
+
+  const auto csv = read_csv(dir / "out" / "model_speed.csv");
+  EXPECT_EQ(csv.header,
+            "step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,images_per_s,"
+            "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note");
+  ASSERT_EQ(csv.rows.size(), 5u) << r.describe();
+  const std::vector<std::string> ids = {"eager", "fused_bn", "channels_last", "bf16", "int8"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(csv.rows[i].size(), 16u) << "row " << i;
+    EXPECT_EQ(csv.rows[i][0], ids[i]);
+    EXPECT_EQ(csv.rows[i][2], "2");
+    EXPECT_EQ(csv.rows[i][3], "64");
+  }
+  for (size_t i = 0; i < 3; ++i) {  // float32 steps always run
+    EXPECT_EQ(csv.rows[i][1], "1") << ids[i];
+    EXPECT_EQ(csv.rows[i][5], "2") << ids[i];
+    EXPECT_GT(std::stod(csv.rows[i][6]), 0.0) << ids[i];
+    EXPECT_GT(std::stod(csv.rows[i][9]), 0.0) << ids[i];
+    EXPECT_LT(std::stod(csv.rows[i][12]), 1e-3) << ids[i];  // same output as eager
+  }
+  EXPECT_EQ(csv.rows[0][11], "1.000");  // eager against itself
+  if (csv.rows[3][1] == "0") {
+    EXPECT_NE(csv.rows[3][15].find("unavailable: "), std::string::npos);
+  }
+  EXPECT_EQ(csv.rows[4][1], "0");
+  EXPECT_NE(csv.rows[4][15].find("not implemented"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "out" / "model.html")) << r.describe();
+}
+
+TEST(BenchCommand, ModelRejectsAnInputSizeThatIsNotAMultipleOf32) {
+  const auto r = bench({"model", "--imgsz", "100"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_EQ(check_error_line(r, {"--imgsz", "100"}, /*only_line=*/false), "") << r.describe();
 }
 
 TEST(BenchCommand, BatchingRejectsAZeroStreamCount) {

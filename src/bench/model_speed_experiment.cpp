@@ -1,0 +1,284 @@
+#include "bench/model_speed_experiment.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <thread>
+
+#include "infer/backend.h"
+#include "infer/precision_probe.h"
+#include "streaminfer/clock.h"
+
+namespace streaminfer {
+namespace {
+
+// Why there is no int8 row yet, said in the table rather than faked.
+constexpr const char* kInt8Reason =
+    "not implemented: LibTorch 1.13's C++ API has no post-training quantization (observers, "
+    "prepare/convert and qconfig are Python-only); an honest int8 path needs per-layer "
+    "calibration and prepacked quantized::conv2d weights written by hand, or a model quantized "
+    "in Python";
+
+Status check(const ModelSpeedOptions& o) {
+  const auto at_least = [](const char* flag, int value, int low) {
+    return value >= low ? Status::ok()
+                        : Status::error(fmt::format("bench model: {} must be at least {} (got {})",
+                                                    flag, low, value));
+  };
+  SI_RETURN_IF_ERROR(at_least("--batch", o.batch, 1));
+  SI_RETURN_IF_ERROR(at_least("--reps", o.reps, 1));
+  SI_RETURN_IF_ERROR(at_least("--warmup", o.warmup, 0));
+  SI_RETURN_IF_ERROR(at_least("--threads", o.threads, 0));
+  if (o.input_size < 32 || o.input_size % 32 != 0) {
+    return Status::error(
+        fmt::format("bench model: --imgsz must be a multiple of 32 (got {})", o.input_size));
+  }
+  return Status::ok();
+}
+
+double percentile_50(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+struct StepConfig {
+  const char* id;
+  const char* name;
+  bool fuse_bn;
+  bool channels_last;
+  const char* precision;
+};
+
+// Builds the step's backend from the same seed (identical random weights), times it and compares
+// its output with eager's. `eager_output` is filled by the first step.
+Result<ModelSpeedStep> time_step(const ModelSpeedOptions& o, const StepConfig& config,
+                                 const torch::Tensor& input, torch::Tensor& eager_output,
+                                 std::string& description, bool& random_weights) {
+  ModelSpeedStep step;
+  step.id = config.id;
+  step.name = config.name;
+  BackendOptions b;
+  b.model = o.model;
+  b.weights = o.weights;
+  b.input_size = o.input_size;
+  b.threads = o.threads;
+  b.fuse_bn = config.fuse_bn;
+  b.channels_last = config.channels_last;
+  b.precision = config.precision;
+  torch::manual_seed(0);
+  auto backend = create_backend(b);
+  if (!backend) return backend.status();
+  if (description.empty()) {
+    description = backend.value()->info().description;
+    random_weights = backend.value()->info().random_weights;
+  }
+  for (int i = 0; i < o.warmup; ++i) {
+    auto out = backend.value()->infer(input);
+    if (!out) return out.status();
+  }
+  torch::Tensor output;
+  for (int i = 0; i < o.reps; ++i) {
+    const int64_t start = now_ns();
+    auto out = backend.value()->infer(input);
+    if (!out) return out.status();
+    step.ms_per_batch.push_back(ns_to_ms(now_ns() - start));
+    output = out.value();
+  }
+  step.available = true;
+  if (!eager_output.defined()) {
+    eager_output = output;
+  } else {
+    step.max_score_diff =
+        (output.slice(1, 4) - eager_output.slice(1, 4)).abs().max().item<double>();
+    step.max_box_diff_px =
+        (output.slice(1, 0, 4) - eager_output.slice(1, 0, 4)).abs().max().item<double>();
+  }
+  return step;
+}
+
+std::string csv_safe(std::string text) {
+  std::replace(text.begin(), text.end(), ',', ';');
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text;
+}
+
+// Speed-up of each step over the previous timed one and over eager (1.0 for eager itself, 0 for
+// steps that did not run).
+std::vector<std::pair<double, double>> gains(const std::vector<ModelSpeedStep>& steps) {
+  std::vector<std::pair<double, double>> out;
+  double previous = 0, eager = 0;
+  for (const auto& s : steps) {
+    if (!s.available) {
+      out.emplace_back(0.0, 0.0);
+      continue;
+    }
+    const double p50 = s.p50_ms();
+    if (eager == 0) eager = p50;
+    out.emplace_back(previous > 0 && p50 > 0 ? previous / p50 : 1.0, p50 > 0 ? eager / p50 : 0.0);
+    previous = p50;
+  }
+  return out;
+}
+
+}  // namespace
+
+double ModelSpeedStep::p50_ms() const { return percentile_50(ms_per_batch); }
+double ModelSpeedStep::mean_ms() const {
+  if (ms_per_batch.empty()) return 0.0;
+  return std::accumulate(ms_per_batch.begin(), ms_per_batch.end(), 0.0) /
+         static_cast<double>(ms_per_batch.size());
+}
+double ModelSpeedStep::min_ms() const {
+  return ms_per_batch.empty() ? 0.0 : *std::min_element(ms_per_batch.begin(), ms_per_batch.end());
+}
+
+Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options) {
+  SI_RETURN_IF_ERROR(check(options));
+  ModelSpeedResult result;
+  result.options = options;
+  result.threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  // The oneDNN ISA and kernels of the float32 rows, from the same child-process probe as bf16.
+  const PrecisionProbe fp32 = probe_precision("fp32");
+  const PrecisionProbe bf16 = probe_precision("bf16");
+
+  torch::manual_seed(1);
+  const torch::Tensor input =
+      torch::rand({options.batch, 3, options.input_size, options.input_size});
+  torch::Tensor eager_output;
+  const StepConfig configs[] = {
+      {"eager", "eager fp32", false, false, "fp32"},
+      {"fused_bn", "+ fused BatchNorm", true, false, "fp32"},
+      {"channels_last", "+ channels-last", true, true, "fp32"},
+      {"bf16", "+ bf16", true, true, "bf16"},
+  };
+  for (const auto& config : configs) {
+    const bool is_bf16 = std::string(config.precision) == "bf16";
+    const PrecisionProbe& probe = is_bf16 ? bf16 : fp32;
+    // float32 always runs; its probe only tells which ISA oneDNN picked.
+    if (is_bf16 && !probe.available) {
+      ModelSpeedStep step;
+      step.id = config.id;
+      step.name = config.name;
+      step.note = "unavailable: " + probe.reason;
+      step.onednn = probe.isa_summary();
+      result.steps.push_back(std::move(step));
+      continue;
+    }
+    auto step = time_step(options, config, input, eager_output, result.model_description,
+                          result.random_weights);
+    if (!step) return step.status();
+    step.value().onednn = probe.isa_summary();
+    result.steps.push_back(std::move(step.value()));
+  }
+  ModelSpeedStep int8;
+  int8.id = "int8";
+  int8.name = "int8";
+  int8.note = kInt8Reason;
+  result.steps.push_back(std::move(int8));
+  return result;
+}
+
+std::string format_model_speed_bench(const ModelSpeedResult& result) {
+  const auto& o = result.options;
+  std::string out = fmt::format(
+      "bench model: {} forward only, input {}x{}, batch {}, {} LibTorch thread(s), {} timed "
+      "forwards per step after {} warm-up\n",
+      o.model, o.input_size, o.input_size, o.batch, result.threads, o.reps, o.warmup);
+  if (!result.model_description.empty()) out += "model: " + result.model_description + "\n";
+  out += fmt::format("{:<20} {:>12} {:>13} {:>9} {:>11} {:>9} {:>11} {:>11}\n", "step",
+                     "p50 ms/batch", "mean ms/batch", "images/s", "vs previous", "vs eager",
+                     "max dscore", "max dbox px");
+  const auto gain = gains(result.steps);
+  for (size_t i = 0; i < result.steps.size(); ++i) {
+    const auto& s = result.steps[i];
+    if (!s.available) {
+      out += fmt::format("{:<20} {}\n", s.name, s.note);
+      continue;
+    }
+    const double p50 = s.p50_ms();
+    out += fmt::format(
+        "{:<20} {:>12.1f} {:>13.1f} {:>9.1f} {:>10.2f}x {:>8.2f}x {:>11.5f} {:>11.3f}\n", s.name,
+        p50, s.mean_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first, gain[i].second,
+        s.max_score_diff, s.max_box_diff_px);
+  }
+  if (result.random_weights) {
+    out +=
+        "accuracy columns: with random weights the head's outputs are mostly its bias prior, "
+        "so differences look small; give --weights for a meaningful accuracy cost\n";
+  }
+  // One line per distinct oneDNN report (fp32 rows share one, bf16 may differ).
+  std::vector<std::string> seen;
+  for (const auto& s : result.steps) {
+    if (s.onednn.empty() || std::find(seen.begin(), seen.end(), s.onednn) != seen.end()) continue;
+    seen.push_back(s.onednn);
+    out += fmt::format("oneDNN for the {} rows (child-process probe): {}\n",
+                       s.id == "bf16" ? "bf16" : "fp32", s.onednn);
+  }
+  return out;
+}
+
+BenchPlot model_speed_bench_plot(const ModelSpeedResult& result) {
+  BenchChart speed;
+  speed.title = "Forward throughput, one optimization added per step";
+  speed.hint = fmt::format("{} images per forward; steps that could not run have no point.",
+                           result.options.batch);
+  speed.x_label = "step";
+  speed.y_label = "images per second";
+  BenchSeries images{"images/s (from p50)", {}};
+  BenchSeries gain{"speed-up over eager", {}};
+  double eager_ms = 0;
+  for (size_t i = 0; i < result.steps.size(); ++i) {
+    const auto& step = result.steps[i];
+    speed.x.push_back(static_cast<double>(i));
+    speed.x_ticks.push_back(step.id);
+    const double ms = step.available ? step.p50_ms() : 0.0;
+    if (step.id == "eager") eager_ms = ms;
+    images.values.push_back(ms > 0 ? result.options.batch * 1000.0 / ms : kNoPoint);
+    gain.values.push_back(ms > 0 && eager_ms > 0 ? eager_ms / ms : kNoPoint);
+  }
+  speed.series = {images};
+  BenchChart ratio = speed;
+  ratio.title = "Speed-up over eager fp32";
+  ratio.y_label = "x eager";
+  ratio.series = {gain};
+  BenchPlot plot;
+  plot.title = "bench model";
+  plot.charts = {speed, ratio};
+  return plot;
+}
+
+Result<std::string> write_model_speed_bench_csv(const ModelSpeedResult& result,
+                                                const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return Status::error(fmt::format("bench model: cannot create '{}': {}", dir, ec.message()));
+  const std::string path = (fs::path(dir) / "model_speed.csv").string();
+  std::ofstream csv(path);
+  if (!csv) return Status::error(fmt::format("bench model: cannot write '{}'", path));
+  const auto& o = result.options;
+  csv << "step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,images_per_s,"
+         "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note\n";
+  const auto gain = gains(result.steps);
+  for (size_t i = 0; i < result.steps.size(); ++i) {
+    const auto& s = result.steps[i];
+    const double p50 = s.p50_ms();
+    csv << fmt::format(
+        "{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.2f},{:.3f},{:.3f},{:.6f},{:.4f},{},{}\n", s.id,
+        s.available ? 1 : 0, o.batch, o.input_size, result.threads, s.ms_per_batch.size(), p50,
+        s.mean_ms(), s.min_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first,
+        gain[i].second, s.max_score_diff, s.max_box_diff_px, csv_safe(s.onednn), csv_safe(s.note));
+  }
+  csv.close();
+  if (!csv) return Status::error(fmt::format("bench model: writing '{}' failed", path));
+  return path;
+}
+
+}  // namespace streaminfer

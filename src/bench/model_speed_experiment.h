@@ -1,0 +1,64 @@
+#pragma once
+// `streaminfer bench model`: the model's forward alone (no decode, no pipeline), LibTorch on the
+// CPU, one optimization added per step so that each step's gain shows on its own: eager float32
+// as the engine ran it before, + BatchNorm folded into the convolutions, + channels-last, +
+// bfloat16 (only where the precision probe ran it in a child process; otherwise the row says why).
+// int8 is listed and not implemented (the reason is in the row). Every step runs the same input
+// with the same (seeded) weights, and its largest difference to the eager output is reported:
+// the accuracy cost of the step.
+#include <string>
+#include <vector>
+
+#include "report/bench_plot.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct ModelSpeedOptions {
+  std::string model = "yolov8n";  // built-in name or TorchScript file
+  std::string weights;            // optional, for a built-in architecture
+  int input_size = 640;
+  int batch = 4;
+  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+  int reps = 20;    // timed forwards per step
+  int warmup = 3;   // untimed forwards per step first
+};
+
+struct ModelSpeedStep {
+  std::string id;          // the CSV's step column: eager, fused_bn, channels_last, bf16, int8
+  std::string name;        // the table's label
+  bool available = false;  // false: not timed; `note` says why
+  std::string note;        // why unavailable, or empty
+  std::string onednn;      // "oneDNN ISA: ...; convolutions: ..." from the precision probe
+  std::vector<double> ms_per_batch;
+  double max_score_diff = 0;   // largest |class score - eager's|
+  double max_box_diff_px = 0;  // largest |box coordinate - eager's| in input pixels
+  double p50_ms() const;
+  double mean_ms() const;
+  double min_ms() const;
+};
+
+struct ModelSpeedResult {
+  ModelSpeedOptions options;
+  int threads = 0;  // the thread count that ran
+  std::string model_description;
+  bool random_weights = false;
+  std::vector<ModelSpeedStep> steps;  // eager, fused_bn, channels_last, bf16, int8
+};
+
+Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options);
+
+// The table: p50 / mean ms per batch, images/s, speed-up over the previous timed step and over
+// eager, accuracy cost; unavailable steps as one row with the reason; the oneDNN ISA lines.
+std::string format_model_speed_bench(const ModelSpeedResult& result);
+
+// DIR/model_speed.csv: step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,
+// images_per_s,gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note
+// (onednn and note with commas replaced by ';'). Returns the path written.
+// Images per second of each step that ran, and its speed-up over eager.
+BenchPlot model_speed_bench_plot(const ModelSpeedResult& result);
+
+Result<std::string> write_model_speed_bench_csv(const ModelSpeedResult& result,
+                                                const std::string& dir);
+
+}  // namespace streaminfer
