@@ -10,7 +10,7 @@ BIN=${1:-build}/streaminfer
 TAG=${2:-cpu}
 shift 2 || true
 EXPERIMENTS=("$@")
-((${#EXPERIMENTS[@]})) || EXPERIMENTS=(postprocess batching frames idle-gap placement decode)
+((${#EXPERIMENTS[@]})) || EXPERIMENTS=(postprocess batching frames idle-gap placement decode model)
 
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src apps || echo ' + working tree')"
 for name in "${EXPERIMENTS[@]}"; do
@@ -19,6 +19,7 @@ for name in "${EXPERIMENTS[@]}"; do
   args=(bench "$name" --output-dir "$dir")
   case "$name" in
     postprocess) args+=(--model yolov8n --threads 1) ;;
+    idle-gap) args+=(--keep-warm --iterations 200) ;;
   esac
   out="$dir/${name//-/_}_${TAG}.txt"
   {
