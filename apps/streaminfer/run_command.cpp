@@ -36,6 +36,7 @@ BackendOptions backend_options(const RunOptions& o) {
   b.device = o.device;
   b.precision = o.precision;
   b.threads = o.threads;
+  b.micro_batch = o.micro_batch;
   b.input_size = o.imgsz;
   return b;
 }
@@ -123,6 +124,8 @@ int run_command(RunOptions options) {
               binding.c_str(), options.batch_size, options.max_wait_ms);
   std::printf("model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
               model.input_height);
+  std::printf("forwards of at most %d frame(s) (%s)\n", model.micro_batch,
+              model.micro_batch_why.c_str());
   const auto& infos = pipeline.source_infos();
   for (size_t i = 0; i < infos.size(); ++i) {
     std::printf("stream %zu: %s [%s]\n", i, infos[i].uri.c_str(), infos[i].description.c_str());

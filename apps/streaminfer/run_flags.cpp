@@ -22,6 +22,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
       ->capture_default_str();
   cmd.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
       ->capture_default_str();
+  cmd.add_option("--micro-batch", o.micro_batch,
+                 "Frames per model forward at most: a batch runs as forwards of this size (0: "
+                 "measure 1, 2 and 4 at load and keep the fastest per frame)")
+      ->capture_default_str();
   cmd.add_option("--decode-threads", o.decode_threads, "FFmpeg decoder threads per stream")
       ->capture_default_str();
   cmd.add_option("--warmup", o.warmup, "Warm-up inferences before measuring")

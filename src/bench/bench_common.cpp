@@ -35,8 +35,9 @@ Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel&
 
 std::string describe_bench_backend(const InferenceBackend& backend) {
   const ModelInfo& info = backend.info();
-  return fmt::format("{} at {}x{}, {} LibTorch thread(s)", info.name, info.input_width,
-                     info.input_height, torch::get_num_threads());
+  return fmt::format("{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s)",
+                     info.name, info.input_width, info.input_height, torch::get_num_threads(),
+                     info.micro_batch);
 }
 
 double sample_percentile(std::vector<double> samples, double p) {

@@ -70,6 +70,7 @@ Result<ModelSpeedStep> time_step(const ModelSpeedOptions& o, const StepConfig& c
   b.fuse_bn = config.fuse_bn;
   b.channels_last = config.channels_last;
   b.precision = config.precision;
+  b.micro_batch = o.batch;  // the forward at this batch size, never split
   torch::manual_seed(0);
   auto backend = create_backend(b);
   if (!backend) return backend.status();

@@ -16,7 +16,8 @@ struct RunOptions {
   int imgsz = 640;
   int batch_size = 4;
   double max_wait_ms = 10;
-  int threads = 0;  // 0: all cores
+  int threads = 0;      // 0: all cores
+  int micro_batch = 0;  // frames per forward at most; 0: measured at load
   int decode_threads = 2;
   int warmup = 2;
   int64_t max_frames = 0;

@@ -22,10 +22,15 @@ struct BackendOptions {
   // output within float rounding, fewer passes over memory). TorchScript files: freeze the module
   // (torch::jit::freeze folds Conv-BN the same way).
   bool fuse_bn = true;
-  // Channels-last (NHWC) weights and inputs, oneDNN's native layout: no reorder from and back to
-  // NCHW around every convolution. On by default because `bench model` measured it faster here
-  // (yolov8n, 640, batch 4, 2 cores); same output within float rounding.
-  bool channels_last = true;
+  // Channels-last (NHWC) weights and inputs, oneDNN's native layout. Off by default: on the quiet
+  // 2-core machine `bench model` measured it 0.81x of fused NCHW (yolov8n, 640, batch 4:
+  // 255 vs 207 ms, bench/results/model/); same output within float rounding.
+  bool channels_last = false;
+  // A batch is run as forwards of at most this many frames. 0: measured at load (1, 2 or 4,
+  // the fastest per frame). On a 2-core CPU yolov8n at 640 ran 19-20 frames/s at batch 1 and
+  // 9-11 at batch 4 or 8 (the activations of a large batch leave the caches), so batching across
+  // cameras must not mean one large forward there.
+  int micro_batch = 0;
   int threads = 0;       // LibTorch intra-op threads; 0 = all cores
   int input_size = 640;  // square model input, multiple of 32
   int num_classes = 80;  // for built-in architectures
@@ -44,6 +49,8 @@ struct ModelInfo {
   std::string precision = "fp32";
   // One line when the requested precision could not run and fp32 runs instead (for a warning).
   std::string precision_fallback;
+  int micro_batch = 0;          // frames per forward at most; see BackendOptions::micro_batch
+  std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
 };
 
 // Ownership: the caller owns the backend; infer() is called from one thread at a time.

@@ -30,6 +30,47 @@ TEST(Backend, BuiltinModelSaysItHasRandomWeights) {
   EXPECT_EQ(out.value().sizes(), (std::vector<int64_t>{3, 84, 84}));
 }
 
+TEST(Backend, MicroBatchesGiveTheWholeBatchsOutput) {
+  // Same seeded weights in both backends; a batch of 5 in one forward against forwards of 2.
+  torch::manual_seed(7);
+  BackendOptions whole = small_options("yolov8n");
+  whole.micro_batch = 5;
+  auto one_forward = create_backend(whole);
+  ASSERT_TRUE(one_forward) << one_forward.status().message();
+  torch::manual_seed(7);
+  BackendOptions split = small_options("yolov8n");
+  split.micro_batch = 2;
+  auto in_parts = create_backend(split);
+  ASSERT_TRUE(in_parts) << in_parts.status().message();
+  EXPECT_EQ(in_parts.value()->info().micro_batch, 2);
+  EXPECT_EQ(in_parts.value()->info().micro_batch_why, "set");
+
+  torch::manual_seed(1);
+  const torch::Tensor input = torch::rand({5, 3, 64, 64});
+  auto a = one_forward.value()->infer(input);
+  auto b = in_parts.value()->infer(input);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(b.value().sizes(), a.value().sizes());
+  EXPECT_TRUE(torch::allclose(a.value(), b.value(), 1e-4, 1e-4))
+      << (a.value() - b.value()).abs().max().item<float>();
+}
+
+TEST(Backend, MicroBatchIsMeasuredWhenNotSet) {
+  auto backend = create_backend(small_options("yolov8n"));
+  ASSERT_TRUE(backend) << backend.status().message();
+  const auto& info = backend.value()->info();
+  EXPECT_TRUE(info.micro_batch == 1 || info.micro_batch == 2 || info.micro_batch == 4)
+      << info.micro_batch;
+  for (const char* size : {"1: ", "2: ", "4: "}) {
+    EXPECT_NE(info.micro_batch_why.find(size), std::string::npos) << info.micro_batch_why;
+  }
+  BackendOptions negative = small_options("yolov8n");
+  negative.micro_batch = -1;
+  auto refused = create_backend(negative);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.status().message().find("--micro-batch"), std::string::npos);
+}
+
 TEST(Backend, UnknownModelNameIsNamed) {
   auto backend = create_backend(small_options("yolov9000"));
   ASSERT_FALSE(backend);
