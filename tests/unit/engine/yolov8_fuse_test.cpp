@@ -14,13 +14,18 @@ namespace {
 void randomize_batch_norms(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(7);
+  // Tensor::uniform_ is avoided: GCC 12 under ASan reports its defaulted c10::optional<Generator>
+  // as maybe-uninitialized (-Werror). torch::rand(sizes) takes no generator.
+  const auto fill = [](torch::Tensor& t, double lo, double hi) {
+    t.copy_(torch::rand(t.sizes()) * (hi - lo) + lo);
+  };
   for (auto& item : model.named_buffers(true)) {
-    if (item.key().ends_with("running_mean")) item.value().uniform_(-0.5, 0.5);
-    if (item.key().ends_with("running_var")) item.value().uniform_(0.3, 2.0);
+    if (item.key().ends_with("running_mean")) fill(item.value(), -0.5, 0.5);
+    if (item.key().ends_with("running_var")) fill(item.value(), 0.3, 2.0);
   }
   for (auto& item : model.named_parameters(true)) {
-    if (item.key().ends_with("bn.weight")) item.value().uniform_(0.5, 1.5);
-    if (item.key().ends_with("bn.bias")) item.value().uniform_(-0.5, 0.5);
+    if (item.key().ends_with("bn.weight")) fill(item.value(), 0.5, 1.5);
+    if (item.key().ends_with("bn.bias")) fill(item.value(), -0.5, 0.5);
   }
 }
 
