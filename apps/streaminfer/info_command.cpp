@@ -1,5 +1,6 @@
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/version.h>
 
 #include <thread>
 

@@ -1,5 +1,6 @@
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/version.h>
 
 #include <csignal>
 #include <cstdio>
@@ -106,7 +107,7 @@ int run_command(RunOptions options) {
 
   SystemInfo system = collect_system_info();
   system.extra["libtorch"] = TORCH_VERSION;
-  system.extra["libtorch threads"] = std::to_string(torch::get_num_threads());
+  system.extra["libtorch threads"] = std::to_string(at::get_num_threads());
   system.extra["core binding"] = binding;
   system.extra["streaminfer"] = STREAMINFER_VERSION;
   PipelineOptions pipeline_opts = pipeline_options(options, model.name);
@@ -120,7 +121,7 @@ int run_command(RunOptions options) {
 
   std::printf("%s", format_system_info(system).c_str());
   std::printf("streaminfer %s | LibTorch %s on %s, %d threads, %s | batch %d, max wait %.1f ms\n",
-              STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), torch::get_num_threads(),
+              STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), at::get_num_threads(),
               binding.c_str(), options.batch_size, options.max_wait_ms);
   std::printf("model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
               model.input_height);

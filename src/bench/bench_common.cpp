@@ -1,7 +1,9 @@
 #include "bench/bench_common.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cmath>
@@ -36,7 +38,7 @@ Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel&
 std::string describe_bench_backend(const InferenceBackend& backend) {
   const ModelInfo& info = backend.info();
   return fmt::format("{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s)",
-                     info.name, info.input_width, info.input_height, torch::get_num_threads(),
+                     info.name, info.input_width, info.input_height, at::get_num_threads(),
                      info.micro_batch);
 }
 

@@ -1,8 +1,9 @@
 #include "bench/idle_gap_experiment.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <array>
@@ -163,7 +164,7 @@ Result<IdleGapBenchResult> run_idle_gap_bench(const IdleGapBenchOptions& options
   result.options = options;
   result.model_description =
       fmt::format("{} at {}x{}, batch {}, {} LibTorch thread(s){}", info.name, info.input_width,
-                  info.input_height, options.batch, torch::get_num_threads(),
+                  info.input_height, options.batch, at::get_num_threads(),
                   info.random_weights ? ", random weights" : "");
   const CpuFrequencyReader cpu_clock;
   const GpuClockSampler gpu_clock;
@@ -184,7 +185,7 @@ Result<IdleGapBenchResult> run_idle_gap_bench(const IdleGapBenchOptions& options
     unit_ns = static_cast<int64_t>(result.keep_warm_unit_ms * 1e6);
   }
 
-  torch::manual_seed(1);
+  at::manual_seed(1);
   const torch::Tensor input = torch::rand({options.batch, 3, info.input_height, info.input_width});
   for (int gap : options.gaps_ms) {
     const int64_t gap_ns = static_cast<int64_t>(gap) * 1'000'000;

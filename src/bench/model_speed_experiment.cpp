@@ -1,7 +1,9 @@
 #include "bench/model_speed_experiment.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -71,7 +73,7 @@ Result<ModelSpeedStep> time_step(const ModelSpeedOptions& o, const StepConfig& c
   b.channels_last = config.channels_last;
   b.precision = config.precision;
   b.micro_batch = o.batch;  // the forward at this batch size, never split
-  torch::manual_seed(0);
+  at::manual_seed(0);
   auto backend = create_backend(b);
   if (!backend) return backend.status();
   if (description.empty()) {
@@ -148,7 +150,7 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
   const PrecisionProbe fp32 = probe_precision("fp32");
   const PrecisionProbe bf16 = probe_precision("bf16");
 
-  torch::manual_seed(1);
+  at::manual_seed(1);
   const torch::Tensor input =
       torch::rand({options.batch, 3, options.input_size, options.input_size});
   torch::Tensor eager_output;

@@ -1,17 +1,19 @@
 #include "bench/naive_postprocess.h"
 
+#include <ATen/ATen.h>
+
 #include <list>
 
 namespace streaminfer {
 
-std::vector<std::vector<Detection>> decode_yolov8_naive(const torch::Tensor& output,
+std::vector<std::vector<Detection>> decode_yolov8_naive(const at::Tensor& output,
                                                         const PostprocessOptions& options) {
   const int64_t batch = output.size(0), anchors = output.size(2);
   std::vector<std::vector<Detection>> result(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
     std::list<Detection> candidates;
     for (int64_t a = 0; a < anchors; ++a) {
-      const torch::Tensor column = output[b].select(1, a);  // [4+nc]
+      const at::Tensor column = output[b].select(1, a);  // [4+nc]
       const auto [best, best_class] = column.slice(0, 4).max(0);
       const float score = best.item<float>();
       if (score <= options.score_threshold) continue;

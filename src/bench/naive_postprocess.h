@@ -4,7 +4,7 @@
 // GPU, a synchronization each), appends to a list, then NMS over that list. It exists only for
 // `streaminfer bench postprocess`, to measure what the vectorized decode_yolov8 saves. Same
 // kept boxes, same order, as decode_yolov8.
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
 
 #include <vector>
 
@@ -13,7 +13,7 @@
 namespace streaminfer {
 
 // output: [B, 4+nc, A] float. Detections in model-input pixels, per frame, score descending.
-std::vector<std::vector<Detection>> decode_yolov8_naive(const torch::Tensor& output,
+std::vector<std::vector<Detection>> decode_yolov8_naive(const at::Tensor& output,
                                                         const PostprocessOptions& options);
 
 }  // namespace streaminfer

@@ -1,7 +1,9 @@
 #include "bench/placement_experiment.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 
@@ -63,7 +65,7 @@ Result<PlacementBenchResult> run_placement_bench(const PlacementBenchOptions& op
   run.width = options.width;
   run.height = options.height;
   for (int t : threads) {
-    torch::set_num_threads(t);
+    at::set_num_threads(t);
     SI_RETURN_IF_ERROR(backend.value()->warm_up(options.batch, options.warmup));
     auto unbound = run_synthetic_cameras(*backend.value(), run);
     if (!unbound) return unbound.status();

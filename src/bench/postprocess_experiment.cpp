@@ -1,7 +1,9 @@
 #include "bench/postprocess_experiment.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -76,8 +78,8 @@ double PostprocessBenchVersion::mean_ms() const { return mean_of(ms_per_frame); 
 
 Result<PostprocessBenchResult> run_postprocess_bench(const PostprocessBenchOptions& options) {
   SI_RETURN_IF_ERROR(check(options));
-  torch::set_num_threads(options.threads);
-  torch::InferenceMode inference_mode;
+  at::set_num_threads(options.threads);
+  c10::InferenceMode inference_mode;
   PostprocessBenchResult result;
   result.options = options;
   const int batch = options.batch, channels = 4 + options.classes, anchors = options.anchors;

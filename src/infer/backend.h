@@ -1,8 +1,9 @@
 #pragma once
 // Inference backends behind one small interface; create_backend() picks one from the registry by
 // device name ("cpu" always; "cuda" only in builds with STREAMINFER_CUDA).
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,7 +60,7 @@ class InferenceBackend {
   virtual ~InferenceBackend() = default;
   virtual const ModelInfo& info() const = 0;
   // input: [B, 3, H, W] float32, contiguous, CPU. Returns [B, 4 + nc, A] float32, contiguous, CPU.
-  virtual Result<torch::Tensor> infer(const torch::Tensor& input) = 0;
+  virtual Result<at::Tensor> infer(const at::Tensor& input) = 0;
   // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
   Status warm_up(int batch, int iterations);
 };

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <torch/types.h>
 
 #include <map>
 

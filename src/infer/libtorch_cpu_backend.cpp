@@ -254,7 +254,7 @@ Result<std::unique_ptr<InferenceBackend>> create_libtorch_cpu_backend(
   const int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   // Debian's LibTorch starts with one thread; set it explicitly every time.
-  torch::set_num_threads(std::max(1, threads));
+  at::set_num_threads(std::max(1, threads));
   auto backend = std::make_unique<LibTorchCpuBackend>();
   SI_RETURN_IF_ERROR(backend->load(options));
   SI_RETURN_IF_ERROR(backend->choose_micro_batch(options));

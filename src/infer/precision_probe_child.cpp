@@ -1,7 +1,8 @@
 #include "infer/precision_probe_child.h"
 
+#include <c10/core/InferenceMode.h>
 #include <sys/resource.h>
-#include <torch/torch.h>
+#include <torch/nn.h>
 
 #include <csignal>
 #include <cstdio>
@@ -40,13 +41,13 @@ int run_precision_probe_child(const char* precision) {
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   try {
-    torch::set_num_threads(1);
-    torch::manual_seed(0);
+    at::set_num_threads(1);
+    at::manual_seed(0);
     // The real architecture at a small size: the same operators (convolution with and without
     // bias, SiLU, max-pool, nearest upsampling, concat, softmax, sigmoid) as the engine runs.
     YoloV8 model('n', 80);
     model->eval();
-    torch::InferenceMode inference_mode;
+    c10::InferenceMode inference_mode;
     // Batch 2: LibTorch 1.13 sends batch-1 float32 3x3 convolutions of this size to its own
     // kernels, not oneDNN, and the fp32 probe would then have no ISA to report.
     const auto input = torch::rand({2, 3, 64, 64});

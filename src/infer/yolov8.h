@@ -1,7 +1,7 @@
 #pragma once
 // YOLOv8 detection model (Ultralytics yolov8.yaml) built in C++. Scales "n" and "s".
 // Parameter names are Ultralytics' ("model.0.conv.weight", "model.22.cv3.0.2.bias", ...).
-#include <torch/torch.h>
+#include <torch/nn.h>
 
 #include <string>
 

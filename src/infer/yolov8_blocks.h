@@ -2,7 +2,7 @@
 // Building blocks of Ultralytics YOLOv8, written with LibTorch's C++ modules. Submodule names
 // follow Ultralytics (conv/bn, cv1/cv2/m, dfl) so that state_dict names match theirs and weights
 // move between PyTorch and the C++ model by name.
-#include <torch/torch.h>
+#include <torch/nn.h>
 
 namespace streaminfer::yolo {
 

@@ -1,5 +1,5 @@
 #pragma once
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <vector>
@@ -14,8 +14,8 @@ namespace streaminfer {
 struct Batch {
   int64_t step = 0;
   std::vector<FramePtr> frames;
-  torch::Tensor input;
-  torch::Tensor output;                  // [n, 4 + nc, A]
+  at::Tensor input;
+  at::Tensor output;                     // [n, 4 + nc, A]
   int64_t read_start = 0, read_end = 0;  // batcher: asked for frames -> batch formed
   int64_t prep_start = 0, prep_end = 0;
   int64_t infer_start = 0, infer_end = 0;

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -57,7 +58,7 @@ struct Pipeline::Impl {
   RunOutputs outputs;
   std::vector<std::unique_ptr<Stream>> streams;
   std::unique_ptr<Batcher> batcher;
-  BoundedQueue<torch::Tensor> tensor_pool{kTensorPoolSize, OverflowPolicy::kBlock};
+  BoundedQueue<at::Tensor> tensor_pool{kTensorPoolSize, OverflowPolicy::kBlock};
   BoundedQueue<BatchPtr> to_inference{kStageQueueCapacity, OverflowPolicy::kBlock};
   BoundedQueue<BatchPtr> to_postprocess{kStageQueueCapacity, OverflowPolicy::kBlock};
   std::atomic<bool> stop{false};
@@ -202,7 +203,7 @@ void Pipeline::Impl::inference_loop() {
     if (!batch) break;
     Batch& b = **batch;
     const int64_t n = static_cast<int64_t>(b.frames.size());
-    Result<torch::Tensor> output = Status::ok();
+    Result<at::Tensor> output = Status::ok();
     {
       SI_NVTX_RANGE("inference");
       b.infer_start = now_ns();
@@ -382,8 +383,8 @@ Result<RunStats> Pipeline::run() {
   Impl& m = *impl_;
   const auto& model = m.backend.info();
   for (size_t i = 0; i < kTensorPoolSize; ++i) {
-    m.tensor_pool.push(torch::empty(
-        {m.options.batcher.max_batch, 3, model.input_height, model.input_width}, torch::kFloat32));
+    m.tensor_pool.push(at::empty(
+        {m.options.batcher.max_batch, 3, model.input_height, model.input_width}, at::kFloat));
   }
   m.stats.streams.resize(m.streams.size());
   for (size_t i = 0; i < m.streams.size(); ++i) {

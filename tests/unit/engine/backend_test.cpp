@@ -1,6 +1,8 @@
 #include "infer/backend.h"
 
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
+#include <torch/types.h>
 
 #include <filesystem>
 #include <fstream>
@@ -32,12 +34,12 @@ TEST(Backend, BuiltinModelSaysItHasRandomWeights) {
 
 TEST(Backend, MicroBatchesGiveTheWholeBatchsOutput) {
   // Same seeded weights in both backends; a batch of 5 in one forward against forwards of 2.
-  torch::manual_seed(7);
+  at::manual_seed(7);
   BackendOptions whole = small_options("yolov8n");
   whole.micro_batch = 5;
   auto one_forward = create_backend(whole);
   ASSERT_TRUE(one_forward) << one_forward.status().message();
-  torch::manual_seed(7);
+  at::manual_seed(7);
   BackendOptions split = small_options("yolov8n");
   split.micro_batch = 2;
   auto in_parts = create_backend(split);
@@ -45,7 +47,7 @@ TEST(Backend, MicroBatchesGiveTheWholeBatchsOutput) {
   EXPECT_EQ(in_parts.value()->info().micro_batch, 2);
   EXPECT_EQ(in_parts.value()->info().micro_batch_why, "set");
 
-  torch::manual_seed(1);
+  at::manual_seed(1);
   const torch::Tensor input = torch::rand({5, 3, 64, 64});
   auto a = one_forward.value()->infer(input);
   auto b = in_parts.value()->infer(input);

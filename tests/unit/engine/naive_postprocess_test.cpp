@@ -2,7 +2,9 @@
 // vectorized decode keeps, or its timing compares different work.
 #include "bench/naive_postprocess.h"
 
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
+#include <torch/types.h>
 
 #include "postprocess/synthetic_yolo_output.h"
 
@@ -27,7 +29,7 @@ void expect_same(const std::vector<std::vector<Detection>>& naive,
 }
 
 TEST(NaivePostprocess, KeepsWhatTheVectorizedDecodeKeeps) {
-  torch::InferenceMode guard;
+  c10::InferenceMode guard;
   const int batch = 2, nc = 80, anchors = 8400;
   auto output = realistic_yolov8_output(batch, nc, anchors, 7);
   const auto tensor = torch::from_blob(output.data(), {batch, 4 + nc, anchors});
@@ -45,7 +47,7 @@ TEST(NaivePostprocess, KeepsWhatTheVectorizedDecodeKeeps) {
 }
 
 TEST(NaivePostprocess, MaxDetectionsCapsEachFrame) {
-  torch::InferenceMode guard;
+  c10::InferenceMode guard;
   auto output = realistic_yolov8_output(1, 80, 8400, 3);
   const auto tensor = torch::from_blob(output.data(), {1, 84, 8400});
   PostprocessOptions options;

@@ -13,7 +13,7 @@ namespace {
 // into nothing; give every one statistics and affine parameters far from that.
 void randomize_batch_norms(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
-  torch::manual_seed(7);
+  at::manual_seed(7);
   // Tensor::uniform_ is avoided: GCC 12 under ASan reports its defaulted c10::optional<Generator>
   // as maybe-uninitialized (-Werror). torch::rand(sizes) takes no generator.
   const auto fill = [](torch::Tensor& t, double lo, double hi) {
@@ -40,11 +40,11 @@ void expect_same_output(const torch::Tensor& actual, const torch::Tensor& expect
 }
 
 TEST(YoloV8Fuse, FusedBatchNormGivesTheSameOutput) {
-  torch::manual_seed(0);
+  at::manual_seed(0);
   YoloV8 model('n', 80);
   randomize_batch_norms(*model);
   model->eval();
-  torch::InferenceMode inference_mode;
+  c10::InferenceMode inference_mode;
   const auto input = torch::rand({2, 3, 128, 128});
   const auto reference = model->forward(input);
 
@@ -61,11 +61,11 @@ TEST(YoloV8Fuse, FusedBatchNormGivesTheSameOutput) {
 }
 
 TEST(YoloV8Fuse, ChannelsLastGivesTheSameOutput) {
-  torch::manual_seed(0);
+  at::manual_seed(0);
   YoloV8 model('n', 80);
   randomize_batch_norms(*model);
   model->eval();
-  torch::InferenceMode inference_mode;
+  c10::InferenceMode inference_mode;
   const auto input = torch::rand({2, 3, 96, 96});
   const auto reference = model->forward(input);
   ASSERT_TRUE(model->fuse_batch_norm());
@@ -95,7 +95,7 @@ TEST(YoloV8Fuse, BackendOptionsDoNotChangeTheOutput) {
       options.threads = 1;
       options.fuse_bn = fuse;
       options.channels_last = channels_last;
-      torch::manual_seed(0);
+      at::manual_seed(0);
       auto backend = create_backend(options);
       ASSERT_TRUE(backend) << backend.status().message();
       auto out = backend.value()->infer(input);

@@ -37,7 +37,7 @@ TEST(YoloV8, ParameterNamesFollowUltralytics) {
 }
 
 TEST(YoloV8, OutputLayoutIsBoxesThenClassProbabilities) {
-  torch::manual_seed(0);
+  at::manual_seed(0);
   YoloV8 model('n', 80);
   model->eval();
   torch::NoGradGuard no_grad;
