@@ -279,18 +279,22 @@ TEST(BenchCommand, FramesWritesItsClipAndComparesSerialWithPipelined) {
 
   const auto csv = read_csv(out / "frames.csv");
   EXPECT_EQ(csv.header,
-            "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated");
+            "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated,"
+            "inference_busy");
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"1", "serial"}, {"1", "pipelined"}, {"4", "serial"}, {"4", "pipelined"}};
   ASSERT_EQ(csv.rows.size(), expected.size()) << r.describe();
   for (size_t i = 0; i < expected.size(); ++i) {
-    ASSERT_EQ(csv.rows[i].size(), 9u);
+    ASSERT_EQ(csv.rows[i].size(), 10u);
     EXPECT_EQ(csv.rows[i][0], expected[i].first);
     EXPECT_EQ(csv.rows[i][1], expected[i].second);
     EXPECT_EQ(csv.rows[i][2], "6") << "every requested frame gets a result";
     EXPECT_GT(std::stod(csv.rows[i][4]), 0.0);
     EXPECT_GE(std::stod(csv.rows[i][6]), std::stod(csv.rows[i][5]));  // p99 >= p50
     EXPECT_GT(std::stod(csv.rows[i][7]), 0.0);
+    const double busy = std::stod(csv.rows[i][9]);
+    EXPECT_GT(busy, 0.0);
+    EXPECT_LE(busy, 1.0);
   }
 }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Side by side on one 720p H.264 clip: the straightforward Python worker (python_worker.py: OpenCV
+# capture, cv2 letterbox, TorchScript, torchvision NMS, frame by frame) and streaminfer's `run` with
+# its defaults, on the same TorchScript yolov8n and on its built-in yolov8n. The runs alternate,
+# ROUNDS times, so that a noisy machine slows all of them alike; the table gives the median FPS of
+# each and its ratio to the Python worker.
+#   bench/peers/python_worker_vs_engine.sh [build dir] [rounds]      (default: build 3)
+# Needs /usr/bin/python3 with python3-torch, python3-opencv and python3-torchvision.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:-build}/streaminfer
+ROUNDS=${2:-3}
+PY=/usr/bin/python3
+OUT=bench-out/peer
+mkdir -p "$OUT"
+
+if ! "$PY" -c "import cv2, torch, torchvision" 2>/dev/null; then
+  echo "python_worker_vs_engine: $PY lacks cv2, torch or torchvision:" \
+    "sudo apt-get install python3-opencv python3-torch python3-torchvision" >&2
+  exit 1
+fi
+[ -x "$BIN" ] || { echo "python_worker_vs_engine: no $BIN: build first (scripts/bootstrap.sh)" >&2; exit 1; }
+
+model=$OUT/yolov8n_640.torchscript
+[ -f "$model" ] || "$PY" tests/scripts/make_yolov8_torchscript.py --scale n --nc 80 --imgsz 640 \
+  --seed 0 --out "$model" >/dev/null
+# The synthetic scene of `bench frames` (moving rectangles), 300 frames of 1280x720 at 30 fps.
+clip=$OUT/synthetic_1280x720_30fps_300.mp4
+[ -f "$clip" ] || "$BIN" bench decode --streams 1 --decode-threads 1 --frames 300 \
+  --output-dir "$OUT" >/dev/null
+[ -f "$clip" ] || { echo "python_worker_vs_engine: bench decode wrote no $clip" >&2; exit 1; }
+
+engine_fps() {  # engine_fps MODEL: run the clip once, print the FPS of its summary
+  local metrics=$OUT/metrics_$$
+  rm -rf "$metrics"
+  "$BIN" run --source "$clip" --model "$1" --no-progress --metrics-dir "$metrics" >"$OUT/run.log" 2>&1 ||
+    { cat "$OUT/run.log" >&2; return 1; }
+  "$PY" -c 'import json,sys,glob; print("%.2f" % json.load(open(glob.glob(sys.argv[1] + "/*_summary.json")[0]))["fps"])' "$metrics"
+  rm -rf "$metrics"
+}
+
+echo "clip: $clip; model: yolov8n 640 (random weights); $(nproc) cores; $ROUNDS rounds, alternating"
+declare -a python_fps engine_ts_fps engine_builtin_fps
+for ((round = 1; round <= ROUNDS; round++)); do
+  line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model")
+  echo "round $round: $line"
+  python_fps+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
+  fps=$(engine_fps "$model") || exit 1
+  engine_ts_fps+=("$fps")
+  echo "round $round: streaminfer run --model $model: ${engine_ts_fps[-1]} FPS"
+  fps=$(engine_fps yolov8n) || exit 1
+  engine_builtin_fps+=("$fps")
+  echo "round $round: streaminfer run --model yolov8n: ${engine_builtin_fps[-1]} FPS"
+done
+grep -E "^forwards|^model:|^streaminfer " "$OUT/run.log" | sed 's/^/last engine run: /'
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+py=$(median "${python_fps[@]}")
+ts=$(median "${engine_ts_fps[@]}")
+builtin=$(median "${engine_builtin_fps[@]}")
+echo
+printf '%-52s %10s  %8s\n' "worker (same clip, 300 frames)" "median FPS" "ratio"
+printf '%-52s %10.2f  %7.2fx\n' "python worker (OpenCV + TorchScript + torchvision)" "$py" 1
+printf '%-52s %10.2f  %7.2fx\n' "streaminfer run, same TorchScript file" "$ts" "$(awk "BEGIN {print $ts / $py}")"
+printf '%-52s %10.2f  %7.2fx\n' "streaminfer run, built-in yolov8n (the default)" "$builtin" \
+  "$(awk "BEGIN {print $builtin / $py}")"
