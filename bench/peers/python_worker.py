@@ -52,7 +52,10 @@ def main():
     parser.add_argument("--model", required=True, help="TorchScript detector, [B, 4 + nc, A]")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--freeze", action="store_true",
+                        help="torch.jit.freeze first (folds Conv-BN, as the engine does for "
+                        "TorchScript files); optimize_for_inference was slower here at batch 1")
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--iou", type=float, default=0.45)
     parser.add_argument("--max-det", type=int, default=300)
@@ -62,6 +65,8 @@ def main():
     if not os.path.isfile(args.source):
         sys.exit(f"python worker: {args.source}: no such file")
     model = torch.jit.load(args.model, map_location="cpu").eval()
+    if args.freeze:
+        model = torch.jit.freeze(model)
     with torch.inference_mode():
         for _ in range(args.warmup):
             model(torch.zeros(1, 3, args.imgsz, args.imgsz))
@@ -86,7 +91,8 @@ def main():
     if frames == 0:
         sys.exit(f"python worker: no frame decoded from {args.source}")
     print(f"python worker: {frames} frames in {seconds:.2f} s = {frames / seconds:.2f} FPS "
-          f"({detections} detections, torch {torch.__version__}, {torch.get_num_threads()} threads)")
+          f"({detections} detections, torch {torch.__version__}, {torch.get_num_threads()} threads"
+          f"{', frozen' if args.freeze else ''})")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Side by side on one 720p H.264 clip: the straightforward Python worker (python_worker.py: OpenCV
-# capture, cv2 letterbox, TorchScript, torchvision NMS, frame by frame) and streaminfer's `run` with
-# its defaults, on the same TorchScript yolov8n and on its built-in yolov8n. The runs alternate,
+# capture, cv2 letterbox, TorchScript, torchvision NMS, frame by frame; as loaded, and frozen with
+# torch.jit.freeze as a tuned worker would have it) and streaminfer's `run` with its defaults, on the same TorchScript yolov8n and on its built-in yolov8n. The runs alternate,
 # ROUNDS times, so that a noisy machine slows all of them alike; the table gives the median FPS of
-# each and its ratio to the Python worker.
+# each and its ratio to the faster Python worker.
 #   bench/peers/python_worker_vs_engine.sh [build dir] [rounds]      (default: build 3)
 # Needs /usr/bin/python3 with python3-torch, python3-opencv and python3-torchvision.
 set -euo pipefail
@@ -40,11 +40,14 @@ engine_fps() {  # engine_fps MODEL: run the clip once, print the FPS of its summ
 }
 
 echo "clip: $clip; model: yolov8n 640 (random weights); $(nproc) cores; $ROUNDS rounds, alternating"
-declare -a python_fps engine_ts_fps engine_builtin_fps
+declare -a python_fps python_frozen_fps engine_ts_fps engine_builtin_fps
 for ((round = 1; round <= ROUNDS; round++)); do
   line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model")
   echo "round $round: $line"
   python_fps+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
+  line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model" --freeze)
+  echo "round $round: $line"
+  python_frozen_fps+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
   fps=$(engine_fps "$model") || exit 1
   engine_ts_fps+=("$fps")
   echo "round $round: streaminfer run --model $model: ${engine_ts_fps[-1]} FPS"
@@ -56,11 +59,14 @@ grep -E "^forwards|^model:|^streaminfer " "$OUT/run.log" | sed 's/^/last engine 
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 py=$(median "${python_fps[@]}")
+py_frozen=$(median "${python_frozen_fps[@]}")
+best_py=$(awk "BEGIN {print ($py_frozen > $py) ? $py_frozen : $py}")
 ts=$(median "${engine_ts_fps[@]}")
 builtin=$(median "${engine_builtin_fps[@]}")
 echo
-printf '%-52s %10s  %8s\n' "worker (same clip, 300 frames)" "median FPS" "ratio"
-printf '%-52s %10.2f  %7.2fx\n' "python worker (OpenCV + TorchScript + torchvision)" "$py" 1
-printf '%-52s %10.2f  %7.2fx\n' "streaminfer run, same TorchScript file" "$ts" "$(awk "BEGIN {print $ts / $py}")"
-printf '%-52s %10.2f  %7.2fx\n' "streaminfer run, built-in yolov8n (the default)" "$builtin" \
-  "$(awk "BEGIN {print $builtin / $py}")"
+row() { printf '%-56s %10.2f  %7.2fx\n' "$1" "$2" "$(awk "BEGIN {print $2 / $best_py}")"; }
+printf '%-56s %10s  %8s\n' "worker (same clip, 300 frames)" "median FPS" "vs best python"
+row "python worker (OpenCV + TorchScript + torchvision)" "$py"
+row "python worker, torch.jit.freeze" "$py_frozen"
+row "streaminfer run, same TorchScript file (frozen)" "$ts"
+row "streaminfer run, built-in yolov8n (the default)" "$builtin"
