@@ -11,6 +11,7 @@
 #include <functional>
 #include <numeric>
 
+#include "bench/bench_common.h"
 #include "bench/naive_postprocess.h"
 #include "bench/opencv_postprocess.h"
 #include "infer/backend.h"
@@ -60,21 +61,10 @@ Status check(const PostprocessBenchOptions& o) {
   return Status::ok();
 }
 
-double percentile_50(std::vector<double> values) {
-  if (values.empty()) return 0.0;
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-double mean_of(const std::vector<double>& values) {
-  if (values.empty()) return 0.0;
-  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-}
-
 }  // namespace
 
-double PostprocessBenchVersion::p50_ms() const { return percentile_50(ms_per_frame); }
-double PostprocessBenchVersion::mean_ms() const { return mean_of(ms_per_frame); }
+double PostprocessBenchVersion::p50_ms() const { return sample_percentile(ms_per_frame, 50); }
+double PostprocessBenchVersion::mean_ms() const { return sample_mean(ms_per_frame); }
 
 Result<PostprocessBenchResult> run_postprocess_bench(const PostprocessBenchOptions& options) {
   SI_RETURN_IF_ERROR(check(options));
@@ -152,7 +142,7 @@ std::string format_postprocess_bench(const PostprocessBenchResult& result) {
   }
   for (const auto& line : result.not_run) out += "not run: " + line + "\n";
   if (!result.forward_ms_per_frame.empty() && !result.versions.empty()) {
-    const double forward = percentile_50(result.forward_ms_per_frame);
+    const double forward = sample_percentile(result.forward_ms_per_frame, 50);
     const double fast = result.versions.back().p50_ms();
     out += fmt::format(
         "model forward ({}): p50 {:.1f} ms/frame over {} run(s); vectorized postprocess is "
@@ -180,7 +170,7 @@ BenchPlot postprocess_bench_plot(const PostprocessBenchResult& result) {
     mean.values.push_back(result.versions[i].mean_ms());
   }
   if (!result.forward_ms_per_frame.empty()) {
-    const double forward = percentile_50(result.forward_ms_per_frame);
+    const double forward = sample_percentile(result.forward_ms_per_frame, 50);
     per_version.series.push_back(
         {"model forward (p50)", std::vector<double>(per_version.x.size(), forward)});
   }
