@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Side by side on one 720p H.264 clip: the straightforward Python worker (python_worker.py: OpenCV
 # capture, cv2 letterbox, TorchScript, torchvision NMS, frame by frame; as loaded, and frozen with
-# torch.jit.freeze as a tuned worker would have it) and streaminfer's `run` with its defaults, on the same TorchScript yolov8n and on its built-in yolov8n. The runs alternate,
-# ROUNDS times, so that a noisy machine slows all of them alike; the table gives the median FPS of
-# each and its ratio to the faster Python worker.
+# torch.jit.freeze as a tuned worker would have it) and streaminfer's `run` with its defaults, on
+# the same TorchScript yolov8n and on its built-in yolov8n. The runs alternate, ROUNDS times, so
+# that a noisy machine slows all of them alike; the table gives the median FPS of each and its
+# ratio to the faster Python worker.
 #   bench/peers/python_worker_vs_engine.sh [build dir] [rounds]      (default: build 3)
 # Needs /usr/bin/python3 with python3-torch, python3-opencv and python3-torchvision.
 set -euo pipefail
@@ -30,6 +31,15 @@ clip=$OUT/synthetic_1280x720_30fps_300.mp4
   --output-dir "$OUT" >/dev/null
 [ -f "$clip" ] || { echo "python_worker_vs_engine: bench decode wrote no $clip" >&2; exit 1; }
 
+run_python() {  # run_python ARRAY [--freeze]: run the worker once, print its line, add its FPS
+  local -n into=$1
+  shift
+  local line
+  line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model" "$@")
+  echo "round $round: $line"
+  into+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
+}
+
 engine_fps() {  # engine_fps MODEL: run the clip once, print the FPS of its summary
   local metrics=$OUT/metrics_$$
   rm -rf "$metrics"
@@ -39,21 +49,21 @@ engine_fps() {  # engine_fps MODEL: run the clip once, print the FPS of its summ
   rm -rf "$metrics"
 }
 
+run_engine() {  # run_engine ARRAY MODEL: run the clip once, print the FPS, add it
+  local -n into=$1
+  local fps
+  fps=$(engine_fps "$2") || exit 1
+  echo "round $round: streaminfer run --model $2: $fps FPS"
+  into+=("$fps")
+}
+
 echo "clip: $clip; model: yolov8n 640 (random weights); $(nproc) cores; $ROUNDS rounds, alternating"
 declare -a python_fps python_frozen_fps engine_ts_fps engine_builtin_fps
 for ((round = 1; round <= ROUNDS; round++)); do
-  line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model")
-  echo "round $round: $line"
-  python_fps+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
-  line=$("$PY" bench/peers/python_worker.py --source "$clip" --model "$model" --freeze)
-  echo "round $round: $line"
-  python_frozen_fps+=("$(sed -E 's/.* = ([0-9.]+) FPS.*/\1/' <<<"$line")")
-  fps=$(engine_fps "$model") || exit 1
-  engine_ts_fps+=("$fps")
-  echo "round $round: streaminfer run --model $model: ${engine_ts_fps[-1]} FPS"
-  fps=$(engine_fps yolov8n) || exit 1
-  engine_builtin_fps+=("$fps")
-  echo "round $round: streaminfer run --model yolov8n: ${engine_builtin_fps[-1]} FPS"
+  run_python python_fps
+  run_python python_frozen_fps --freeze
+  run_engine engine_ts_fps "$model"
+  run_engine engine_builtin_fps yolov8n
 done
 grep -E "^forwards|^model:|^streaminfer " "$OUT/run.log" | sed 's/^/last engine run: /'
 

@@ -1,7 +1,6 @@
 #include "bench/bench_common.h"
 
 #include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/types.h>
 

@@ -1,7 +1,5 @@
 #include "bench/frames_experiment.h"
 
-#include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/types.h>
 

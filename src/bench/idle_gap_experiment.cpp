@@ -1,7 +1,6 @@
 #include "bench/idle_gap_experiment.h"
 
 #include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/types.h>
 

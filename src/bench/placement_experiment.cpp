@@ -1,9 +1,7 @@
 #include "bench/placement_experiment.h"
 
 #include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/types.h>
 
 #include <algorithm>
 

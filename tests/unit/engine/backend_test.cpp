@@ -1,6 +1,5 @@
 #include "infer/backend.h"
 
-#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 #include <torch/types.h>
 

@@ -2,7 +2,6 @@
 // never take the parent down, must say why when a precision cannot run, and must cache verdicts.
 #include "infer/precision_probe.h"
 
-#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 #include <torch/types.h>
 #include <unistd.h>

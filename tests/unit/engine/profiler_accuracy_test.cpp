@@ -1,5 +1,4 @@
 // The profiler's numbers must add up and agree with an outside clock.
-#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
