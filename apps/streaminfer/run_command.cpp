@@ -19,9 +19,11 @@ namespace {
 
 Pipeline* g_running_pipeline = nullptr;
 
-extern "C" void on_stop_signal(int) {
+extern "C" void on_stop_signal(int signal_number) {
   // Only an atomic store happens here (async-signal-safe): sources stop, queued frames drain.
   if (g_running_pipeline) g_running_pipeline->request_stop();
+  // A second Ctrl-C ends the process at once, for when draining takes too long.
+  std::signal(signal_number, SIG_DFL);
 }
 
 PaceMode pace_of(const std::string& pace) {
@@ -46,6 +48,10 @@ PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_n
   PipelineOptions p;
   p.sources = o.sources.empty() ? default_sources() : o.sources;
   p.source_options.decode_threads = o.decode_threads;
+  p.source_options.stall_timeout_s = o.stall_timeout;
+  p.source_options.max_reconnects = o.max_reconnects;
+  p.every_nth = o.every_nth;
+  p.sample_fps = o.sample_fps;
   p.pace = pace_of(o.pace);
   p.batcher.max_batch = o.batch_size;
   p.batcher.max_wait = std::chrono::microseconds(static_cast<int64_t>(o.max_wait_ms * 1000));

@@ -6,8 +6,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--config", config_path,
                  "YAML file with any of these flags (keys without dashes); flags override it");
   cmd.add_option("--source", o.sources,
-                 "Video source, repeatable: file path or synthetic:?width=&height=&fps=&objects=&"
-                 "seed=&frames= (default: 4 synthetic 1280x720 cameras)")
+                 "Video source, repeatable: file path, rtsp://host:port/path (TCP; add "
+                 "?transport=udp for UDP), http(s):// stream, /dev/videoN or camera:N, or "
+                 "synthetic:?width=&height=&fps=&objects=&seed=&frames= (default: 4 synthetic "
+                 "1280x720 cameras)")
       ->take_all();
   cmd.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file ([B, 4+nc, A] output)")
       ->capture_default_str();
@@ -31,6 +33,22 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--warmup", o.warmup, "Warm-up inferences before measuring")
       ->capture_default_str();
   cmd.add_option("--max-frames", o.max_frames, "Frames per stream (0: to the end)")
+      ->capture_default_str();
+  cmd.add_option("--every-nth", o.every_nth,
+                 "Infer every K-th frame of each stream (frames 0, K, 2K, ...); the others are "
+                 "skipped after decode and counted")
+      ->capture_default_str();
+  cmd.add_option("--sample-fps", o.sample_fps,
+                 "Infer at most N evenly spaced frames per second of each stream, by timestamp "
+                 "(0: every frame)")
+      ->capture_default_str();
+  cmd.add_option("--stall-timeout", o.stall_timeout,
+                 "Live sources: seconds without data (or to open) before the stream counts as "
+                 "dropped and reconnects")
+      ->capture_default_str();
+  cmd.add_option("--max-reconnects", o.max_reconnects,
+                 "Live sources: failed re-opens in a row (backoff 0.5 s doubling to 8 s) before "
+                 "the stream is reported failed (-1: keep trying)")
       ->capture_default_str();
   cmd.add_option("--max-steps", o.max_steps, "Stop after this many batches (0: no limit)")
       ->capture_default_str();

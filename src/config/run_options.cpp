@@ -45,6 +45,10 @@ const std::map<std::string, Setter>& setters() {
       {"decode-threads", set(&RunOptions::decode_threads)},
       {"warmup", set(&RunOptions::warmup)},
       {"max-frames", set(&RunOptions::max_frames)},
+      {"every-nth", set(&RunOptions::every_nth)},
+      {"sample-fps", set(&RunOptions::sample_fps)},
+      {"stall-timeout", set(&RunOptions::stall_timeout)},
+      {"max-reconnects", set(&RunOptions::max_reconnects)},
       {"max-steps", set(&RunOptions::max_steps)},
       {"pace", set(&RunOptions::pace)},
       {"queue-size", set(&RunOptions::queue_size)},
@@ -121,6 +125,10 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_range("warmup", o.warmup, 0, 1000));
   SI_RETURN_IF_ERROR(check_range("max-frames", static_cast<double>(o.max_frames), 0, 1e15));
   SI_RETURN_IF_ERROR(check_range("max-steps", static_cast<double>(o.max_steps), 0, 1e15));
+  SI_RETURN_IF_ERROR(check_range("every-nth", o.every_nth, 1, 1000000));
+  SI_RETURN_IF_ERROR(check_range("sample-fps", o.sample_fps, 0, 10000));
+  SI_RETURN_IF_ERROR(check_range("stall-timeout", o.stall_timeout, 0.1, 3600));
+  SI_RETURN_IF_ERROR(check_range("max-reconnects", o.max_reconnects, -1, 1000000));
   SI_RETURN_IF_ERROR(check_range("queue-size", o.queue_size, 0, 4096));
   SI_RETURN_IF_ERROR(check_range("conf", o.conf, 0, 1));
   SI_RETURN_IF_ERROR(check_range("iou", o.iou, 0, 1));

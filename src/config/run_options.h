@@ -21,6 +21,10 @@ struct RunOptions {
   int decode_threads = 2;
   int warmup = 2;
   int64_t max_frames = 0;
+  int every_nth = 1;          // infer every K-th frame of each stream
+  double sample_fps = 0;      // infer at most N frames per second of each stream; 0: all
+  double stall_timeout = 10;  // live sources: seconds without data before reconnecting
+  int max_reconnects = -1;    // live sources: failed re-opens in a row before failing; -1: no end
   int64_t max_steps = 0;
   std::string pace = "auto";
   int queue_size = 0;  // frames per stream; 0: max(8, 2 batches) for files, 2 for realtime

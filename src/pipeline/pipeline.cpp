@@ -14,6 +14,7 @@
 #include "pipeline/run_outputs.h"
 #include "preprocess/letterbox.h"
 #include "profile/nvtx.h"
+#include "source/frame_sampler.h"
 #include "streaminfer/clock.h"
 
 extern "C" {
@@ -41,9 +42,11 @@ struct Pipeline::Impl {
     std::string uri;
     std::unique_ptr<Source> source;
     SourceInfo info;
-    bool realtime = false;
+    bool realtime = false;  // drops its oldest queued frame instead of waiting for room
+    bool paced = false;     // delivered at its frame rate by the pipeline (synthetic, --pace)
     std::string status = "ok";
     std::atomic<int64_t> decoded{0};
+    std::atomic<int64_t> skipped{0};  // left out on purpose (--every-nth, --sample-fps)
     std::atomic<int64_t> done{0};
   };
 
@@ -62,6 +65,7 @@ struct Pipeline::Impl {
   BoundedQueue<BatchPtr> to_inference{kStageQueueCapacity, OverflowPolicy::kBlock};
   BoundedQueue<BatchPtr> to_postprocess{kStageQueueCapacity, OverflowPolicy::kBlock};
   std::atomic<bool> stop{false};
+  bool sources_interrupted = false;  // sampler thread only
   std::atomic<int64_t> batches_done{0};
   int64_t run_start = 0;
   int64_t inference_thread_end = 0;  // guarded by stats_mutex
@@ -89,6 +93,7 @@ void Pipeline::Impl::source_loop(int id) {
   Stream& stream = *streams[id];
   const int64_t start = now_ns();
   const double fps = stream.info.fps > 0 ? stream.info.fps : 30.0;
+  FrameSampler sampler(options.every_nth, options.sample_fps);
   int64_t index = 0;
   while (!stop.load()) {
     if (options.max_frames > 0 && index >= options.max_frames) break;
@@ -110,21 +115,30 @@ void Pipeline::Impl::source_loop(int id) {
       break;
     }
     int64_t t1 = now_ns();
-    if (stream.realtime) {
+    stream.decoded.fetch_add(1);
+    // The index is the frame's number in the stream, so skipped frames leave gaps in it.
+    const int64_t frame_number = index++;
+    if (!sampler.keep(frame_number, frame->pts_seconds)) {
+      stream.skipped.fetch_add(1);
+      continue;
+    }
+    if (stream.paced) {
       // Deliver like a live camera: frame i is due i / fps after the stream started. The
       // frame's clock starts when it is due, as a camera's would.
-      const int64_t due = start + static_cast<int64_t>(static_cast<double>(index) * 1e9 / fps);
+      const int64_t due =
+          start + static_cast<int64_t>(static_cast<double>(frame_number) * 1e9 / fps);
       if (due > t1) std::this_thread::sleep_for(std::chrono::nanoseconds(due - t1));
       const int64_t decode_ns = t1 - t0;
       t1 = now_ns();
       frame->t.decode_start = t1 - decode_ns;
-    } else {
+    } else if (frame->t.decode_start <= 0 || frame->t.decode_start > t1) {
+      // Not set by a live source: the clock starts when the frame was asked for. (A live
+      // source's arrival time may be before t0: data that waited in buffers is latency too.)
       frame->t.decode_start = t0;
     }
     frame->t.decode_end = t1;
     frame->stream_id = id;
-    frame->index = index++;
-    stream.decoded.fetch_add(1);
+    frame->index = frame_number;
     if (!batcher->push(std::move(frame))) break;
   }
   batcher->close_stream(id);
@@ -286,6 +300,14 @@ void Pipeline::Impl::sampler_loop() {
   std::vector<int64_t> dropped(streams.size());
   std::unique_lock lock(sampler_mutex);
   do {
+    // request_stop() may come from a signal handler, which can only set a flag: the sources
+    // blocked on a network read are interrupted from here.
+    if (stop.load() && !sources_interrupted) {
+      sources_interrupted = true;
+      for (auto& stream : streams) {
+        if (stream->source) stream->source->interrupt();
+      }
+    }
     for (size_t i = 0; i < streams.size(); ++i) {
       depths[i] = batcher->depth(static_cast<int>(i));
       dropped[i] = batcher->dropped(static_cast<int>(i));
@@ -327,9 +349,15 @@ std::string Pipeline::Impl::live_detail() {
   for (size_t i = 0; i < streams.size(); ++i) {
     queues += fmt::format("{}{}", i ? "," : "", batcher->depth(static_cast<int>(i)));
   }
+  std::string states;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (!streams[i]->source) continue;
+    const std::string state = streams[i]->source->state();
+    if (!state.empty()) states += fmt::format(" | stream {} {}", i, state);
+  }
   std::lock_guard lock(stats_mutex);
-  return fmt::format("queues {} | p50 ms prep {:.1f} infer {:.1f} post {:.1f} e2e {:.0f}", queues,
-                     stats.stage(Stage::kPreprocess).percentile(50),
+  return fmt::format("queues {}{} | p50 ms prep {:.1f} infer {:.1f} post {:.1f} e2e {:.0f}", queues,
+                     states, stats.stage(Stage::kPreprocess).percentile(50),
                      stats.stage(Stage::kInference).percentile(50),
                      stats.stage(Stage::kPostprocess).percentile(50),
                      stats.stage(Stage::kEndToEnd).percentile(50));
@@ -359,6 +387,8 @@ Status Pipeline::open_sources() {
       stream->info = stream->source->info();
       stream->realtime = m.options.pace == PaceMode::kRealtime ||
                          (m.options.pace == PaceMode::kAuto && stream->info.live);
+      // A camera is its own clock; pacing it by a stated fps that is wrong would pile frames up.
+      stream->paced = stream->realtime && !stream->info.self_paced;
       ++opened;
     } else {
       stream->status = "failed: " + source.status().message();
@@ -444,8 +474,10 @@ Result<RunStats> Pipeline::run() {
     const auto& stream = *m.streams[i];
     s.status = stream.status;
     s.frames_decoded = stream.decoded.load();
+    s.skipped = stream.skipped.load();
     s.dropped = m.batcher->dropped(static_cast<int>(i));
     s.decode_errors = stream.source ? stream.source->decode_errors() : 0;
+    s.reconnects = stream.source ? stream.source->reconnects() : 0;
   }
   // Decode runs on one thread per stream: report its busy share per thread.
   const auto running =

@@ -29,7 +29,9 @@ struct PipelineOptions {
   SourceOptions source_options;
   PaceMode pace = PaceMode::kAuto;  // auto: realtime for live sources, max for files
   BatcherOptions batcher;
-  int64_t max_frames = 0;  // per stream; 0 = until the end of the stream
+  int64_t max_frames = 0;  // frames read per stream; 0 = until the end of the stream
+  int every_nth = 1;       // infer frames 0, K, 2K, ... of each stream; the rest are skipped
+  double sample_fps = 0;   // infer at most this many frames per second of stream time; 0 = all
   int64_t max_steps = 0;   // batches; 0 = unlimited
   PostprocessOptions postprocess;
   std::string output_jsonl;  // empty: no JSONL
@@ -53,7 +55,9 @@ class Pipeline {
   // Runs until every stream ended (or max_steps, or request_stop()). Fails only when inference
   // itself failed; per-stream failures are in the stats.
   Result<RunStats> run();
-  // Stops the sources; frames already queued are still processed. Safe from any thread.
+  // Stops the sources; frames already queued are still processed and every output is written.
+  // Async-signal-safe (one atomic store): a signal handler may call it. Sources blocked on a
+  // network read are interrupted within 100 ms (the queue sampling interval).
   void request_stop();
 
   const std::vector<SourceInfo>& source_infos() const { return source_infos_; }

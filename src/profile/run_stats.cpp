@@ -71,6 +71,18 @@ void append_streams(const RunStats& stats, fmt::memory_buffer& out) {
         fmt::format("{:.1f}", total_fps), fmt::to_string(dropped), fmt::to_string(errors));
   }
 
+  // Not columns: most runs have none of them, and the table stays narrow.
+  for (const StreamStats& s : stats.streams) {
+    if (s.reconnects > 0) {
+      fmt::format_to(std::back_inserter(out), "stream {} reconnected {} time(s)\n", s.stream_id,
+                     s.reconnects);
+    }
+    if (s.skipped > 0) {
+      fmt::format_to(std::back_inserter(out),
+                     "stream {}: {} of {} decoded frames skipped on purpose (sampling)\n",
+                     s.stream_id, s.skipped, s.frames_decoded);
+    }
+  }
   // The table truncates; the full reason is what the user needs to fix the input.
   bool header_written = false;
   for (const StreamStats& s : stats.streams) {

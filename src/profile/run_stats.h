@@ -27,7 +27,9 @@ struct StreamStats {
   std::string status = "ok";                   // "ok", "failed: <reason>"
   int64_t frames_decoded = 0;                  // pictures the source produced
   int64_t frames_done = 0;                     // frames with a result (JSONL line)
+  int64_t skipped = 0;                         // left out on purpose (--every-nth, --sample-fps)
   int64_t dropped = 0;                         // dropped by the overflow policy (live sources)
+  int64_t reconnects = 0;                      // live sources: drops that were re-opened
   int64_t decode_errors = 0;                   // corrupt packets/frames skipped
   double first_frame_s = 0, last_frame_s = 0;  // seconds since run start (results)
   double fps(double wall_seconds) const;       // frames_done / wall_seconds

@@ -27,7 +27,9 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
                             {"frames", s.frames_done},
                             {"decoded", s.frames_decoded},
                             {"fps", s.fps(stats.wall_seconds)},
+                            {"skipped", s.skipped},
                             {"dropped", s.dropped},
+                            {"reconnects", s.reconnects},
                             {"decode_errors", s.decode_errors}});
   }
   j["stages"] = nlohmann::json::array();

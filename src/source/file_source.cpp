@@ -1,5 +1,8 @@
 #include "source/file_source.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include <cerrno>
@@ -8,8 +11,11 @@
 #include <mutex>
 #include <thread>
 
+#include "streaminfer/clock.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
@@ -23,6 +29,10 @@ namespace {
 constexpr int kMaxConsecutiveReadErrors = 1000;
 // Decode errors the decoder reports on one receive call in a row before we stop asking.
 constexpr int kMaxReceiveErrorsInRow = 64;
+// Live sources: content probed at open (codec parameters mostly come from the SDP already).
+constexpr int64_t kLiveAnalyzeMicros = 1000000;
+// Live sources: how far ahead of real time a connect burst may put the stream (see on_packet).
+constexpr int64_t kMaxBurstAheadNs = 10'000'000'000;
 
 std::string av_error_text(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -46,6 +56,7 @@ void init_ffmpeg_once() {
     // FFmpeg logs every damaged packet to stderr; we count them instead (decode_errors()).
     av_log_set_level(AV_LOG_QUIET);
     avformat_network_init();
+    avdevice_register_all();  // video4linux2 for webcams
   });
 }
 
@@ -79,7 +90,50 @@ std::string format_fps(double fps) {
 }  // namespace
 
 bool is_live_uri(const std::string& uri) {
-  return is_network_uri(uri) || starts_with(uri, "/dev/video");
+  return is_network_uri(uri) || starts_with(uri, "/dev/video") || starts_with(uri, "camera:");
+}
+
+Result<FfmpegInput> ffmpeg_input_of(const std::string& uri) {
+  FfmpegInput input{uri, "", ""};
+  if (starts_with(uri, "/dev/video")) {
+    input.format = "video4linux2";
+  } else if (starts_with(uri, "camera:")) {
+    const std::string index = uri.substr(7);
+    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::error("'" + uri + "': a camera index is a number, e.g. camera:0");
+    }
+    input = {"/dev/video" + index, "video4linux2", ""};
+  } else if (starts_with(uri, "rtsp://") || starts_with(uri, "rtsps://")) {
+    // TCP by default: UDP loses packets (grey smears) on any busy network.
+    input.rtsp_transport = "tcp";
+    const size_t key = uri.find("transport=");
+    if (key != std::string::npos && (uri[key - 1] == '?' || uri[key - 1] == '&')) {
+      const size_t end = uri.find('&', key);
+      input.rtsp_transport = uri.substr(key + 10, end == std::string::npos ? end : end - key - 10);
+      if (input.rtsp_transport != "tcp" && input.rtsp_transport != "udp") {
+        return Status::error("'" + uri + "': transport must be tcp or udp");
+      }
+      // The key is ours, not the camera's: take it out of the URL the server sees.
+      std::string url = uri.substr(0, key - 1);
+      if (end != std::string::npos) url += uri[key - 1] + uri.substr(end + 1);
+      input.url = url;
+    }
+  }
+  return input;
+}
+
+int FileSource::should_abort_io(void* opaque) {
+  auto* self = static_cast<FileSource*>(opaque);
+  if (self->interrupted_.load()) return 1;
+  const int64_t packet_deadline = self->io_deadline_ns_.load();
+  const int64_t frame_deadline = self->frame_deadline_ns_.load();
+  const int64_t now = now_ns();
+  if ((packet_deadline > 0 && now > packet_deadline) ||
+      (frame_deadline > 0 && now > frame_deadline)) {
+    self->stalled_.store(true);
+    return 1;
+  }
+  return 0;
 }
 
 Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
@@ -88,17 +142,50 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   std::unique_ptr<FileSource> source(new FileSource());
   source->info_.uri = uri;
   source->info_.live = is_live_uri(uri);
+  source->info_.self_paced = source->info_.live;
   const std::string quoted = "'" + uri + "'";
+  auto input = ffmpeg_input_of(uri);
+  if (!input) return input.status();
 
   AVDictionary* open_options = nullptr;
-  if (is_network_uri(uri)) {
-    // Without a timeout a dead camera blocks the stream thread forever.
-    av_dict_set(&open_options, "rw_timeout", "10000000", 0);
-    if (starts_with(uri, "rtsp")) av_dict_set(&open_options, "timeout", "10000000", 0);
+  if (source->info_.live) {
+    // Without a timeout a dead camera blocks the stream thread forever; the interrupt callback
+    // also catches a server that keeps the connection open and sends nothing.
+    source->stall_timeout_ns_ = static_cast<int64_t>(options.stall_timeout_s * 1e9);
+    const std::string micros = std::to_string(static_cast<int64_t>(options.stall_timeout_s * 1e6));
+    if (is_network_uri(uri)) av_dict_set(&open_options, "rw_timeout", micros.c_str(), 0);
+    if (!input.value().rtsp_transport.empty()) {
+      av_dict_set(&open_options, "timeout", micros.c_str(), 0);
+      av_dict_set(&open_options, "rtsp_transport", input.value().rtsp_transport.c_str(), 0);
+    }
   }
-  int ret = avformat_open_input(&source->format_, uri.c_str(), nullptr, &open_options);
+  source->format_ = avformat_alloc_context();
+  if (!source->format_) return Status::error(quoted + ": out of memory");
+  source->format_->interrupt_callback = {&FileSource::should_abort_io, source.get()};
+  if (source->info_.live) {
+    // Probing reads up to analyzeduration of content, which a live source sends in real time.
+    av_dict_set(&open_options, "analyzeduration", std::to_string(kLiveAnalyzeMicros).c_str(), 0);
+    source->io_deadline_ns_.store(now_ns() + source->stall_timeout_ns_ + kLiveAnalyzeMicros * 1000);
+  }
+  const AVInputFormat* forced = nullptr;
+  if (!input.value().format.empty()) {
+    forced = av_find_input_format(input.value().format.c_str());
+    if (!forced) {
+      return Status::error(quoted + ": this FFmpeg build has no " + input.value().format +
+                           " input (install libavdevice with V4L2 support)");
+    }
+  }
+  int ret = avformat_open_input(&source->format_, input.value().url.c_str(), forced, &open_options);
   av_dict_free(&open_options);
-  if (ret < 0) return Status::error(open_error(uri, ret));
+  if (ret < 0) {
+    if (source->stalled_.load()) {
+      return Status::error(
+          fmt::format("cannot open '{}': no answer within {:g} s (check that the "
+                      "camera or server is up, or raise --stall-timeout)",
+                      uri, options.stall_timeout_s));
+    }
+    return Status::error(open_error(uri, ret));
+  }
 
   AVFormatContext* format = source->format_;
   // The tty demuxer would "play" a text file as ANSI art; nobody means that as a video.
@@ -107,6 +194,12 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
                          av_error_text(AVERROR_INVALIDDATA) + ")");
   }
   ret = avformat_find_stream_info(format, nullptr);
+  if (ret < 0 && source->stalled_.load()) {
+    return Status::error(
+        fmt::format("'{}' sent no video within {:g} s (check the camera, or "
+                    "raise --stall-timeout)",
+                    uri, options.stall_timeout_s));
+  }
   if (ret < 0) {
     return Status::error(quoted + " is not a video file FFmpeg can read (" + av_error_text(ret) +
                          ")");
@@ -155,6 +248,12 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   source->decoded_ = av_frame_alloc();
   if (!source->packet_ || !source->decoded_) return Status::error(quoted + ": out of memory");
 
+  if (source->info_.live) {
+    // Whatever happened while probing, the stall clock starts again with the first read.
+    source->stalled_.store(false);
+    source->io_deadline_ns_.store(now_ns() + source->stall_timeout_ns_);
+    source->frame_deadline_ns_.store(now_ns() + source->stall_timeout_ns_);
+  }
   source->time_base_ = av_q2d(stream->time_base);
   source->start_pts_ = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
   AVRational rate = stream->avg_frame_rate;
@@ -185,18 +284,30 @@ FileSource::~FileSource() {
 
 void FileSource::feed() {
   while (true) {
-    const int ret = av_read_frame(format_, packet_);
+    // Checked here too: a server that sends data that never decodes into a frame keeps reads
+    // from blocking, so FFmpeg would not ask.
+    const int ret = should_abort_io(this) ? AVERROR_EXIT : av_read_frame(format_, packet_);
     if (ret == AVERROR(EAGAIN)) {  // non-blocking input with nothing yet: wait, do not spin
+      if (should_abort_io(this)) continue;  // the next read gives up
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
     if (ret < 0) {
       const bool at_end = ret == AVERROR_EOF || (format_->pb && avio_feof(format_->pb));
-      if (!at_end && ++consecutive_read_errors_ < kMaxConsecutiveReadErrors) {
+      // A live source that fails to read has dropped: re-opening it is the caller's job, and
+      // retrying a dead socket a thousand times would only delay that.
+      const bool gave_up = interrupted_.load() || stalled_.load() || info_.live;
+      if (!at_end && !gave_up && ++consecutive_read_errors_ < kMaxConsecutiveReadErrors) {
         ++decode_errors_;
         continue;
       }
-      if (!at_end) {
+      if (stalled_.load()) {
+        pending_error_ =
+            Status::error(fmt::format("no data from '{}' for {:g} s (the camera or server stalled)",
+                                      info_.uri, static_cast<double>(stall_timeout_ns_) / 1e9));
+      } else if (interrupted_.load()) {
+        // Asked to stop: the stream ends cleanly with what was decoded.
+      } else if (!at_end) {
         pending_error_ = Status::error("read error in '" + info_.uri + "': " + av_error_text(ret) +
                                        " (the file or stream is damaged or went away)");
       }
@@ -209,12 +320,33 @@ void FileSource::feed() {
       av_packet_unref(packet_);
       continue;
     }
+    if (stall_timeout_ns_ > 0) {
+      on_packet(packet_->pts != AV_NOPTS_VALUE ? static_cast<double>(packet_->pts) * time_base_
+                                               : -1.0);
+    }
     const int sent = avcodec_send_packet(decoder_, packet_);
     av_packet_unref(packet_);
     // A packet the decoder rejects is damaged: skip it and go on with the next one.
     if (sent < 0 && sent != AVERROR(EAGAIN)) ++decode_errors_;
     return;
   }
+}
+
+void FileSource::on_packet(double pts_s) {
+  const int64_t now = now_ns();
+  last_io_ns_.store(now);
+  int64_t ahead_ns = 0;
+  if (pts_s >= 0) {
+    if (first_packet_ns_ == 0) {
+      first_packet_ns_ = now;
+      first_packet_pts_s_ = pts_s;
+    }
+    ahead_ns = static_cast<int64_t>((pts_s - first_packet_pts_s_) * 1e9) - (now - first_packet_ns_);
+    // A jump in the time stamps must not switch stall detection off.
+    ahead_ns = std::clamp<int64_t>(ahead_ns, 0, kMaxBurstAheadNs);
+  }
+  ahead_ns_ = ahead_ns;
+  io_deadline_ns_.store(now + stall_timeout_ns_ + ahead_ns);
 }
 
 std::string FileSource::end_of_stream_problem() const {
@@ -250,6 +382,10 @@ Status FileSource::next(FramePtr& out) {
         frame->pts_seconds = static_cast<double>(ts - start_pts_) * time_base_;
       } else if (info_.fps > 0) {
         frame->pts_seconds = static_cast<double>(frames_out_) / info_.fps;
+      }
+      if (info_.live) {
+        frame->t.decode_start = last_io_ns_.load();
+        frame_deadline_ns_.store(now_ns() + stall_timeout_ns_ + ahead_ns_);
       }
       av_frame_move_ref(frame->image.get(), decoded_);
       ++frames_out_;

@@ -9,16 +9,6 @@
 namespace streaminfer::test {
 namespace {
 
-std::filesystem::path only_file_with_prefix(const std::filesystem::path& dir,
-                                            const std::string& prefix) {
-  std::vector<std::filesystem::path> found;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path());
-  }
-  EXPECT_EQ(found.size(), 1u) << "files starting with " << prefix << " in " << dir;
-  return found.empty() ? std::filesystem::path() : found[0];
-}
-
 TEST(ProfilerOutputs, FileAndSyntheticRunWritesEveryOutput) {
   TempDir dir;
   const std::string clip = (dir / "clip.mp4").string();

@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace streaminfer::test {
@@ -254,6 +255,15 @@ std::vector<std::string> non_empty_lines(const std::string& text) {
     if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(std::move(line));
   }
   return lines;
+}
+
+fs::path only_file_with_prefix(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path());
+  }
+  EXPECT_EQ(found.size(), 1u) << "files starting with " << prefix << " in " << dir;
+  return found.empty() ? fs::path() : found[0];
 }
 
 bool has_line_with_all(const std::string& text, const std::vector<std::string>& needles) {

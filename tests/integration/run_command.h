@@ -142,6 +142,11 @@ struct CsvFile {
 };
 CsvFile read_csv(const std::filesystem::path& path);
 
+// The one file in `dir` whose name starts with `prefix` (a failure is added when there are none
+// or several; then the path is empty or the first one).
+std::filesystem::path only_file_with_prefix(const std::filesystem::path& dir,
+                                            const std::string& prefix);
+
 // Whether `text` has a line that contains every one of `needles`.
 bool has_line_with_all(const std::string& text, const std::vector<std::string>& needles);
 
