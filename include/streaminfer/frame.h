@@ -22,8 +22,8 @@ struct FrameTimestamps {
   // Source asked for the frame; for a live source, set by the source to when the data of the
   // frame arrived, so waiting for the camera's next frame counts as neither decode nor latency.
   int64_t decode_start = 0;
-  int64_t decode_end = 0;    // picture available (pushed into the stream queue)
-  int64_t batched = 0;       // taken out of the stream queue by the batcher
+  int64_t decode_end = 0;  // picture available (pushed into the stream queue)
+  int64_t batched = 0;     // taken out of the stream queue by the batcher
   int64_t prep_start = 0;
   int64_t prep_end = 0;
   int64_t infer_start = 0;
