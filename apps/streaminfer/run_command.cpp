@@ -70,6 +70,7 @@ PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_n
   p.metrics_dir = o.metrics_dir;
   p.trace_path = o.trace;
   p.model_name = model_name;
+  p.sinks = o.sinks;
   p.progress = o.progress;
   return p;
 }

@@ -70,6 +70,12 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--precision", o.precision, "fp32, fp16 or bf16")->capture_default_str();
   cmd.add_option("--output", o.output,
                  "Detections as JSON Lines, one line per frame ('-': stdout)");
+  cmd.add_option("--sink", o.sinks,
+                 "Publish detections (one JSONL line per frame, topic T) and a stats message "
+                 "every second (T/stats) to an MQTT broker, repeatable: "
+                 "mqtt://host[:port]/T[?qos=0|1&client_id=ID&queue=N]; a broker that is down "
+                 "never slows the run (up to N=1000 messages wait, then the oldest are dropped)")
+      ->take_all();
   cmd.add_option("--metrics-dir", o.metrics_dir,
                  "Directory for the per-batch CSV M_{model}_P_{pid}_metrics.csv");
   cmd.add_option("--trace", o.trace,

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sink/mqtt_uri.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -34,6 +36,11 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& node, RunOptions& o) {
          o.sources = node.IsSequence() ? node.as<std::vector<std::string>>()
                                        : std::vector<std::string>{node.as<std::string>()};
+       }},
+      {"sink",
+       [](const YAML::Node& node, RunOptions& o) {
+         o.sinks = node.IsSequence() ? node.as<std::vector<std::string>>()
+                                     : std::vector<std::string>{node.as<std::string>()};
        }},
       {"model", set(&RunOptions::model)},
       {"weights", set(&RunOptions::weights)},
@@ -142,6 +149,11 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16"}));
   for (const auto& source : o.sources) {
     if (source.empty()) return Status::error("--source: an empty source was given");
+  }
+  for (const auto& sink : o.sinks) {
+    // Malformed sinks fail here, before the model loads; brokers are only contacted by the run.
+    auto parsed = parse_mqtt_uri(sink);
+    if (!parsed) return parsed.status();
   }
   return Status::ok();
 }

@@ -38,14 +38,17 @@ struct RunOptions {
   std::string trace;      // Chrome-trace / Perfetto JSON timeline
   std::string core_bind;  // e.g. "0-3" or "0,2": pin the whole process to these cores
   bool progress = true;
+
+  // mqtt://host[:port]/topic[?qos=&client_id=&queue=]: detections and stats to a broker.
+  std::vector<std::string> sinks;
 };
 
 // The default job: four synthetic 1280x720 cameras at 30 fps, 10 seconds each.
 std::vector<std::string> default_sources();
 
 // Sets the fields present in the YAML file; keys are the flag names without dashes ("batch-size"
-// or "batch_size"); `source` is a string or a list. Unknown keys and wrong types are errors
-// naming the file and the key.
+// or "batch_size"); `source` and `sink` are a string or a list. Unknown keys and wrong types are
+// errors naming the file and the key.
 Status load_run_options_yaml(const std::string& path, RunOptions& options);
 
 // Range and choice checks; the message names the flag and the accepted values.

@@ -53,8 +53,8 @@ struct Pipeline::Impl {
   Impl(PipelineOptions opts, InferenceBackend& backend_ref)
       : options(std::move(opts)),
         backend(backend_ref),
-        outputs(
-            {options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name}) {}
+        outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
+                 options.sinks}) {}
 
   PipelineOptions options;
   InferenceBackend& backend;

@@ -40,6 +40,9 @@ struct PipelineOptions {
   std::string model_name;    // for the CSV file names
   bool progress = true;      // live display on stderr
   nlohmann::json system;     // system-information block, copied into the summary JSON
+
+  // mqtt://host[:port]/topic: per-frame detections and a stats message to a broker.
+  std::vector<std::string> sinks;
 };
 
 class Pipeline {

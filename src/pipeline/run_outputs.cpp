@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "profile/summary_json.h"
@@ -12,6 +13,13 @@
 namespace streaminfer {
 
 namespace {
+
+// The sinks' stats message period, and how long closing waits for their queues to drain.
+constexpr double kStatsIntervalSeconds = 1.0;
+constexpr auto kSinkFlushTimeout = std::chrono::seconds(2);
+// How long open() waits for the first connection attempt before warning that the broker is not
+// there (a refused connection answers at once; an unanswered one takes this long).
+constexpr auto kSinkFirstAttemptWait = std::chrono::seconds(1);
 
 double ms_between(int64_t start, int64_t end) {
   return (start && end && end >= start) ? ns_to_ms(end - start) : 0.0;
@@ -68,11 +76,34 @@ Status RunOutputs::open() {
                       options_.trace_path));
     }
   }
+  for (const auto& uri : options_.sinks) {
+    auto parsed = parse_mqtt_uri(uri);
+    if (!parsed) return parsed.status();
+    auto sink = MqttSink::open(std::move(parsed.value()));
+    if (!sink) return sink.status();
+    sinks_.push_back(std::move(sink.value()));
+  }
+  // Connect all at once, then say which brokers are not there; the run goes on either way.
+  for (const auto& sink : sinks_) {
+    if (sink->wait_first_attempt(kSinkFirstAttemptWait)) continue;
+    const MqttSinkCounters c = sink->counters();
+    std::fprintf(stderr,
+                 "streaminfer: warning: --sink '%s': broker not reachable (%s); detections are "
+                 "queued (at most %zu, then the oldest are dropped) and published once it is\n",
+                 sink->uri().uri.c_str(),
+                 c.last_error.empty() ? "no answer yet" : c.last_error.c_str(), sink->uri().queue);
+  }
   return Status::ok();
 }
 
 Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
   run_start_ns_ = run_start_ns;
+  {
+    std::lock_guard lock(live_mutex_);
+    live_.frames_done.assign(static_cast<size_t>(num_streams), 0);
+    live_.dropped.assign(static_cast<size_t>(num_streams), 0);
+    last_stats_ = live_;
+  }
   if (!options_.metrics_dir.empty()) {
     auto frames = FrameCsvWriter::open(metrics_path("F", "_frames.csv"), run_start_ns);
     if (!frames) return Status::error("--metrics-dir: " + frames.status().message());
@@ -95,6 +126,17 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
   const int64_t sink_start = now_ns();
   if (jsonl_) {
     for (const auto& frame : b.frames) jsonl_->write(*frame, labels);
+  }
+  if (!sinks_.empty()) {
+    for (const auto& frame : b.frames) {
+      const std::string line = format_jsonl_line(*frame, labels);
+      for (const auto& sink : sinks_) sink->publish(MqttSink::Channel::kEvents, line);
+    }
+    std::lock_guard lock(live_mutex_);
+    for (const auto& frame : b.frames) {
+      const auto stream = static_cast<size_t>(frame->stream_id);
+      if (stream < live_.frames_done.size()) live_.frames_done[stream]++;
+    }
   }
   if (batch_csv_) {
     BatchRecord record;
@@ -139,6 +181,50 @@ void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depth
     trace_->add_counter("queue depth", ts_ns, depth_series);
     trace_->add_counter("dropped frames", ts_ns, dropped_series);
   }
+  if (!sinks_.empty()) {
+    std::lock_guard lock(live_mutex_);
+    live_.dropped = dropped;
+    live_.time_s = ms_between(run_start_ns_, ts_ns) / 1000.0;
+    if (live_.time_s - last_stats_.time_s >= kStatsIntervalSeconds) {
+      for (const auto& sink : sinks_) {
+        sink->publish(MqttSink::Channel::kStats,
+                      stats_message(live_, last_stats_, false, sink->counters()).dump());
+      }
+      last_stats_ = live_;
+    }
+  }
+}
+
+nlohmann::json RunOutputs::close_sinks(const RunStats& stats) {
+  nlohmann::json block = nlohmann::json::array();
+  if (sinks_.empty()) return block;
+  // The final message covers the whole run, with the summary's own numbers.
+  StatsSnapshot final_stats, run_start;
+  final_stats.time_s = stats.wall_seconds;
+  for (const auto& s : stats.streams) {
+    final_stats.frames_done.push_back(s.frames_done);
+    final_stats.dropped.push_back(s.dropped);
+  }
+  run_start.frames_done.assign(final_stats.frames_done.size(), 0);
+  for (const auto& sink : sinks_) {
+    sink->publish(MqttSink::Channel::kStats,
+                  stats_message(final_stats, run_start, true, sink->counters()).dump());
+  }
+  for (const auto& sink : sinks_) {
+    const MqttSinkCounters c = sink->close(kSinkFlushTimeout);
+    nlohmann::json entry = to_json(c);
+    entry["uri"] = sink->uri().uri;
+    block.push_back(std::move(entry));
+    std::printf(
+        "sink %s: %lld of %lld messages published, %lld dropped (queue full), %lld lost on "
+        "disconnect, %lld unsent at exit, %lld reconnect(s)%s%s\n",
+        sink->uri().uri.c_str(), static_cast<long long>(c.published),
+        static_cast<long long>(c.accepted), static_cast<long long>(c.dropped),
+        static_cast<long long>(c.lost), static_cast<long long>(c.unsent),
+        static_cast<long long>(c.reconnects()), c.connects == 0 ? ", never connected: " : "",
+        c.connects == 0 ? c.last_error.c_str() : "");
+  }
+  return block;
 }
 
 Status RunOutputs::close(const RunStats& stats, const nlohmann::json& system) {
@@ -154,9 +240,11 @@ Status RunOutputs::close(const RunStats& stats, const nlohmann::json& system) {
     if (!queue_csv_) keep_first_error(Status::error("cannot write '" + queue_csv_path_ + "'"));
   }
   if (trace_) keep_first_error(trace_->close());
+  nlohmann::json sinks = close_sinks(stats);
   if (!summary_path_.empty()) {
-    keep_first_error(
-        write_summary_json(summary_path_, summary_to_json(stats, options_.model_name, system)));
+    nlohmann::json summary = summary_to_json(stats, options_.model_name, system);
+    if (!sinks.empty()) summary["sinks"] = std::move(sinks);
+    keep_first_error(write_summary_json(summary_path_, summary));
   }
   return status;
 }

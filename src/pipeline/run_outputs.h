@@ -1,11 +1,13 @@
 #pragma once
 // Everything a run writes besides stdout: detections (JSONL), the per-batch and per-frame CSVs,
-// queue-depth samples, the trace timeline and the summary JSON. The pipeline hands over each
-// completed batch once, from the postprocess thread, so the hot stages never touch a file.
+// queue-depth samples, the trace timeline, the summary JSON and the MQTT sinks (per-frame events
+// and a stats message every second). The pipeline hands over each completed batch once, from the
+// postprocess thread, so the hot stages never touch a file or the network.
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@
 #include "profile/run_stats.h"
 #include "profile/trace_writer.h"
 #include "sink/jsonl_writer.h"
+#include "sink/mqtt_sink.h"
+#include "sink/stats_message.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -24,26 +28,32 @@ struct OutputOptions {
   std::string metrics_dir;   // empty: no CSVs, no summary JSON
   std::string trace_path;    // empty: no trace
   std::string model_name;
+  std::vector<std::string> sinks;  // mqtt://host[:port]/topic URIs
 };
 
 class RunOutputs {
  public:
   explicit RunOutputs(OutputOptions options);
-  // Creates the files that can be created before the run, so a bad path fails before any work.
+  // Creates the files that can be created before the run, so a bad path fails before any work,
+  // and starts connecting the sinks (a malformed URI is an error, a broker that is down is not:
+  // one warning line, and the sink keeps retrying).
   Status open();
   // The run starts now: files whose timestamps are relative to the start open here.
   Status start(int64_t run_start_ns, int num_streams);
   void on_batch(const Batch& batch, const std::vector<std::string>& labels);
-  // Queue depth and dropped frames per stream at `ts_ns`.
+  // Queue depth and dropped frames per stream at `ts_ns`; publishes the sinks' stats message
+  // when one is due.
   void on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
                        const std::vector<int64_t>& dropped);
-  // Flushes everything and writes the summary JSON.
+  // Flushes everything (the sinks for up to 2 s each), prints one line per sink on stdout and
+  // writes the summary JSON (with a "sinks" block when there are sinks).
   Status close(const RunStats& stats, const nlohmann::json& system);
 
   std::vector<std::string> written_files() const;
 
  private:
   std::string metrics_path(const std::string& prefix, const std::string& suffix) const;
+  nlohmann::json close_sinks(const RunStats& stats);
 
   OutputOptions options_;
   int64_t run_start_ns_ = 0;
@@ -53,6 +63,12 @@ class RunOutputs {
   std::unique_ptr<TraceWriter> trace_;
   std::ofstream queue_csv_;
   std::string queue_csv_path_, summary_path_;
+
+  std::vector<std::unique_ptr<MqttSink>> sinks_;
+  // Frames done and dropped per stream for the stats message: updated by on_batch (postprocess
+  // thread) and on_queue_sample (sampler thread).
+  std::mutex live_mutex_;
+  StatsSnapshot live_, last_stats_;
 };
 
 }  // namespace streaminfer
