@@ -50,6 +50,23 @@ int main(int argc, char** argv) {
   report->add_option("-o,--output", report_output, "HTML file to write (default: DIR/report.html)");
   report->add_option("--pid", report_pid, "Run to show when DIR holds several (default: newest)");
 
+  app::LaunchOptions launch_options;
+  auto* launch = app.add_subcommand(
+      "launch",
+      "Run several `run` workers from a YAML file, restart crashed ones, merge summaries");
+  launch
+      ->add_option("workers", launch_options.workers_file,
+                   "YAML file: workers: [{name: ..., <any run key>: ...}, ...]")
+      ->required();
+  launch
+      ->add_option("-o,--out-dir", launch_options.out_dir,
+                   "Each worker's config, CSVs, summaries and logs go to OUT_DIR/<name>/")
+      ->capture_default_str();
+  launch
+      ->add_option("--max-restarts", launch_options.max_restarts,
+                   "Crashes in a row before a worker is given up (-1: no limit)")
+      ->capture_default_str();
+
   const auto run_bench = app::add_bench_command(app);
 
   try {
@@ -62,6 +79,7 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return app::run_command(std::move(options));
   if (info->parsed()) return app::info_command();
+  if (launch->parsed()) return app::launch_command(launch_options);
   if (report->parsed()) return app::report_command(report_dir, report_output, report_pid);
   if (const int code = run_bench(); code >= 0) return code;
   return 2;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "config/shard.h"
 #include "infer/backend.h"
 #include "pipeline/pipeline.h"
 #include "profile/cpu_affinity.h"
@@ -86,6 +87,19 @@ int run_command(RunOptions options) {
     print_error(valid.message());
     return 2;
   }
+  std::string shard_line;
+  if (!options.shard.empty()) {
+    const Shard shard = parse_shard(options.shard).value();  // validate() checked the form
+    const auto all = options.sources.empty() ? default_sources() : options.sources;
+    auto mine = sources_of_shard(all, shard);
+    if (!mine) {
+      print_error(mine.status().message());
+      return 2;
+    }
+    options.sources = std::move(mine.value());
+    shard_line = fmt::format("shard {}/{}: {} of {} source(s)\n", shard.index, shard.count,
+                             options.sources.size(), all.size());
+  }
   // Bind before LibTorch starts its worker threads: they inherit the process's mask.
   std::string binding = "not bound";
   if (!options.core_bind.empty()) {
@@ -134,6 +148,7 @@ int run_command(RunOptions options) {
               model.input_height);
   std::printf("forwards of at most %d frame(s) (%s)\n", model.micro_batch,
               model.micro_batch_why.c_str());
+  std::printf("%s", shard_line.c_str());
   const auto& infos = pipeline.source_infos();
   for (size_t i = 0; i < infos.size(); ++i) {
     std::printf("stream %zu: %s [%s]\n", i, infos[i].uri.c_str(), infos[i].description.c_str());

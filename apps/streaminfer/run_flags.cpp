@@ -81,6 +81,9 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--trace", o.trace,
                  "Chrome-trace / Perfetto JSON timeline of every stage (open in ui.perfetto.dev)");
   cmd.add_option("--core-bind", o.core_bind, "Pin the process to these cores, e.g. 0-3 or 0,2");
+  cmd.add_option("--shard", o.shard,
+                 "i/N: run sources i, i+N, i+2N, ... of the list (one camera list over N "
+                 "machines)");
   cmd.add_flag("!--no-progress", o.progress, "No live progress line");
 }
 

@@ -1,5 +1,7 @@
 #include "config/run_options.h"
 
+#include "config/shard.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -68,6 +70,7 @@ const std::map<std::string, Setter>& setters() {
       {"metrics-dir", set(&RunOptions::metrics_dir)},
       {"trace", set(&RunOptions::trace)},
       {"core-bind", set(&RunOptions::core_bind)},
+      {"shard", set(&RunOptions::shard)},
       {"progress", set(&RunOptions::progress)},
   };
   return table;
@@ -147,6 +150,7 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_choice("pace", o.pace, {"auto", "max", "realtime"}));
   SI_RETURN_IF_ERROR(check_choice("device", o.device, {"cpu", "cuda"}));
   SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16"}));
+  if (!o.shard.empty()) SI_RETURN_IF_ERROR(parse_shard(o.shard).status());
   for (const auto& source : o.sources) {
     if (source.empty()) return Status::error("--source: an empty source was given");
   }

@@ -37,6 +37,7 @@ struct RunOptions {
   std::string metrics_dir;
   std::string trace;      // Chrome-trace / Perfetto JSON timeline
   std::string core_bind;  // e.g. "0-3" or "0,2": pin the whole process to these cores
+  std::string shard;      // "i/N": take sources i, i+N, ... of the list; empty: all
   bool progress = true;
 
   // mqtt://host[:port]/topic[?qos=&client_id=&queue=]: detections and stats to a broker.

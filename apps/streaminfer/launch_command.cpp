@@ -1,0 +1,65 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "commands.h"
+#include "launch/merged_summary.h"
+#include "launch/supervisor.h"
+#include "launch/worker_config.h"
+
+namespace streaminfer::app {
+
+namespace {
+
+std::atomic<bool> g_stop_launch{false};
+
+extern "C" void on_launch_signal(int signal_number) {
+  g_stop_launch.store(true);
+  std::signal(signal_number, SIG_DFL);  // a second Ctrl-C ends the launcher at once
+}
+
+std::string own_executable() {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string("streaminfer");
+}
+
+}  // namespace
+
+int launch_command(const LaunchOptions& options) {
+  const std::filesystem::path out_dir = options.out_dir;
+  auto workers = load_workers(options.workers_file, out_dir);
+  if (!workers) {
+    print_error(workers.status().message());
+    return 2;
+  }
+  std::printf("launch: %zu worker(s) from %s; outputs under %s/<worker>/\n", workers.value().size(),
+              options.workers_file.c_str(), out_dir.c_str());
+  std::fflush(stdout);
+  SupervisorOptions supervisor_options;
+  supervisor_options.binary = own_executable();
+  supervisor_options.max_restarts = options.max_restarts;
+  Supervisor supervisor(std::move(workers.value()), supervisor_options);
+
+  std::signal(SIGINT, on_launch_signal);
+  std::signal(SIGTERM, on_launch_signal);
+  supervisor.run(g_stop_launch);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  const auto totals = collect_worker_totals(supervisor.workers());
+  std::printf("%s", format_merged_summary(totals).c_str());
+  const auto summary_path = out_dir / "launch_summary.json";
+  std::ofstream(summary_path) << merged_summary_json(totals).dump(2) << "\n";
+  std::printf("wrote %s\n", summary_path.c_str());
+  std::fflush(stdout);
+  for (const auto& worker : supervisor.workers()) {
+    if (worker.status.rfind("failed", 0) == 0 || worker.status.rfind("killed", 0) == 0) return 1;
+  }
+  return 0;
+}
+
+}  // namespace streaminfer::app
