@@ -66,7 +66,9 @@ std::string open_error(const std::string& uri, int code) {
     return quoted + " is not a video file FFmpeg can read (" + av_error_text(code) + ")";
   }
   std::string hint;
-  if (code == AVERROR(ENOENT)) {
+  if (code == AVERROR(ENOENT) && is_live_uri(uri)) {
+    hint = "no such camera: `ls /dev/video*` lists the capture devices";
+  } else if (code == AVERROR(ENOENT)) {
     hint = "check the path";
   } else if (code == AVERROR(EACCES)) {
     hint = "check the file's permissions";

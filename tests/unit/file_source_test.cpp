@@ -231,6 +231,47 @@ TEST(FileSourceUriTest, LiveUris) {
   EXPECT_FALSE(is_live_uri("clip.mkv"));
 }
 
+TEST(FileSourceUriTest, CameraIndicesAndDevicesOpenThroughV4l2) {
+  EXPECT_TRUE(is_live_uri("camera:0"));
+  auto camera = ffmpeg_input_of("camera:2");
+  ASSERT_TRUE(camera);
+  EXPECT_EQ(camera.value().url, "/dev/video2");
+  EXPECT_EQ(camera.value().format, "video4linux2");
+  EXPECT_EQ(ffmpeg_input_of("/dev/video1").value().format, "video4linux2");
+  for (const char* bad : {"camera:", "camera:x", "camera:-1"}) {
+    auto input = ffmpeg_input_of(bad);
+    ASSERT_FALSE(input) << bad;
+    EXPECT_NE(input.status().message().find("camera:0"), std::string::npos);
+  }
+}
+
+TEST(FileSourceUriTest, RtspTransportIsTcpUnlessTheUrlAsksForUdp) {
+  auto plain = ffmpeg_input_of("rtsp://cam/stream1?channel=2");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain.value().rtsp_transport, "tcp");
+  EXPECT_EQ(plain.value().url, "rtsp://cam/stream1?channel=2");
+  // The key is streaminfer's: the camera never sees it, and its own keys stay in order.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"rtsp://cam/s?transport=udp", "rtsp://cam/s"},
+      {"rtsp://cam/s?transport=udp&channel=2", "rtsp://cam/s?channel=2"},
+      {"rtsp://cam/s?channel=2&transport=udp", "rtsp://cam/s?channel=2"},
+      {"rtsp://cam/s?a=1&transport=udp&b=2", "rtsp://cam/s?a=1&b=2"},
+  };
+  for (const auto& [uri, url] : cases) {
+    auto input = ffmpeg_input_of(uri);
+    ASSERT_TRUE(input) << uri;
+    EXPECT_EQ(input.value().url, url) << uri;
+    EXPECT_EQ(input.value().rtsp_transport, "udp") << uri;
+  }
+  EXPECT_EQ(ffmpeg_input_of("rtsp://cam/s?transport=tcp").value().rtsp_transport, "tcp");
+  auto bad = ffmpeg_input_of("rtsp://cam/s?transport=quic");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("transport must be tcp or udp"), std::string::npos);
+  // Not an rtsp URL: left alone.
+  EXPECT_EQ(ffmpeg_input_of("http://host/live?transport=udp").value().url,
+            "http://host/live?transport=udp");
+}
+
 TEST(FileSourceUriTest, EmptyUriIsAnError) {
   auto source = open_source("", SourceOptions{});
   ASSERT_FALSE(source);
