@@ -1,6 +1,7 @@
 #include "config/run_options.h"
 
 #include "config/shard.h"
+#include "config/yaml_file.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -8,7 +9,6 @@
 #include "sink/mqtt_uri.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <map>
 
@@ -91,16 +91,9 @@ Status check_choice(const char* flag, const std::string& value,
 }  // namespace
 
 Status load_run_options_yaml(const std::string& path, RunOptions& options) {
-  if (!std::filesystem::exists(path)) {
-    return Status::error(fmt::format("--config: file '{}' not found", path));
-  }
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return Status::error(fmt::format("--config '{}': invalid YAML at line {}, column {}: {}", path,
-                                     e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
+  auto loaded = load_yaml_file(path, "--config");
+  if (!loaded) return loaded.status();
+  const YAML::Node root = loaded.value();
   if (root.IsNull()) return Status::ok();
   if (!root.IsMap()) {
     return Status::error(

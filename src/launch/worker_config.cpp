@@ -7,6 +7,7 @@
 #include <set>
 
 #include "config/run_options.h"
+#include "config/yaml_file.h"
 
 namespace streaminfer {
 
@@ -24,16 +25,9 @@ bool valid_name(const std::string& name) {
 
 Result<std::vector<WorkerSpec>> load_workers(const std::string& path,
                                              const std::filesystem::path& out_dir) {
-  if (!std::filesystem::exists(path)) {
-    return Status::error(fmt::format("launch: file '{}' not found", path));
-  }
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return Status::error(fmt::format("launch '{}': invalid YAML at line {}, column {}: {}", path,
-                                     e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
+  auto loaded = load_yaml_file(path, "launch");
+  if (!loaded) return loaded.status();
+  const YAML::Node root = loaded.value();
   const YAML::Node list = root.IsMap() ? root["workers"] : root;
   if (!list || !list.IsSequence() || list.size() == 0) {
     return Status::error(fmt::format(
