@@ -43,41 +43,41 @@ TEST(Launch, AKilledWorkerIsRestartedAndCtrlCMergesEveryWorkersSummary) {
   pid_t parking = -1;
   ASSERT_TRUE(wait_until(
       [&] {
-        parking = started_pid(slurp(dir / "launch.out"), "parking", 0);
-        return (parking > 0 && started_pid(slurp(dir / "launch.out"), "lobby", 0) > 0) ||
+        parking = started_pid(read_file(dir / "launch.out"), "parking", 0);
+        return (parking > 0 && started_pid(read_file(dir / "launch.out"), "lobby", 0) > 0) ||
                !launch.running();
       },
       60s))
-      << slurp(dir / "launch.out") << slurp(dir / "launch.err");
-  ASSERT_TRUE(launch.running()) << slurp(dir / "launch.err");
+      << read_file(dir / "launch.out") << read_file(dir / "launch.err");
+  ASSERT_TRUE(launch.running()) << read_file(dir / "launch.err");
   // Let both load their model and run a while (each run writes its summary only when it ends).
   ASSERT_TRUE(wait_until(
       [&] {
-        return slurp(dir / "out" / "lobby" / "run.out").find("warm-up") != std::string::npos ||
-               slurp(dir / "out" / "lobby" / "run.out").find("stream 0") != std::string::npos;
+        return read_file(dir / "out" / "lobby" / "run.out").find("warm-up") != std::string::npos ||
+               read_file(dir / "out" / "lobby" / "run.out").find("stream 0") != std::string::npos;
       },
       120s));
   std::this_thread::sleep_for(3s);
   ::kill(parking, SIGKILL);
   ASSERT_TRUE(
-      wait_until([&] { return started_pid(slurp(dir / "launch.out"), "parking", 1) > 0; }, 30s))
-      << slurp(dir / "launch.out") << slurp(dir / "launch.err");
-  const pid_t restarted = started_pid(slurp(dir / "launch.out"), "parking", 1);
+      wait_until([&] { return started_pid(read_file(dir / "launch.out"), "parking", 1) > 0; }, 30s))
+      << read_file(dir / "launch.out") << read_file(dir / "launch.err");
+  const pid_t restarted = started_pid(read_file(dir / "launch.out"), "parking", 1);
   EXPECT_NE(restarted, parking);
   // The restarted worker gets going before the stop, so its summary has frames. Its run.out is
   // appended across restarts: a second "stream 0:" line means the new run has opened its sources.
   ASSERT_TRUE(wait_until(
       [&] {
-        const std::string log = slurp(dir / "out" / "parking" / "run.out");
+        const std::string log = read_file(dir / "out" / "parking" / "run.out");
         const size_t first = log.find("stream 0:");
         return first != std::string::npos && log.find("stream 0:", first + 1) != std::string::npos;
       },
       120s))
-      << slurp(dir / "out" / "parking" / "run.out");
+      << read_file(dir / "out" / "parking" / "run.out");
   std::this_thread::sleep_for(3s);
   launch.send(SIGINT);
   ASSERT_TRUE(launch.wait(90s)) << "launch did not stop after SIGINT";
-  const std::string out = slurp(dir / "launch.out"), err = slurp(dir / "launch.err");
+  const std::string out = read_file(dir / "launch.out"), err = read_file(dir / "launch.err");
   ASSERT_EQ(launch.exit_code(), 0) << out << err;
   EXPECT_TRUE(has_line_with_all(err, {"worker parking", "killed by signal 9", "restarting"}))
       << err;

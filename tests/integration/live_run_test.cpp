@@ -41,7 +41,7 @@ int64_t rss_kib(pid_t pid) {
 // Waits until streaminfer has loaded the model and started its sources.
 bool wait_for_start(ChildProcess& run, const fs::path& out) {
   return wait_until(
-      [&] { return slurp(out).find("warm-up:") != std::string::npos || !run.running(); }, 120s);
+      [&] { return read_file(out).find("warm-up:") != std::string::npos || !run.running(); }, 120s);
 }
 
 struct RunFiles {
@@ -86,8 +86,8 @@ TEST(LiveRun, RtspCameraReconnectsAfterEachRestartWhileAFileStreamLosesNothing) 
                        "--stall-timeout", "3", "--micro-batch", "2", "--output",
                        (dir / "det.jsonl").string(), "--metrics-dir", (dir / "metrics").string()}),
       dir / "run.out", dir / "run.err");
-  ASSERT_TRUE(wait_for_start(run, dir / "run.out")) << slurp(dir / "run.err");
-  ASSERT_TRUE(run.running()) << slurp(dir / "run.out") << slurp(dir / "run.err");
+  ASSERT_TRUE(wait_for_start(run, dir / "run.out")) << read_file(dir / "run.err");
+  ASSERT_TRUE(run.running()) << read_file(dir / "run.out") << read_file(dir / "run.err");
   std::this_thread::sleep_for(3s);
 
   constexpr int kRestarts = 3;
@@ -96,15 +96,16 @@ TEST(LiveRun, RtspCameraReconnectsAfterEachRestartWhileAFileStreamLosesNothing) 
     std::this_thread::sleep_for(1s);
     server.start();
     ASSERT_TRUE(wait_until(
-        [&] { return count_lines_with(slurp(dir / "run.err"), "is back after") >= i; }, 60s))
+        [&] { return count_lines_with(read_file(dir / "run.err"), "is back after") >= i; }, 60s))
         << "restart " << i << ": the stream did not come back\n"
-        << slurp(dir / "run.err");
+        << read_file(dir / "run.err");
     std::this_thread::sleep_for(2s);
   }
   run.send(SIGINT);
-  ASSERT_TRUE(run.wait(60s)) << "streaminfer did not stop after SIGINT\n" << slurp(dir / "run.err");
-  const std::string err = slurp(dir / "run.err");
-  ASSERT_EQ(run.exit_code(), 0) << slurp(dir / "run.out") << err;
+  ASSERT_TRUE(run.wait(60s)) << "streaminfer did not stop after SIGINT\n"
+                             << read_file(dir / "run.err");
+  const std::string err = read_file(dir / "run.err");
+  ASSERT_EQ(run.exit_code(), 0) << read_file(dir / "run.out") << err;
 
   const RunFiles files = read_run_files(dir / "metrics", dir / "det.jsonl");
   expect_outputs_complete(files);
@@ -118,7 +119,7 @@ TEST(LiveRun, RtspCameraReconnectsAfterEachRestartWhileAFileStreamLosesNothing) 
   EXPECT_EQ(file["status"], "ok");
   EXPECT_EQ(file["frames"].get<int64_t>(), 200);
   EXPECT_EQ(check_frame_indices(files.jsonl, 1, 200), "");
-  EXPECT_NE(slurp(dir / "run.out").find("stream 0 reconnected 3 time(s)"), std::string::npos);
+  EXPECT_NE(read_file(dir / "run.out").find("stream 0 reconnected 3 time(s)"), std::string::npos);
 }
 
 TEST(LiveRun, CamerasFasterThanInferenceKeepLatencyBoundedAndMemoryFlat) {
@@ -134,7 +135,7 @@ TEST(LiveRun, CamerasFasterThanInferenceKeepLatencyBoundedAndMemoryFlat) {
                            std::to_string(kQueue), "--output", (dir / "det.jsonl").string(),
                            "--metrics-dir", (dir / "metrics").string()});
   ChildProcess run(streaminfer_run(args), dir / "run.out", dir / "run.err");
-  ASSERT_TRUE(wait_for_start(run, dir / "run.out")) << slurp(dir / "run.err");
+  ASSERT_TRUE(wait_for_start(run, dir / "run.out")) << read_file(dir / "run.err");
   std::this_thread::sleep_for(2s);  // past the first batches
   std::vector<int64_t> rss;
   for (int i = 0; i < 40 && run.running(); ++i) {
@@ -143,7 +144,7 @@ TEST(LiveRun, CamerasFasterThanInferenceKeepLatencyBoundedAndMemoryFlat) {
   }
   run.send(SIGTERM);
   ASSERT_TRUE(run.wait(60s)) << "streaminfer did not stop after SIGTERM";
-  ASSERT_EQ(run.exit_code(), 0) << slurp(dir / "run.out") << slurp(dir / "run.err");
+  ASSERT_EQ(run.exit_code(), 0) << read_file(dir / "run.out") << read_file(dir / "run.err");
   ASSERT_EQ(rss.size(), 40u);
 
   const RunFiles files = read_run_files(dir / "metrics", dir / "det.jsonl");

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"  // read_file
+
 namespace streaminfer::test {
 
 struct CommandResult {
@@ -51,7 +53,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content);
 // Lines without their '\n' (and without a trailing '\r'); a last line without '\n' is kept.
 std::vector<std::string> read_lines(const std::filesystem::path& path);

@@ -114,7 +114,7 @@ bool port_accepts(int port) {
   return ok;
 }
 
-std::string slurp(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
@@ -133,11 +133,11 @@ void RtspTestServer::start() {
                                clip_.string()},
       out, err);
   const bool ready = wait_until(
-      [&] { return slurp(out).find("ready") != std::string::npos || !process_->running(); },
+      [&] { return read_file(out).find("ready") != std::string::npos || !process_->running(); },
       std::chrono::seconds(20));
   if (!ready || !process_->running()) {
     throw std::runtime_error("rtsp_test_server did not start on port " + std::to_string(port_) +
-                             ": " + slurp(err));
+                             ": " + read_file(err));
   }
 }
 

@@ -48,7 +48,8 @@ int free_loopback_port();
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool port_accepts(int port);
 
-std::string slurp(const std::filesystem::path& path);
+// The whole file; empty when it does not exist (yet): tests poll logs that appear later.
+std::string read_file(const std::filesystem::path& path);
 
 // The RTSP server of tests/support/rtsp_test_server.c, serving `clip` (an H.264 MP4) at
 // rtsp://127.0.0.1:PORT/cam. start() and restart() wait until it listens.

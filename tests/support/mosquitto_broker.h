@@ -75,7 +75,7 @@ class MosquittoBroker {
   // SIGKILL, as a crash would: clients see the connection drop.
   void kill() { process_.reset(); }
 
-  std::string log_text() const { return slurp(log_path()) + slurp(log_path() + ".err"); }
+  std::string log_text() const { return read_file(log_path()) + read_file(log_path() + ".err"); }
 
  private:
   std::string log_path() const { return dir_ + "/mosquitto.log"; }
