@@ -168,6 +168,18 @@ class RtspReconnect : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // What open_source() builds for the server's URL, with a logger of the test's own.
+  std::unique_ptr<ReconnectingSource> open_live(const SourceOptions& options,
+                                                ReconnectingSource::Logger logger) {
+    auto first = FileSource::open(server_->url(), options);
+    EXPECT_TRUE(first) << first.status().message();
+    if (!first) return nullptr;
+    return std::make_unique<ReconnectingSource>(
+        std::move(first.value()),
+        [this, options] { return FileSource::open(server_->url(), options); }, options,
+        std::move(logger));
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<test::RtspTestServer> server_;
 };
@@ -179,12 +191,9 @@ TEST_F(RtspReconnect, FramesContinueAfterTheServerRestarts) {
   options.reconnect_backoff_max_s = 1;
   options.max_reconnects = 20;
   Log log;
-  // What open_source() builds for a live URL, with a logger of the test's own.
-  auto first = FileSource::open(server_->url(), options);
-  ASSERT_TRUE(first) << first.status().message();
-  ReconnectingSource source(
-      std::move(first.value()), [&] { return FileSource::open(server_->url(), options); }, options,
-      log.logger());
+  auto live = open_live(options, log.logger());
+  ASSERT_NE(live, nullptr);
+  ReconnectingSource& source = *live;
   EXPECT_TRUE(source.info().live);
   EXPECT_EQ(source.info().width, 320);
 
@@ -228,11 +237,9 @@ TEST_F(RtspReconnect, AStalledServerIsDetectedWithinTheTimeout) {
     if (line.find("dropped") != std::string::npos && dropped_at == 0) dropped_at = now_ns();
     log.logger()(line);
   };
-  auto first = FileSource::open(server_->url(), options);
-  ASSERT_TRUE(first) << first.status().message();
-  ReconnectingSource source(
-      std::move(first.value()), [&] { return FileSource::open(server_->url(), options); }, options,
-      logger);
+  auto live = open_live(options, logger);
+  ASSERT_NE(live, nullptr);
+  ReconnectingSource& source = *live;
   for (int i = 0; i < 5; ++i) {
     FramePtr frame;
     ASSERT_TRUE(source.next(frame));
