@@ -15,14 +15,13 @@ FrameSampler::FrameSampler(int every_nth, double sample_fps)
 bool FrameSampler::keep(int64_t index, double pts_seconds) {
   if (index % every_nth_ != 0) return false;
   if (interval_s_ <= 0) return true;
-  if (started_ && pts_seconds + kPtsSlack < next_due_s_) {
-    // A timestamp far before the schedule means the clock restarted (a camera reconnected, a
-    // looped file): follow the new clock instead of skipping until it catches up.
-    if (next_due_s_ - pts_seconds <= 2 * interval_s_) return false;
-  }
-  // Keep to the schedule while frames arrive on time; after a gap, restart it from this frame.
-  const bool on_schedule = started_ && pts_seconds - next_due_s_ < interval_s_ &&
-                           next_due_s_ - pts_seconds <= 2 * interval_s_;
+  // How far before its slot this frame is: negative when the slot has passed. A timestamp far
+  // before the slot means the clock restarted (a camera reconnected, a looped file), and one far
+  // after it means frames stopped for a while: either way the schedule restarts from this frame
+  // instead of skipping until the clocks agree.
+  const double early_s = next_due_s_ - pts_seconds;
+  const bool on_schedule = started_ && early_s > -interval_s_ && early_s <= 2 * interval_s_;
+  if (on_schedule && early_s > kPtsSlack) return false;
   next_due_s_ = (on_schedule ? next_due_s_ : pts_seconds) + interval_s_;
   started_ = true;
   return true;
