@@ -290,7 +290,6 @@ void FileSource::feed() {
     // from blocking, so FFmpeg would not ask.
     const int ret = should_abort_io(this) ? AVERROR_EXIT : av_read_frame(format_, packet_);
     if (ret == AVERROR(EAGAIN)) {  // non-blocking input with nothing yet: wait, do not spin
-      if (should_abort_io(this)) continue;  // the next read gives up
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
