@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -21,12 +19,6 @@ extern "C" void on_launch_signal(int signal_number) {
   std::signal(signal_number, SIG_DFL);  // a second Ctrl-C ends the launcher at once
 }
 
-std::string own_executable() {
-  char path[4096];
-  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string("streaminfer");
-}
-
 }  // namespace
 
 int launch_command(const LaunchOptions& options) {
@@ -40,7 +32,9 @@ int launch_command(const LaunchOptions& options) {
               options.workers_file.c_str(), out_dir.c_str());
   std::fflush(stdout);
   SupervisorOptions supervisor_options;
-  supervisor_options.binary = own_executable();
+  // This very binary, as the precision probe re-executes it: still there if the file was
+  // replaced by a rebuild while the workers run.
+  supervisor_options.binary = "/proc/self/exe";
   supervisor_options.max_restarts = options.max_restarts;
   Supervisor supervisor(std::move(workers.value()), supervisor_options);
 
