@@ -298,6 +298,7 @@ void Pipeline::Impl::postprocess_loop() {
 void Pipeline::Impl::sampler_loop() {
   std::vector<size_t> depths(streams.size());
   std::vector<int64_t> dropped(streams.size());
+  std::vector<int64_t> done(streams.size());
   std::unique_lock lock(sampler_mutex);
   do {
     // request_stop() may come from a signal handler, which can only set a flag: the sources
@@ -311,8 +312,9 @@ void Pipeline::Impl::sampler_loop() {
     for (size_t i = 0; i < streams.size(); ++i) {
       depths[i] = batcher->depth(static_cast<int>(i));
       dropped[i] = batcher->dropped(static_cast<int>(i));
+      done[i] = streams[i]->done.load();
     }
-    outputs.on_queue_sample(now_ns(), depths, dropped);
+    outputs.on_queue_sample(now_ns(), depths, dropped, done);
   } while (!sampler_wake.wait_for(lock, kQueueSampleInterval, [this] { return sampler_done; }));
 }
 

@@ -98,12 +98,8 @@ Status RunOutputs::open() {
 
 Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
   run_start_ns_ = run_start_ns;
-  {
-    std::lock_guard lock(live_mutex_);
-    live_.frames_done.assign(static_cast<size_t>(num_streams), 0);
-    live_.dropped.assign(static_cast<size_t>(num_streams), 0);
-    last_stats_ = live_;
-  }
+  last_stats_.frames_done.assign(static_cast<size_t>(num_streams), 0);
+  last_stats_.dropped.assign(static_cast<size_t>(num_streams), 0);
   if (!options_.metrics_dir.empty()) {
     auto frames = FrameCsvWriter::open(metrics_path("F", "_frames.csv"), run_start_ns);
     if (!frames) return Status::error("--metrics-dir: " + frames.status().message());
@@ -124,18 +120,16 @@ Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
 
 void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels) {
   const int64_t sink_start = now_ns();
-  if (jsonl_) {
-    for (const auto& frame : b.frames) jsonl_->write(*frame, labels);
-  }
-  if (!sinks_.empty()) {
+  if (sinks_.empty()) {
+    if (jsonl_) {
+      for (const auto& frame : b.frames) jsonl_->write(*frame, labels);
+    }
+  } else {
+    // The sinks publish the JSONL line itself: formatted once for the file and every sink.
     for (const auto& frame : b.frames) {
       const std::string line = format_jsonl_line(*frame, labels);
+      if (jsonl_) jsonl_->write_line(line);
       for (const auto& sink : sinks_) sink->publish(MqttSink::Channel::kEvents, line);
-    }
-    std::lock_guard lock(live_mutex_);
-    for (const auto& frame : b.frames) {
-      const auto stream = static_cast<size_t>(frame->stream_id);
-      if (stream < live_.frames_done.size()) live_.frames_done[stream]++;
     }
   }
   if (batch_csv_) {
@@ -165,7 +159,8 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
 }
 
 void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
-                                 const std::vector<int64_t>& dropped) {
+                                 const std::vector<int64_t>& dropped,
+                                 const std::vector<int64_t>& done) {
   if (queue_csv_.is_open()) {
     const double t = ms_between(run_start_ns_, ts_ns);
     for (size_t i = 0; i < depths.size(); ++i) {
@@ -182,15 +177,13 @@ void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depth
     trace_->add_counter("dropped frames", ts_ns, dropped_series);
   }
   if (!sinks_.empty()) {
-    std::lock_guard lock(live_mutex_);
-    live_.dropped = dropped;
-    live_.time_s = ms_between(run_start_ns_, ts_ns) / 1000.0;
-    if (live_.time_s - last_stats_.time_s >= kStatsIntervalSeconds) {
+    const StatsSnapshot now{ms_between(run_start_ns_, ts_ns) / 1000.0, done, dropped};
+    if (now.time_s - last_stats_.time_s >= kStatsIntervalSeconds) {
       for (const auto& sink : sinks_) {
         sink->publish(MqttSink::Channel::kStats,
-                      stats_message(live_, last_stats_, false, sink->counters()).dump());
+                      stats_message(now, last_stats_, false, sink->counters()).dump());
       }
-      last_stats_ = live_;
+      last_stats_ = now;
     }
   }
 }

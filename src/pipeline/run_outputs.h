@@ -7,7 +7,6 @@
 
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,10 +40,10 @@ class RunOutputs {
   // The run starts now: files whose timestamps are relative to the start open here.
   Status start(int64_t run_start_ns, int num_streams);
   void on_batch(const Batch& batch, const std::vector<std::string>& labels);
-  // Queue depth and dropped frames per stream at `ts_ns`; publishes the sinks' stats message
-  // when one is due.
+  // Queue depth, dropped frames and frames with a result per stream at `ts_ns`; publishes the
+  // sinks' stats message when one is due.
   void on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
-                       const std::vector<int64_t>& dropped);
+                       const std::vector<int64_t>& dropped, const std::vector<int64_t>& done);
   // Flushes everything (the sinks for up to 2 s each), prints one line per sink on stdout and
   // writes the summary JSON (with a "sinks" block when there are sinks).
   Status close(const RunStats& stats, const nlohmann::json& system);
@@ -65,10 +64,8 @@ class RunOutputs {
   std::string queue_csv_path_, summary_path_;
 
   std::vector<std::unique_ptr<MqttSink>> sinks_;
-  // Frames done and dropped per stream for the stats message: updated by on_batch (postprocess
-  // thread) and on_queue_sample (sampler thread).
-  std::mutex live_mutex_;
-  StatsSnapshot live_, last_stats_;
+  // The last stats message's numbers, for the rates of the next one (sampler thread only).
+  StatsSnapshot last_stats_;
 };
 
 }  // namespace streaminfer

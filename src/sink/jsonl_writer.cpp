@@ -121,6 +121,12 @@ Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path) 
   return writer;
 }
 
+void JsonlWriter::write_line(std::string_view line) {
+  if (out_ == nullptr) return;  // closed
+  out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+  out_->put('\n');
+}
+
 void JsonlWriter::write(const Frame& frame, const std::vector<std::string>& labels) {
   if (out_ == nullptr) return;  // closed
   // One write per line: the stack buffer avoids an allocation for typical frames.

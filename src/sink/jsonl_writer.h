@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "streaminfer/frame.h"
@@ -18,6 +19,8 @@ class JsonlWriter {
   static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path);
   // Boxes with 2 decimals, scores with 4; label = labels[class] or "class_N" when out of range.
   void write(const Frame& frame, const std::vector<std::string>& labels);
+  // A line already made by format_jsonl_line (without its '\n').
+  void write_line(std::string_view line);
   Status close();
 
  private:

@@ -108,6 +108,26 @@ TEST(JsonlWriterTest, WritesOneLinePerFrameToFile) {
   fs::remove_all(dir);
 }
 
+TEST(JsonlWriterTest, APreformattedLineIsWrittenLikeTheFrame) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("streaminfer_jsonl_line_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const std::string path = (dir / "dets.jsonl").string();
+  auto writer = JsonlWriter::open(path);
+  ASSERT_TRUE(writer.is_ok()) << writer.status().message();
+  const Frame f = sample_frame();
+  (*writer)->write(f, {"person", "car"});
+  (*writer)->write_line(format_jsonl_line(f, {"person", "car"}));
+  ASSERT_TRUE((*writer)->close().is_ok());
+  std::ifstream in(path);
+  std::string first, second, rest;
+  ASSERT_TRUE(std::getline(in, first));
+  ASSERT_TRUE(std::getline(in, second));
+  EXPECT_FALSE(std::getline(in, rest));
+  EXPECT_EQ(first, second);
+  fs::remove_all(dir);
+}
+
 TEST(JsonlWriterTest, OpenErrorNamesThePath) {
   const std::string path = "/proc/streaminfer_no_such_dir/dets.jsonl";
   auto writer = JsonlWriter::open(path);
