@@ -133,6 +133,10 @@ void add_batching_flags(CLI::App& command, BatchingCommand& b) {
   command.add_option("--imgsz", o.input_size, "Model input size")->capture_default_str();
   command.add_option("--threads", o.threads, "LibTorch intra-op threads (0: all cores)")
       ->capture_default_str();
+  command
+      .add_option("--tensor-cache-mb", o.tensor_cache_mb,
+                  "CPU tensor memory kept for reuse (0: LibTorch's allocator)")
+      ->capture_default_str();
   command.add_option("--width", o.width, "Camera width")->capture_default_str();
   command.add_option("--height", o.height, "Camera height")->capture_default_str();
   command.add_option("--warmup", o.warmup, "Forwards per batch size before its first run")

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "config/shard.h"
 #include "infer/backend.h"
+#include "infer/caching_cpu_allocator.h"
 #include "pipeline/pipeline.h"
 #include "profile/cpu_affinity.h"
 #include "profile/system_info.h"
@@ -41,6 +42,7 @@ BackendOptions backend_options(const RunOptions& o) {
   b.precision = o.precision;
   b.threads = o.threads;
   b.micro_batch = o.micro_batch;
+  b.tensor_cache_mb = o.tensor_cache_mb;
   b.input_size = o.imgsz;
   return b;
 }
@@ -181,6 +183,7 @@ int run_command(RunOptions options) {
     return 1;
   }
   std::printf("%s", format_summary(stats.value()).c_str());
+  std::printf("%s", format_tensor_cache(installed_tensor_cache_stats()).c_str());
   for (const auto& file : pipeline.written_files()) std::printf("wrote %s\n", file.c_str());
   std::fflush(stdout);
   return stats.value().total_frames_done() > 0 ? 0 : 1;

@@ -28,6 +28,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
                  "Frames per model forward at most: a batch runs as forwards of this size (0: "
                  "measure 1, 2 and 4 at load and keep the fastest per frame)")
       ->capture_default_str();
+  cmd.add_option("--tensor-cache-mb", o.tensor_cache_mb,
+                 "CPU tensor memory (blocks of 256 KiB and more) kept for reuse after a forward "
+                 "frees it, so the next forward takes no page faults (0: LibTorch's allocator)")
+      ->capture_default_str();
   cmd.add_option("--decode-threads", o.decode_threads, "FFmpeg decoder threads per stream")
       ->capture_default_str();
   cmd.add_option("--warmup", o.warmup, "Warm-up inferences before measuring")

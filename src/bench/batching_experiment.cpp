@@ -42,6 +42,7 @@ Result<BatchingBenchResult> run_batching_bench(const BatchingBenchOptions& optio
   model.model = options.model;
   model.input_size = options.input_size;
   model.threads = options.threads;
+  model.tensor_cache_mb = options.tensor_cache_mb;
   auto backend = create_bench_backend(model);
   if (!backend) return backend.status();
 

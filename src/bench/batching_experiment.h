@@ -18,7 +18,8 @@ struct BatchingBenchOptions {
   int frames = 32;                              // per camera and run
   std::string model = "yolov8n";
   int input_size = 640;
-  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+  int threads = 0;             // LibTorch intra-op threads; 0 = all cores
+  int tensor_cache_mb = 1024;  // see BackendOptions::tensor_cache_mb
   int width = 1280, height = 720;
   int warmup = 2;  // forwards per batch size before its first run
 };

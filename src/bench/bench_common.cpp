@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "infer/caching_cpu_allocator.h"
 #include "pipeline/pipeline.h"
 #include "streaminfer/clock.h"
 
@@ -31,14 +32,16 @@ Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel&
   options.model = model.model;
   options.threads = model.threads;
   options.input_size = model.input_size;
+  options.tensor_cache_mb = model.tensor_cache_mb;
   return create_backend(options);
 }
 
 std::string describe_bench_backend(const InferenceBackend& backend) {
   const ModelInfo& info = backend.info();
-  return fmt::format("{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s)",
-                     info.name, info.input_width, info.input_height, at::get_num_threads(),
-                     info.micro_batch);
+  return fmt::format(
+      "{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s), tensor cache {} MB",
+      info.name, info.input_width, info.input_height, at::get_num_threads(), info.micro_batch,
+      installed_tensor_cache_limit() >> 20);
 }
 
 double sample_percentile(std::vector<double> samples, double p) {

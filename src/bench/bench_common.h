@@ -16,7 +16,8 @@ namespace streaminfer {
 struct BenchModel {
   std::string model = "yolov8n";  // built-in name or TorchScript file
   int input_size = 640;
-  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+  int threads = 0;             // LibTorch intra-op threads; 0 = all cores
+  int tensor_cache_mb = 1024;  // see BackendOptions::tensor_cache_mb
 };
 
 // `experiment` names the failing experiment in errors ("bench frames: --threads ...").

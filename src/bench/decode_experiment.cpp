@@ -13,7 +13,7 @@
 namespace streaminfer {
 namespace {
 
-constexpr const char* kName = "decode";
+constexpr const char* kDecodeExperiment = "decode";
 
 Status check(const DecodeBenchOptions& o) {
   const auto in_range = [](const char* flag, const std::vector<int>& values, int lo, int hi) {
@@ -91,7 +91,7 @@ Result<DecodeBenchResult> run_decode_bench(const DecodeBenchOptions& options) {
     clip.width = options.clip_width;
     clip.height = options.clip_height;
     clip.frames = std::max<int64_t>(options.frames, 300);
-    auto path = bench_clip(kName, options.clip_dir, clip);
+    auto path = bench_clip(kDecodeExperiment, options.clip_dir, clip);
     if (!path) return path.status();
     result.source = path.value();
   } else {
@@ -171,14 +171,14 @@ BenchPlot decode_bench_plot(const DecodeBenchResult& result) {
 Result<std::string> write_decode_bench_csv(const DecodeBenchResult& result,
                                            const std::string& dir) {
   std::ofstream csv;
-  auto path = create_bench_file(kName, dir, "decode.csv", csv);
+  auto path = create_bench_file(kDecodeExperiment, dir, "decode.csv", csv);
   if (!path) return path.status();
   csv << "streams,decode_threads,frames,wall_s,aggregate_fps,per_stream_fps,keeps_up\n";
   for (const auto& r : result.rows) {
     csv << fmt::format("{},{},{},{:.4f},{:.3f},{:.3f},{}\n", r.streams, r.decode_threads, r.frames,
                        r.wall_s, r.aggregate_fps, r.per_stream_fps, r.keeps_up ? 1 : 0);
   }
-  SI_RETURN_IF_ERROR(close_bench_file(kName, path.value(), csv));
+  SI_RETURN_IF_ERROR(close_bench_file(kDecodeExperiment, path.value(), csv));
   return path;
 }
 

@@ -21,10 +21,10 @@ extern "C" {
 namespace streaminfer {
 namespace {
 
-constexpr const char* kName = "frames";
+constexpr const char* kFramesExperiment = "frames";
 
 Status check(const FramesBenchOptions& o) {
-  SI_RETURN_IF_ERROR(check_bench_model(kName, o.model));
+  SI_RETURN_IF_ERROR(check_bench_model(kFramesExperiment, o.model));
   if (o.frames < 1) {
     return Status::error(
         fmt::format("bench frames: --frames must be at least 1 (got {})", o.frames));
@@ -146,7 +146,7 @@ Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
     clip.height = options.clip_height;
     clip.frames =
         options.clip_frames > 0 ? options.clip_frames : std::max<int64_t>(options.frames, 300);
-    auto clip_path = bench_clip(kName, options.clip_dir, clip);
+    auto clip_path = bench_clip(kFramesExperiment, options.clip_dir, clip);
     if (!clip_path) return clip_path.status();
     result.source = clip_path.value();
   } else {
@@ -272,7 +272,7 @@ BenchPlot frames_bench_plot(const FramesBenchResult& result) {
 Result<std::string> write_frames_bench_csv(const FramesBenchResult& result,
                                            const std::string& dir) {
   std::ofstream csv;
-  auto path = create_bench_file(kName, dir, "frames.csv", csv);
+  auto path = create_bench_file(kFramesExperiment, dir, "frames.csv", csv);
   if (!path) return path.status();
   csv << "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated,"
          "inference_busy\n";
@@ -281,7 +281,7 @@ Result<std::string> write_frames_bench_csv(const FramesBenchResult& result,
                        r.mode, r.frames, r.wall_s, r.fps, r.p50_ms, r.p99_ms, r.isolated_fps,
                        r.share_of_isolated, r.inference_busy);
   }
-  SI_RETURN_IF_ERROR(close_bench_file(kName, path.value(), csv));
+  SI_RETURN_IF_ERROR(close_bench_file(kFramesExperiment, path.value(), csv));
   return path;
 }
 

@@ -10,10 +10,10 @@
 namespace streaminfer {
 namespace {
 
-constexpr const char* kName = "placement";
+constexpr const char* kPlacementExperiment = "placement";
 
 Status check(const PlacementBenchOptions& o, int usable_cores) {
-  SI_RETURN_IF_ERROR(check_bench_model(kName, o.model));
+  SI_RETURN_IF_ERROR(check_bench_model(kPlacementExperiment, o.model));
   for (int t : o.threads) {
     if (t < 1 || t > 256) {
       return Status::error(
@@ -155,7 +155,7 @@ BenchPlot placement_bench_plot(const PlacementBenchResult& result) {
 Result<std::string> write_placement_bench_csv(const PlacementBenchResult& result,
                                               const std::string& dir) {
   std::ofstream csv;
-  auto path = create_bench_file(kName, dir, "placement.csv", csv);
+  auto path = create_bench_file(kPlacementExperiment, dir, "placement.csv", csv);
   if (!path) return path.status();
   csv << "preprocess,model,threads,cores,frames,wall_s,fps,inference_p50_ms,preprocess_p50_ms,"
          "e2e_p50_ms,e2e_p99_ms,inference_busy\n";
@@ -167,7 +167,7 @@ Result<std::string> write_placement_bench_csv(const PlacementBenchResult& result
                        r.inference_p50_ms, r.preprocess_p50_ms, r.e2e_p50_ms, r.e2e_p99_ms,
                        r.inference_busy);
   }
-  SI_RETURN_IF_ERROR(close_bench_file(kName, path.value(), csv));
+  SI_RETURN_IF_ERROR(close_bench_file(kPlacementExperiment, path.value(), csv));
   return path;
 }
 

@@ -51,6 +51,7 @@ const std::map<std::string, Setter>& setters() {
       {"max-wait-ms", set(&RunOptions::max_wait_ms)},
       {"threads", set(&RunOptions::threads)},
       {"micro-batch", set(&RunOptions::micro_batch)},
+      {"tensor-cache-mb", set(&RunOptions::tensor_cache_mb)},
       {"decode-threads", set(&RunOptions::decode_threads)},
       {"warmup", set(&RunOptions::warmup)},
       {"max-frames", set(&RunOptions::max_frames)},
@@ -124,6 +125,7 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_range("max-wait-ms", o.max_wait_ms, 0, 60000));
   SI_RETURN_IF_ERROR(check_range("threads", o.threads, 0, 1024));
   SI_RETURN_IF_ERROR(check_range("micro-batch", o.micro_batch, 0, 1024));
+  SI_RETURN_IF_ERROR(check_range("tensor-cache-mb", o.tensor_cache_mb, 0, 1 << 20));
   SI_RETURN_IF_ERROR(check_range("decode-threads", o.decode_threads, 0, 64));
   SI_RETURN_IF_ERROR(check_range("warmup", o.warmup, 0, 1000));
   SI_RETURN_IF_ERROR(check_range("max-frames", static_cast<double>(o.max_frames), 0, 1e15));

@@ -16,8 +16,9 @@ struct RunOptions {
   int imgsz = 640;
   int batch_size = 4;
   double max_wait_ms = 10;
-  int threads = 0;      // 0: all cores
-  int micro_batch = 0;  // frames per forward at most; 0: measured at load
+  int threads = 0;             // 0: all cores
+  int micro_batch = 0;         // frames per forward at most; 0: measured at load
+  int tensor_cache_mb = 1024;  // idle CPU tensor memory kept for reuse; 0: LibTorch's allocator
   int decode_threads = 2;
   int warmup = 2;
   int64_t max_frames = 0;

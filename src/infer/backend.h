@@ -28,10 +28,13 @@ struct BackendOptions {
   // 255 vs 207 ms, bench/results/model/); same output within float rounding.
   bool channels_last = false;
   // A batch is run as forwards of at most this many frames. 0: measured at load (1, 2 or 4,
-  // the fastest per frame). On a 2-core CPU yolov8n at 640 ran 19-20 frames/s at batch 1 and
-  // 9-11 at batch 4 or 8 (the activations of a large batch leave the caches), so batching across
-  // cameras must not mean one large forward there.
+  // the fastest per frame). On the 2-core VM, yolov8n at 640 measured 1 without the tensor cache
+  // and 4 with it (bench/results/tensor_cache/): what made large forwards slow there was page
+  // faults on freshly mapped activations, which the cache removes.
   int micro_batch = 0;
+  // Idle CPU tensor memory kept for reuse (caching_cpu_allocator.h); 0: LibTorch's allocator.
+  // Process-wide: the last backend created sets it.
+  int tensor_cache_mb = 1024;
   int threads = 0;       // LibTorch intra-op threads; 0 = all cores
   int input_size = 640;  // square model input, multiple of 32
   int num_classes = 80;  // for built-in architectures

@@ -10,17 +10,14 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+#include "infer/caching_cpu_allocator.h"
 #include "infer/precision_probe.h"
 #include "infer/yolov8.h"
 
 namespace streaminfer {
 
 namespace {
-
-std::string first_line(const std::string& text) {
-  auto end = text.find('\n');
-  return end == std::string::npos ? text : text.substr(0, end);
-}
 
 std::vector<std::string> labels_for(int num_classes) {
   if (num_classes == static_cast<int>(coco_labels().size())) return coco_labels();
@@ -267,6 +264,7 @@ Result<std::unique_ptr<InferenceBackend>> create_libtorch_cpu_backend(
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   // Debian's LibTorch starts with one thread; set it explicitly every time.
   at::set_num_threads(std::max(1, threads));
+  install_caching_cpu_allocator(static_cast<size_t>(std::max(0, options.tensor_cache_mb)) << 20);
   auto backend = std::make_unique<LibTorchCpuBackend>();
   SI_RETURN_IF_ERROR(backend->load(options));
   SI_RETURN_IF_ERROR(backend->choose_micro_batch(options));

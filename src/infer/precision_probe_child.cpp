@@ -9,16 +9,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/text.h"
 #include "infer/yolov8.h"
 
 namespace streaminfer {
 
 namespace {
-
-std::string first_line(const std::string& text) {
-  auto end = text.find('\n');
-  return end == std::string::npos ? text : text.substr(0, end);
-}
 
 int fail(const std::string& why) {
   std::printf("streaminfer-probe: error: %s\n", why.c_str());

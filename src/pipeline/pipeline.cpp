@@ -31,10 +31,6 @@ constexpr size_t kTensorPoolSize = 2;
 constexpr size_t kStageQueueCapacity = 1;
 constexpr auto kQueueSampleInterval = std::chrono::milliseconds(100);
 
-double ms_between(int64_t start, int64_t end) {
-  return (start && end && end >= start) ? ns_to_ms(end - start) : 0.0;
-}
-
 }  // namespace
 
 struct Pipeline::Impl {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "infer/caching_cpu_allocator.h"
 #include "profile/summary_json.h"
 #include "profile/timeline.h"
 #include "streaminfer/clock.h"
@@ -20,10 +21,6 @@ constexpr auto kSinkFlushTimeout = std::chrono::seconds(2);
 // How long open() waits for the first connection attempt before warning that the broker is not
 // there (a refused connection answers at once; an unanswered one takes this long).
 constexpr auto kSinkFirstAttemptWait = std::chrono::seconds(1);
-
-double ms_between(int64_t start, int64_t end) {
-  return (start && end && end >= start) ? ns_to_ms(end - start) : 0.0;
-}
 
 BatchTimeline timeline_of(const Batch& b) {
   BatchTimeline t;
@@ -237,6 +234,11 @@ Status RunOutputs::close(const RunStats& stats, const nlohmann::json& system) {
   if (!summary_path_.empty()) {
     nlohmann::json summary = summary_to_json(stats, options_.model_name, system);
     if (!sinks.empty()) summary["sinks"] = std::move(sinks);
+    const TensorCacheStats cache = installed_tensor_cache_stats();
+    summary["tensor_cache"] = {{"hits", cache.hits},
+                               {"misses", cache.misses},
+                               {"released", cache.released},
+                               {"peak_mb", static_cast<double>(cache.peak_bytes) / (1 << 20)}};
     keep_first_error(write_summary_json(summary_path_, summary));
   }
   return status;

@@ -16,7 +16,7 @@ namespace streaminfer {
 
 namespace {
 
-constexpr const char* kHeader =
+constexpr const char* kFrameHeader =
     "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
     "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections\n";
 
@@ -43,7 +43,7 @@ Result<std::unique_ptr<FrameCsvWriter>> FrameCsvWriter::open(const std::string& 
     return Status::error(fmt::format("cannot open per-frame metrics file '{}' for writing: {}",
                                      path, err != 0 ? std::strerror(err) : "unknown error"));
   }
-  writer->out_ << kHeader;
+  writer->out_ << kFrameHeader;
   return writer;
 }
 

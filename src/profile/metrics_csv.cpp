@@ -14,7 +14,7 @@ namespace streaminfer {
 
 namespace {
 
-constexpr const char* kHeader =
+constexpr const char* kMetricsHeader =
     "step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,total_step_latency_ms,"
     "batch_size,loss,start_ms,streams\n";
 
@@ -45,7 +45,7 @@ Result<std::unique_ptr<MetricsCsvWriter>> MetricsCsvWriter::open(const std::stri
     return Status::error(fmt::format("cannot open metrics file '{}' for writing: {}", path,
                                      err != 0 ? std::strerror(err) : "unknown error"));
   }
-  writer->out_ << kHeader;
+  writer->out_ << kMetricsHeader;
   return writer;
 }
 

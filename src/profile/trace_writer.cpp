@@ -1,5 +1,6 @@
 #include "profile/trace_writer.h"
 
+#include "common/json_text.h"
 #include "common/output_path.h"
 
 #include <fmt/format.h>
@@ -27,22 +28,6 @@ void append_us(Buffer& out, int64_t ns) {
     ns = -ns;
   }
   fmt::format_to(std::back_inserter(out), "{}.{:03}", ns / 1000, ns % 1000);
-}
-
-void append_json_string(Buffer& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(u));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
 }
 
 // Separates the events of one call; the writer adds the separator between calls.

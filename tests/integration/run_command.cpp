@@ -226,22 +226,6 @@ void write_file(const fs::path& path, const std::string& content) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t begin = 0;
-  while (begin < text.size()) {
-    size_t end = text.find('\n', begin);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(begin, end - begin);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    begin = end + 1;
-  }
-  return lines;
-}
-
-std::vector<std::string> read_lines(const fs::path& path) { return split_lines(read_file(path)); }
-
 std::vector<std::string> non_empty_lines(const std::string& text) {
   std::vector<std::string> lines;
   for (auto& line : split_lines(text)) {

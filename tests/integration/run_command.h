@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"  // read_file
+#include "child_process.h"  // read_file, read_lines, split_lines
 
 namespace streaminfer::test {
 
@@ -54,9 +54,6 @@ class TempDir {
 };
 
 void write_file(const std::filesystem::path& path, const std::string& content);
-// Lines without their '\n' (and without a trailing '\r'); a last line without '\n' is kept.
-std::vector<std::string> read_lines(const std::filesystem::path& path);
-std::vector<std::string> split_lines(const std::string& text);
 std::vector<std::string> non_empty_lines(const std::string& text);
 
 // Test clips -------------------------------------------------------------------------------

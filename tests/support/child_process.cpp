@@ -121,6 +121,24 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(begin, end - begin);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    begin = end + 1;
+  }
+  return lines;
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  return split_lines(read_file(path));
+}
+
 RtspTestServer::RtspTestServer(std::filesystem::path clip, std::filesystem::path log_dir)
     : clip_(std::move(clip)), log_dir_(std::move(log_dir)), port_(free_loopback_port()) {}
 

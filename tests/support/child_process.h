@@ -50,6 +50,9 @@ bool port_accepts(int port);
 
 // The whole file; empty when it does not exist (yet): tests poll logs that appear later.
 std::string read_file(const std::filesystem::path& path);
+// Lines without their '\n' (and without a trailing '\r'); a last line without '\n' is kept.
+std::vector<std::string> split_lines(const std::string& text);
+std::vector<std::string> read_lines(const std::filesystem::path& path);
 
 // The RTSP server of tests/support/rtsp_test_server.c, serving `clip` (an H.264 MP4) at
 // rtsp://127.0.0.1:PORT/cam. start() and restart() wait until it listens.

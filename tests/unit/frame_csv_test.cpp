@@ -7,17 +7,13 @@
 #include <fstream>
 #include <vector>
 
+#include "child_process.h"  // read_lines
+
 namespace streaminfer {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using test::read_lines;
 
 class FrameCsvTest : public ::testing::Test {
  protected:

@@ -8,10 +8,13 @@
 #include <sstream>
 #include <vector>
 
+#include "child_process.h"  // read_lines
+
 namespace streaminfer {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_lines;
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> cells;
@@ -20,13 +23,6 @@ std::vector<std::string> split(const std::string& line, char sep) {
   while (std::getline(in, cell, sep)) cells.push_back(cell);
   if (!line.empty() && line.back() == sep) cells.emplace_back();  // trailing empty cell
   return cells;
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 class MetricsCsvTest : public ::testing::Test {
