@@ -75,7 +75,7 @@ struct Pipeline::Impl {
   std::string inference_error;
 
   void source_loop(int id);
-  void report_end_of_stream(int id);
+  void report_end_of_stream(int id, int64_t frames);
   void preprocess_loop();
   void inference_loop();
   void postprocess_loop();
@@ -107,7 +107,7 @@ void Pipeline::Impl::source_loop(int id) {
       break;
     }
     if (!frame) {
-      report_end_of_stream(id);
+      report_end_of_stream(id, index);
       break;
     }
     int64_t t1 = now_ns();
@@ -140,10 +140,19 @@ void Pipeline::Impl::source_loop(int id) {
   batcher->close_stream(id);
 }
 
-void Pipeline::Impl::report_end_of_stream(int id) {
+void Pipeline::Impl::report_end_of_stream(int id, int64_t frames) {
   Stream& stream = *streams[id];
   const std::string problem = stream.source->end_of_stream_problem();
-  if (problem.empty()) return;
+  if (problem.empty()) {
+    // Beside cameras that never end, this says when a file's last frame is in the pipeline (a
+    // Ctrl-C from then on still gives every frame of it a result). Not when stdout carries the
+    // JSONL.
+    if (options.output_jsonl == "-") return;
+    std::printf("stream %d: end of stream after %lld frame(s)\n", id,
+                static_cast<long long>(frames));
+    std::fflush(stdout);
+    return;
+  }
   std::lock_guard lock(stats_mutex);
   stream.status = "damaged: " + problem;
   std::fprintf(stderr, "streaminfer: error: stream %d: %s\n", id, problem.c_str());

@@ -50,6 +50,10 @@ bool is_network_uri(const std::string& uri) {
   return false;
 }
 
+bool is_http_uri(const std::string& uri) {
+  return starts_with(uri, "http://") || starts_with(uri, "https://");
+}
+
 void init_ffmpeg_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -250,6 +254,15 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   source->decoded_ = av_frame_alloc();
   if (!source->packet_ || !source->decoded_) return Status::error(quoted + ": out of memory");
 
+  if (source->info_.live && is_http_uri(uri) && format->duration > 0) {
+    // A video file served over HTTP(S) has a length; a camera's stream (MJPEG, a live playlist)
+    // has none. The file ends at its end like a local one, instead of counting as a drop and
+    // playing again from the start; FFmpeg's rw_timeout still ends a read that hangs.
+    source->info_.live = false;
+    source->info_.self_paced = false;
+    source->stall_timeout_ns_ = 0;
+    source->io_deadline_ns_.store(0);
+  }
   if (source->info_.live) {
     // Whatever happened while probing, the stall clock starts again with the first read.
     source->stalled_.store(false);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"
+
 extern "C" {
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
@@ -143,6 +145,28 @@ TEST_F(FileSourceTest, Mp4HasEveryFrameWithMonotonicPts) {
   EXPECT_NEAR(result.pts.front(), 0.0, 1e-6);
   EXPECT_NEAR(result.pts.back(), 49 / 25.0, 1e-3);
   for (size_t i = 1; i < result.pts.size(); ++i) EXPECT_GT(result.pts[i], result.pts[i - 1]);
+  EXPECT_EQ(result.decode_errors, 0);
+}
+
+// python3's http.server is a real HTTP server on loopback; FFmpeg reads the clip through it.
+TEST_F(FileSourceTest, AVideoFileServedOverHttpIsReadToItsEndLikeAFile) {
+  using namespace std::chrono_literals;
+  const int port = test::free_loopback_port();
+  test::ChildProcess server({STREAMINFER_TEST_PYTHON, "-m", "http.server", "--bind", "127.0.0.1",
+                             std::to_string(port), "--directory", dir_->string()},
+                            *dir_ / "http.out", *dir_ / "http.err");
+  ASSERT_TRUE(test::wait_until([&] { return test::port_accepts(port); }, 10s))
+      << test::read_file(*dir_ / "http.err");
+  const std::string url = fmt::format("http://127.0.0.1:{}/clip.mp4", port);
+  auto source = open_source(url, SourceOptions{});
+  ASSERT_TRUE(source) << source.status().message();
+  // Not live: every frame is read and the stream ends at the end of the file, where a live
+  // stream would count a drop and play the file again.
+  EXPECT_FALSE((*source)->info().live);
+  EXPECT_FALSE((*source)->info().self_paced);
+  DecodeResult result = decode_all(url);
+  ASSERT_TRUE(result.status) << result.status.message();
+  EXPECT_EQ(result.pts.size(), 50u);
   EXPECT_EQ(result.decode_errors, 0);
 }
 
