@@ -264,10 +264,10 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
     source->io_deadline_ns_.store(0);
   }
   if (source->info_.live) {
-    // Whatever happened while probing, the stall clock starts again with the first read.
+    // Whatever happened while probing, the stall clock starts again with the first next().
     source->stalled_.store(false);
-    source->io_deadline_ns_.store(now_ns() + source->stall_timeout_ns_);
-    source->frame_deadline_ns_.store(now_ns() + source->stall_timeout_ns_);
+    source->io_deadline_ns_.store(0);
+    source->frame_deadline_ns_.store(0);
   }
   source->time_base_ = av_q2d(stream->time_base);
   source->start_pts_ = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
@@ -384,6 +384,11 @@ std::string FileSource::end_of_stream_problem() const {
 
 Status FileSource::next(FramePtr& out) {
   out.reset();
+  if (!reading_ && stall_timeout_ns_ > 0) {
+    reading_ = true;
+    io_deadline_ns_.store(now_ns() + stall_timeout_ns_);
+    frame_deadline_ns_.store(now_ns() + stall_timeout_ns_);
+  }
   int errors_in_row = 0;
   while (true) {
     const int ret = avcodec_receive_frame(decoder_, decoded_);

@@ -58,6 +58,9 @@ class FileSource : public Source {
   // The same for decoded frames: packets that never decode (a broken stream) are a stall too.
   std::atomic<int64_t> frame_deadline_ns_{0};
   int64_t ahead_ns_ = 0;  // how far the last packet was ahead of real time (see on_packet)
+  // The stall clock starts at the first next(), not at open: between the two the run loads and
+  // warms up the model, which can take longer than --stall-timeout.
+  bool reading_ = false;
   int64_t stall_timeout_ns_ = 0;
   // Servers often send a burst of buffered content on connect (a GOP cache, a preroll), then
   // run at real time: the next packet is not due until real time catches up with the burst.

@@ -225,6 +225,21 @@ TEST_F(RtspReconnect, FramesContinueAfterTheServerRestarts) {
   EXPECT_EQ(source.reconnects(), 2);
 }
 
+TEST_F(RtspReconnect, TheStallClockStartsAtTheFirstReadNotAtOpen) {
+  // Between open and the first frame the run loads and warms up the model; under a slow build
+  // or a large model that outlasted --stall-timeout and the camera "dropped" before its first
+  // frame.
+  SourceOptions options;
+  options.stall_timeout_s = 1;
+  auto source = FileSource::open(server_->url(), options);
+  ASSERT_TRUE(source) << source.status().message();
+  std::this_thread::sleep_for(2s);
+  FramePtr frame;
+  const Status status = (*source)->next(frame);
+  ASSERT_TRUE(status) << status.message();
+  EXPECT_NE(frame, nullptr);
+}
+
 TEST_F(RtspReconnect, AStalledServerIsDetectedWithinTheTimeout) {
   SourceOptions options;
   options.stall_timeout_s = 1.5;
