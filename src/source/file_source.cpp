@@ -254,20 +254,17 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   source->decoded_ = av_frame_alloc();
   if (!source->packet_ || !source->decoded_) return Status::error(quoted + ": out of memory");
 
+  // Whatever happened while probing, the stall clock starts again with the first next().
+  source->stalled_.store(false);
+  source->io_deadline_ns_.store(0);
+  source->frame_deadline_ns_.store(0);
   if (source->info_.live && is_http_uri(uri) && format->duration > 0) {
     // A video file served over HTTP(S) has a length; a camera's stream (MJPEG, a live playlist)
     // has none. The file ends at its end like a local one, instead of counting as a drop and
     // playing again from the start; FFmpeg's rw_timeout still ends a read that hangs.
     source->info_.live = false;
     source->info_.self_paced = false;
-    source->stall_timeout_ns_ = 0;
-    source->io_deadline_ns_.store(0);
-  }
-  if (source->info_.live) {
-    // Whatever happened while probing, the stall clock starts again with the first next().
-    source->stalled_.store(false);
-    source->io_deadline_ns_.store(0);
-    source->frame_deadline_ns_.store(0);
+    source->stall_timeout_ns_ = 0;  // no stall clock
   }
   source->time_base_ = av_q2d(stream->time_base);
   source->start_pts_ = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
@@ -386,8 +383,9 @@ Status FileSource::next(FramePtr& out) {
   out.reset();
   if (!reading_ && stall_timeout_ns_ > 0) {
     reading_ = true;
-    io_deadline_ns_.store(now_ns() + stall_timeout_ns_);
-    frame_deadline_ns_.store(now_ns() + stall_timeout_ns_);
+    const int64_t deadline = now_ns() + stall_timeout_ns_;
+    io_deadline_ns_.store(deadline);
+    frame_deadline_ns_.store(deadline);
   }
   int errors_in_row = 0;
   while (true) {
