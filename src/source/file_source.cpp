@@ -86,7 +86,7 @@ std::string open_error(const std::string& uri, int code) {
   return "cannot open " + quoted + ": " + av_error_text(code) + " (" + hint + ")";
 }
 
-std::string format_fps(double fps) {
+std::string probed_fps_text(double fps) {
   if (fps <= 0) return "unknown fps";
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f fps", fps);
@@ -283,7 +283,7 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   info.height = stream->codecpar->height;
   info.description = std::string(avcodec_get_name(stream->codecpar->codec_id)) + " " +
                      std::to_string(info.width) + "x" + std::to_string(info.height) + " @ " +
-                     format_fps(info.fps) + " (" + format->iformat->name + ")";
+                     probed_fps_text(info.fps) + " (" + format->iformat->name + ")";
   return std::unique_ptr<Source>(std::move(source));
 }
 
