@@ -92,9 +92,12 @@ DetectionEvaluator::DetectionEvaluator(int num_classes)
 void DetectionEvaluator::add(const std::vector<Detection>& detections,
                              const std::vector<GroundTruthBox>& ground_truth) {
   ++images_;
-  const std::vector<int> order = ranked(detections, [&](const Detection& d) {
+  // Detections by class, by descending score inside each class (both sorts stable).
+  std::vector<int> order = ranked(detections, [&](const Detection& d) {
     return valid_class(d.class_id, num_classes_) && !std::isnan(d.score);
   });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return detections[a].class_id < detections[b].class_id; });
   // Ground truth by class (stable: ties in IoU go to the box listed first).
   std::vector<int> gt_order;
   gt_order.reserve(ground_truth.size());
@@ -113,12 +116,12 @@ void DetectionEvaluator::add(const std::vector<Detection>& detections,
   std::vector<float> ious;
   std::vector<char> taken;
   std::vector<uint16_t> bits;
-  for (int cls = 0; cls < num_classes_; ++cls) {
+  for (size_t next = 0; next < order.size();) {
+    const int cls = detections[order[next]].class_id;
     class_dets.clear();
-    for (int d : order) {
-      if (detections[d].class_id == cls) class_dets.push_back(d);
+    while (next < order.size() && detections[order[next]].class_id == cls) {
+      class_dets.push_back(order[next++]);
     }
-    if (class_dets.empty()) continue;
     const auto gt_begin =
         std::lower_bound(gt_order.begin(), gt_order.end(), cls,
                          [&](int g, int c) { return ground_truth[g].class_id < c; });

@@ -8,21 +8,21 @@
 namespace streaminfer {
 namespace {
 
-Detection det(float x1, float y1, float x2, float y2, float score, int cls) {
+Detection scored(float x1, float y1, float x2, float y2, float score, int cls) {
   return Detection{Box{x1, y1, x2, y2}, score, cls};
 }
-GroundTruthBox gt(float x1, float y1, float x2, float y2, int cls) {
+GroundTruthBox gt_box(float x1, float y1, float x2, float y2, int cls) {
   return GroundTruthBox{Box{x1, y1, x2, y2}, cls};
 }
 
 // AP is a mean of 101 samples; sums of fractions differ from the hand value by rounding only.
-constexpr double kEps = 1e-12;
+constexpr double kApTolerance = 1e-12;
 
 TEST(DetectionEvaluatorTest, PerfectDetectionsScoreOne) {
   DetectionEvaluator evaluator(2);
-  evaluator.add({det(0, 0, 10, 10, 0.9f, 0), det(20, 20, 40, 50, 0.3f, 1)},
-                {gt(0, 0, 10, 10, 0), gt(20, 20, 40, 50, 1)});
-  evaluator.add({det(5, 5, 15, 25, 0.6f, 1)}, {gt(5, 5, 15, 25, 1)});
+  evaluator.add({scored(0, 0, 10, 10, 0.9f, 0), scored(20, 20, 40, 50, 0.3f, 1)},
+                {gt_box(0, 0, 10, 10, 0), gt_box(20, 20, 40, 50, 1)});
+  evaluator.add({scored(5, 5, 15, 25, 0.6f, 1)}, {gt_box(5, 5, 15, 25, 1)});
   const AccuracyResult r = evaluator.result();
   EXPECT_DOUBLE_EQ(r.map50, 1.0);
   EXPECT_DOUBLE_EQ(r.map50_95, 1.0);
@@ -37,7 +37,7 @@ TEST(DetectionEvaluatorTest, PerfectDetectionsScoreOne) {
 
 TEST(DetectionEvaluatorTest, NoDetectionsScoreZero) {
   DetectionEvaluator evaluator(3);
-  evaluator.add({}, {gt(0, 0, 10, 10, 0), gt(0, 0, 10, 10, 2)});
+  evaluator.add({}, {gt_box(0, 0, 10, 10, 0), gt_box(0, 0, 10, 10, 2)});
   evaluator.add({}, {});
   const AccuracyResult r = evaluator.result();
   EXPECT_EQ(r.map50, 0.0);
@@ -51,7 +51,7 @@ TEST(DetectionEvaluatorTest, NoDetectionsScoreZero) {
 
 TEST(DetectionEvaluatorTest, NoGroundTruthAtAllIsUndefinedAndReportedAsZeroClasses) {
   DetectionEvaluator evaluator(2);
-  evaluator.add({det(0, 0, 10, 10, 0.9f, 0)}, {});
+  evaluator.add({scored(0, 0, 10, 10, 0.9f, 0)}, {});
   const AccuracyResult r = evaluator.result();
   EXPECT_EQ(r.classes_with_ground_truth, 0);
   EXPECT_EQ(r.map50, 0.0);
@@ -63,7 +63,7 @@ TEST(DetectionEvaluatorTest, AllWrongClassScoresZero) {
   // Exact boxes, wrong class: class 0's AP is 0; class 1 has detections but no ground truth and is
   // left out, so mAP is 0 rather than 0.5.
   DetectionEvaluator evaluator(2);
-  evaluator.add({det(0, 0, 10, 10, 0.9f, 1)}, {gt(0, 0, 10, 10, 0)});
+  evaluator.add({scored(0, 0, 10, 10, 0.9f, 1)}, {gt_box(0, 0, 10, 10, 0)});
   const AccuracyResult r = evaluator.result();
   EXPECT_EQ(r.map50, 0.0);
   EXPECT_EQ(r.map50_95, 0.0);
@@ -74,8 +74,8 @@ TEST(DetectionEvaluatorTest, AllWrongClassScoresZero) {
 TEST(DetectionEvaluatorTest, AllMisplacedScoresZero) {
   DetectionEvaluator evaluator(1);
   // IoU 0 and IoU 25/175 = 0.14: below every threshold.
-  evaluator.add({det(100, 100, 110, 110, 0.9f, 0), det(5, 5, 15, 15, 0.8f, 0)},
-                {gt(0, 0, 10, 10, 0)});
+  evaluator.add({scored(100, 100, 110, 110, 0.9f, 0), scored(5, 5, 15, 15, 0.8f, 0)},
+                {gt_box(0, 0, 10, 10, 0)});
   const AccuracyResult r = evaluator.result();
   EXPECT_EQ(r.map50, 0.0);
   EXPECT_EQ(r.map50_95, 0.0);
@@ -87,12 +87,12 @@ TEST(DetectionEvaluatorTest, DuplicateBetweenTruePositivesIsAFalsePositive) {
   // Recall points 0..0.50 (51 of them) sample precision 1; 0.51..1 (50) sample 2/3.
   // AP = (51 + 50 * 2/3) / 101 = 253/303 at every threshold (the boxes are exact).
   DetectionEvaluator evaluator(1);
-  evaluator.add(
-      {det(0, 0, 10, 10, 0.9f, 0), det(0, 0, 10, 10, 0.8f, 0), det(50, 50, 60, 60, 0.7f, 0)},
-      {gt(0, 0, 10, 10, 0), gt(50, 50, 60, 60, 0)});
+  evaluator.add({scored(0, 0, 10, 10, 0.9f, 0), scored(0, 0, 10, 10, 0.8f, 0),
+                 scored(50, 50, 60, 60, 0.7f, 0)},
+                {gt_box(0, 0, 10, 10, 0), gt_box(50, 50, 60, 60, 0)});
   const AccuracyResult r = evaluator.result();
-  EXPECT_NEAR(r.map50, 253.0 / 303.0, kEps);
-  EXPECT_NEAR(r.map50_95, 253.0 / 303.0, kEps);
+  EXPECT_NEAR(r.map50, 253.0 / 303.0, kApTolerance);
+  EXPECT_NEAR(r.map50_95, 253.0 / 303.0, kApTolerance);
   EXPECT_EQ(r.detections, 3);
 }
 
@@ -100,7 +100,8 @@ TEST(DetectionEvaluatorTest, DuplicateBelowEveryTruePositiveCostsNothing) {
   // TP (0.9) then the duplicate (0.5): recall is already 1 at the first rank, so every recall point
   // samples precision 1. COCO's AP does not penalise a trailing false positive.
   DetectionEvaluator evaluator(1);
-  evaluator.add({det(0, 0, 10, 10, 0.5f, 0), det(0, 0, 10, 10, 0.9f, 0)}, {gt(0, 0, 10, 10, 0)});
+  evaluator.add({scored(0, 0, 10, 10, 0.5f, 0), scored(0, 0, 10, 10, 0.9f, 0)},
+                {gt_box(0, 0, 10, 10, 0)});
   EXPECT_DOUBLE_EQ(evaluator.result().map50, 1.0);
 }
 
@@ -108,7 +109,7 @@ TEST(DetectionEvaluatorTest, IouBetweenThresholdsCountsUpToIt) {
   // IoU 7200 / 10000 = 0.72: a match at 0.50, 0.55, 0.60, 0.65, 0.70 (AP 1), a false positive at
   // 0.75..0.95 (AP 0). mAP@0.5:0.95 = 5/10.
   DetectionEvaluator evaluator(1);
-  evaluator.add({det(100, 100, 200, 172, 0.9f, 0)}, {gt(100, 100, 200, 200, 0)});
+  evaluator.add({scored(100, 100, 200, 172, 0.9f, 0)}, {gt_box(100, 100, 200, 200, 0)});
   const AccuracyResult r = evaluator.result();
   EXPECT_DOUBLE_EQ(r.map50, 1.0);
   EXPECT_DOUBLE_EQ(r.map50_95, 0.5);
@@ -117,7 +118,7 @@ TEST(DetectionEvaluatorTest, IouBetweenThresholdsCountsUpToIt) {
 TEST(DetectionEvaluatorTest, IouExactlyAtThresholdMatches) {
   // IoU = 2 / 4 = 0.5 exactly in float: a match at 0.50 only.
   DetectionEvaluator evaluator(1);
-  evaluator.add({det(1, 0, 4, 1, 0.9f, 0)}, {gt(0, 0, 3, 1, 0)});
+  evaluator.add({scored(1, 0, 4, 1, 0.9f, 0)}, {gt_box(0, 0, 3, 1, 0)});
   const AccuracyResult r = evaluator.result();
   EXPECT_DOUBLE_EQ(r.map50, 1.0);
   EXPECT_DOUBLE_EQ(r.map50_95, 0.1);
@@ -127,8 +128,8 @@ TEST(DetectionEvaluatorTest, EachDetectionTakesTheUnmatchedTruthWithHighestIou) 
   // d1 overlaps A (IoU 70/130 = 0.54) and B (90/110 = 0.82) and must take B, leaving A to d2
   // (exact). Taking the first box above 0.5 instead would make d2 a false positive.
   DetectionEvaluator evaluator(1);
-  evaluator.add({det(3, 0, 13, 10, 0.9f, 0), det(0, 0, 10, 10, 0.8f, 0)},
-                {gt(0, 0, 10, 10, 0), gt(4, 0, 14, 10, 0)});
+  evaluator.add({scored(3, 0, 13, 10, 0.9f, 0), scored(0, 0, 10, 10, 0.8f, 0)},
+                {gt_box(0, 0, 10, 10, 0), gt_box(4, 0, 14, 10, 0)});
   EXPECT_DOUBLE_EQ(evaluator.result().map50, 1.0);
 }
 
@@ -145,23 +146,23 @@ TEST(DetectionEvaluatorTest, MixedTwoClassesSeveralImages) {
   // Class 2 has a detection and no ground truth: left out. Class 7 is out of range: ignored.
   // mAP50 = (56/101 + 1) / 2 = 157/202; mAP50:95 = (56/101 + 76/101) / 2 = 66/101.
   DetectionEvaluator evaluator(3);
-  evaluator.add({det(300, 300, 320, 320, 0.8f, 0), det(0, 0, 10, 10, 0.9f, 0),
-                 det(0, 0, 10, 10, 0.4f, 2), det(0, 0, 10, 10, 0.99f, 7)},
-                {gt(0, 0, 10, 10, 0), gt(50, 50, 70, 70, 0)});
-  evaluator.add({det(100, 100, 200, 172, 0.5f, 1), det(20, 20, 30, 40, 0.7f, 0),
-                 det(500, 0, 510, 10, 0.6f, 0)},
-                {gt(20, 20, 30, 40, 0), gt(100, 100, 200, 200, 1), gt(0, 0, 5, 5, 9)});
-  evaluator.add({det(7, 7, 17, 27, 0.95f, 1)}, {gt(7, 7, 17, 27, 1)});
+  evaluator.add({scored(300, 300, 320, 320, 0.8f, 0), scored(0, 0, 10, 10, 0.9f, 0),
+                 scored(0, 0, 10, 10, 0.4f, 2), scored(0, 0, 10, 10, 0.99f, 7)},
+                {gt_box(0, 0, 10, 10, 0), gt_box(50, 50, 70, 70, 0)});
+  evaluator.add({scored(100, 100, 200, 172, 0.5f, 1), scored(20, 20, 30, 40, 0.7f, 0),
+                 scored(500, 0, 510, 10, 0.6f, 0)},
+                {gt_box(20, 20, 30, 40, 0), gt_box(100, 100, 200, 200, 1), gt_box(0, 0, 5, 5, 9)});
+  evaluator.add({scored(7, 7, 17, 27, 0.95f, 1)}, {gt_box(7, 7, 17, 27, 1)});
   const AccuracyResult r = evaluator.result();
   ASSERT_EQ(r.ap50_per_class.size(), 3u);
-  EXPECT_NEAR(r.ap50_per_class[0], 56.0 / 101.0, kEps);
-  EXPECT_NEAR(r.ap50_per_class[1], 1.0, kEps);
+  EXPECT_NEAR(r.ap50_per_class[0], 56.0 / 101.0, kApTolerance);
+  EXPECT_NEAR(r.ap50_per_class[1], 1.0, kApTolerance);
   EXPECT_EQ(r.ap50_per_class[2], -1.0);
-  EXPECT_NEAR(r.ap50_95_per_class[0], 56.0 / 101.0, kEps);
-  EXPECT_NEAR(r.ap50_95_per_class[1], 76.0 / 101.0, kEps);
+  EXPECT_NEAR(r.ap50_95_per_class[0], 56.0 / 101.0, kApTolerance);
+  EXPECT_NEAR(r.ap50_95_per_class[1], 76.0 / 101.0, kApTolerance);
   EXPECT_EQ(r.ap50_95_per_class[2], -1.0);
-  EXPECT_NEAR(r.map50, 157.0 / 202.0, kEps);
-  EXPECT_NEAR(r.map50_95, 66.0 / 101.0, kEps);
+  EXPECT_NEAR(r.map50, 157.0 / 202.0, kApTolerance);
+  EXPECT_NEAR(r.map50_95, 66.0 / 101.0, kApTolerance);
   EXPECT_EQ(r.images, 3);
   EXPECT_EQ(r.ground_truths, 5);  // the class-9 box is out of range
   EXPECT_EQ(r.detections, 7);     // the class-7 detection is out of range
@@ -178,10 +179,10 @@ void add_random_images(std::mt19937& rng, int count, DetectionEvaluator& a, Dete
     const int n = boxes(rng);
     for (int k = 0; k < n; ++k) {
       const float x = pos(rng), y = pos(rng), w = size(rng), h = size(rng);
-      truth.push_back(gt(x, y, x + w, y + h, cls(rng)));
+      truth.push_back(gt_box(x, y, x + w, y + h, cls(rng)));
       for (int copies = boxes(rng) % 3; copies > 0; --copies) {
         const float dx = jitter(rng), dy = jitter(rng);
-        dets.push_back(det(x + dx, y + dy, x + w + dx, y + h + dy, score(rng), cls(rng)));
+        dets.push_back(scored(x + dx, y + dy, x + w + dx, y + h + dy, score(rng), cls(rng)));
       }
     }
     a.add(dets, truth);
@@ -214,29 +215,31 @@ TEST(DetectionEvaluatorTest, RejectsNegativeClassCount) {
 }
 
 TEST(FrameRecallTest, NoGroundTruthIsOne) {
-  EXPECT_EQ(frame_recall({det(0, 0, 10, 10, 0.9f, 0)}, {}), 1.0);
+  EXPECT_EQ(frame_recall({scored(0, 0, 10, 10, 0.9f, 0)}, {}), 1.0);
   EXPECT_EQ(frame_recall({}, {}), 1.0);
 }
 
 TEST(FrameRecallTest, CountsMatchedTruthOfTheSameClass) {
-  const std::vector<GroundTruthBox> truth = {gt(0, 0, 10, 10, 0), gt(50, 50, 60, 60, 1),
-                                             gt(100, 100, 110, 110, 0), gt(0, 50, 10, 60, 2)};
+  const std::vector<GroundTruthBox> truth = {gt_box(0, 0, 10, 10, 0), gt_box(50, 50, 60, 60, 1),
+                                             gt_box(100, 100, 110, 110, 0),
+                                             gt_box(0, 50, 10, 60, 2)};
   // One exact, one of the wrong class, one misplaced, one missing.
-  const std::vector<Detection> dets = {det(0, 0, 10, 10, 0.9f, 0), det(50, 50, 60, 60, 0.8f, 0),
-                                       det(130, 130, 140, 140, 0.7f, 0)};
+  const std::vector<Detection> dets = {scored(0, 0, 10, 10, 0.9f, 0),
+                                       scored(50, 50, 60, 60, 0.8f, 0),
+                                       scored(130, 130, 140, 140, 0.7f, 0)};
   EXPECT_DOUBLE_EQ(frame_recall(dets, truth), 0.25);
   EXPECT_EQ(frame_recall({}, truth), 0.0);
 }
 
 TEST(FrameRecallTest, DuplicatesMatchOnce) {
-  const std::vector<GroundTruthBox> truth = {gt(0, 0, 10, 10, 0), gt(50, 50, 60, 60, 0)};
-  EXPECT_DOUBLE_EQ(frame_recall({det(0, 0, 10, 10, 0.9f, 0), det(0, 0, 10, 10, 0.8f, 0)}, truth),
-                   0.5);
+  const std::vector<GroundTruthBox> truth = {gt_box(0, 0, 10, 10, 0), gt_box(50, 50, 60, 60, 0)};
+  EXPECT_DOUBLE_EQ(
+      frame_recall({scored(0, 0, 10, 10, 0.9f, 0), scored(0, 0, 10, 10, 0.8f, 0)}, truth), 0.5);
 }
 
 TEST(FrameRecallTest, ThresholdDecides) {
-  const std::vector<GroundTruthBox> truth = {gt(100, 100, 200, 200, 0)};
-  const std::vector<Detection> dets = {det(100, 100, 200, 172, 0.9f, 0)};  // IoU 0.72
+  const std::vector<GroundTruthBox> truth = {gt_box(100, 100, 200, 200, 0)};
+  const std::vector<Detection> dets = {scored(100, 100, 200, 172, 0.9f, 0)};  // IoU 0.72
   EXPECT_EQ(frame_recall(dets, truth), 1.0);
   EXPECT_EQ(frame_recall(dets, truth, 0.7f), 1.0);
   EXPECT_EQ(frame_recall(dets, truth, 0.75f), 0.0);
