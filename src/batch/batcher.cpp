@@ -34,7 +34,7 @@ Batcher::Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stre
   }
 }
 
-bool Batcher::push(FramePtr frame) {
+bool Batcher::push(FramePtr frame, FramePtr* dropped) {
   if (!frame) return false;
   std::unique_lock lock(mutex_);
   if (shut_down_) return false;
@@ -50,6 +50,7 @@ bool Batcher::push(FramePtr frame) {
         lock, [&] { return shut_down_ || queue.closed || queue.frames.size() < queue.capacity; });
     if (shut_down_ || queue.closed) return false;
   } else if (queue.frames.size() >= queue.capacity) {
+    if (dropped != nullptr) *dropped = std::move(queue.frames.front());
     queue.frames.pop_front();
     ++queue.dropped;
   }

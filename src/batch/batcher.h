@@ -45,7 +45,10 @@ class Batcher {
   Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stream_policies);
 
   // Producer side. Returns false when the batcher was shut down. Sets frame->t.decode_end if 0.
-  bool push(FramePtr frame);
+  // When a kDropOldest stream's queue was full, the frame it dropped is handed to `dropped` (when
+  // not null; otherwise it is freed), so that the caller can account for it (its ground truth)
+  // outside the batcher's lock.
+  bool push(FramePtr frame, FramePtr* dropped = nullptr);
   // No more frames will come from this stream.
   void close_stream(int stream_id);
   // Stops everything: producers unblock, next_batch() drains then returns nullopt.

@@ -13,6 +13,7 @@
 #include "pipeline/progress_display.h"
 #include "pipeline/run_outputs.h"
 #include "preprocess/letterbox.h"
+#include "profile/accuracy_tracker.h"
 #include "profile/nvtx.h"
 #include "source/frame_sampler.h"
 #include "streaminfer/clock.h"
@@ -83,6 +84,8 @@ struct Pipeline::Impl {
   void record_batch(const Batch& batch);
   void fail_inference(const std::string& message);
   std::string live_detail();
+  // For the streams whose source has ground truth; null when none has.
+  std::unique_ptr<AccuracyTracker> accuracy_tracker() const;
 };
 
 void Pipeline::Impl::source_loop(int id) {
@@ -135,7 +138,11 @@ void Pipeline::Impl::source_loop(int id) {
     frame->t.decode_end = t1;
     frame->stream_id = id;
     frame->index = frame_number;
-    if (!batcher->push(std::move(frame))) break;
+    // A live stream's queue drops its oldest frame when inference falls behind; the frame comes
+    // back here so that its ground truth counts as missed, and is freed on this thread.
+    FramePtr dropped;
+    if (!batcher->push(std::move(frame), &dropped)) break;
+    if (dropped) outputs.on_dropped(*dropped);
   }
   batcher->close_stream(id);
 }
@@ -351,6 +358,20 @@ void Pipeline::Impl::record_batch(const Batch& b) {
   }
 }
 
+std::unique_ptr<AccuracyTracker> Pipeline::Impl::accuracy_tracker() const {
+  std::vector<bool> has_ground_truth;
+  std::vector<std::vector<std::string>> classes;
+  for (const auto& stream : streams) {
+    const bool known = stream->source && stream->info.has_ground_truth;
+    has_ground_truth.push_back(known);
+    if (known) classes.push_back(stream->info.ground_truth_classes);
+  }
+  if (classes.empty()) return nullptr;
+  return std::make_unique<AccuracyTracker>(has_ground_truth,
+                                           accuracy_class_names(classes, backend.info().labels),
+                                           options.postprocess.score_threshold);
+}
+
 std::string Pipeline::Impl::live_detail() {
   std::string queues;
   for (size_t i = 0; i < streams.size(); ++i) {
@@ -428,6 +449,7 @@ Result<RunStats> Pipeline::run() {
     m.stats.streams[i].stream_id = static_cast<int>(i);
     m.stats.streams[i].uri = m.streams[i]->uri;
   }
+  if (auto tracker = m.accuracy_tracker(); tracker) m.outputs.track_accuracy(std::move(tracker));
   m.run_start = now_ns();
   SI_RETURN_IF_ERROR(m.outputs.start(m.run_start, static_cast<int>(m.streams.size())));
 
@@ -491,6 +513,7 @@ Result<RunStats> Pipeline::run() {
       std::max<size_t>(1, std::count_if(m.streams.begin(), m.streams.end(),
                                         [](const auto& s) { return s->source != nullptr; }));
   stats.busy_ms[static_cast<size_t>(Stage::kDecode)] /= static_cast<double>(running);
+  stats.accuracy = m.outputs.accuracy();
   SI_RETURN_IF_ERROR(m.outputs.close(stats, m.options.system));
   return stats;
 }

@@ -115,6 +115,19 @@ Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
   return Status::ok();
 }
 
+void RunOutputs::track_accuracy(std::unique_ptr<AccuracyTracker> tracker) {
+  accuracy_ = std::move(tracker);
+}
+
+void RunOutputs::on_dropped(const Frame& frame) {
+  if (accuracy_) accuracy_->on_dropped(frame);
+}
+
+std::optional<RunAccuracy> RunOutputs::accuracy() const {
+  if (!accuracy_) return std::nullopt;
+  return accuracy_->finish();
+}
+
 void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels) {
   const int64_t sink_start = now_ns();
   if (sinks_.empty()) {
@@ -146,10 +159,16 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
     batch_csv_->write(record);
   }
   const int64_t sink_end = now_ns();
+  // After the sinks: measuring accuracy is profiling, not delivering results.
+  recalls_.clear();
+  if (accuracy_) {
+    for (const auto& frame : b.frames) recalls_.push_back(accuracy_->on_result(*frame));
+  }
   if (frame_csv_ || trace_) {
     BatchTimeline timeline = timeline_of(b);
     timeline.sink_start = sink_start;
     timeline.sink_end = sink_end;
+    for (size_t i = 0; i < recalls_.size(); ++i) timeline.frames[i].recall = recalls_[i];
     if (frame_csv_) frame_csv_->write(timeline);
     if (trace_) trace_->add_batch(timeline);
   }

@@ -7,10 +7,12 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pipeline/batch.h"
+#include "profile/accuracy_tracker.h"
 #include "profile/frame_csv.h"
 #include "profile/metrics_csv.h"
 #include "profile/run_stats.h"
@@ -39,7 +41,14 @@ class RunOutputs {
   Status open();
   // The run starts now: files whose timestamps are relative to the start open here.
   Status start(int64_t run_start_ns, int num_streams);
+  // Before start(): evaluates the frames of the streams the tracker tracks (accuracy in the
+  // summary, a recall per frame in the per-frame CSV).
+  void track_accuracy(std::unique_ptr<AccuracyTracker> tracker);
   void on_batch(const Batch& batch, const std::vector<std::string>& labels);
+  // A frame dropped before inference (any thread): counted as missed by the accuracy figures.
+  void on_dropped(const Frame& frame);
+  // The run's accuracy once every frame was handed over; nullopt when nothing is tracked.
+  std::optional<RunAccuracy> accuracy() const;
   // Queue depth, dropped frames and frames with a result per stream at `ts_ns`; publishes the
   // sinks' stats message when one is due.
   void on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
@@ -62,6 +71,9 @@ class RunOutputs {
   std::unique_ptr<TraceWriter> trace_;
   std::ofstream queue_csv_;
   std::string queue_csv_path_, summary_path_;
+
+  std::unique_ptr<AccuracyTracker> accuracy_;
+  std::vector<double> recalls_;  // per frame of the batch in on_batch (postprocess thread)
 
   std::vector<std::unique_ptr<MqttSink>> sinks_;
   // The last stats message's numbers, for the rates of the next one (sampler thread only).

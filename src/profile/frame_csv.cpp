@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kFrameHeader =
     "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
-    "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections\n";
+    "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections,recall\n";
 
 // ",12.345", or "," alone when either end was not reached: pandas reads the empty cell as NaN,
 // where a 0 would pass for a real (and suspiciously good) latency.
@@ -67,7 +67,9 @@ void FrameCsvWriter::write(const BatchTimeline& b) {
       fmt::format_to(std::back_inserter(out), "{:.3f}",
                      static_cast<double>(t.post_end - run_start_ns_) / 1e6);
     }
-    fmt::format_to(std::back_inserter(out), ",{}\n", f.num_detections);
+    fmt::format_to(std::back_inserter(out), ",{},", f.num_detections);
+    if (f.recall >= 0) fmt::format_to(std::back_inserter(out), "{:.4f}", f.recall);
+    out.push_back('\n');
   }
   out_.write(out.data(), static_cast<std::streamsize>(out.size()));
 }

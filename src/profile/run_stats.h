@@ -2,10 +2,12 @@
 // What the end-of-run summary and the live display are made of. Filled by the pipeline.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "profile/latency_histogram.h"
+#include "profile/run_accuracy.h"
 
 namespace streaminfer {
 
@@ -53,6 +55,8 @@ struct RunStats {
   std::array<LatencyHistogram, static_cast<size_t>(Stage::kCount)> stages;
   // Busy time of each pipeline thread's stage work, for "bottleneck: inference, busy 97%".
   std::array<double, static_cast<size_t>(Stage::kCount)> busy_ms{};
+  // Only when at least one stream's source has ground truth (synthetic cameras).
+  std::optional<RunAccuracy> accuracy;
 
   LatencyHistogram& stage(Stage s) { return stages[static_cast<size_t>(s)]; }
   const LatencyHistogram& stage(Stage s) const { return stages[static_cast<size_t>(s)]; }
@@ -66,7 +70,8 @@ double busy_share(const RunStats& stats, Stage stage);
 Stage bottleneck_stage(const RunStats& stats, double* share = nullptr);
 
 // The end-of-run table: per stream (uri, status, frames, FPS, dropped, decode errors), totals,
-// per stage count/mean/p50/p95/p99/max, and the bottleneck line.
+// per stage count/mean/p50/p95/p99/max, the bottleneck line, and the accuracy lines when the run
+// has them.
 std::string format_summary(const RunStats& stats);
 
 }  // namespace streaminfer

@@ -14,6 +14,9 @@ struct FrameTimeline {
   int64_t frame_index = 0;
   FrameTimestamps t;
   int num_detections = 0;
+  // Share of the frame's ground-truth boxes found at IoU 0.5; negative when its source has no
+  // ground truth.
+  double recall = -1;
 };
 
 // Steady-clock ns, 0 = not reached, as in FrameTimestamps.

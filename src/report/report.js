@@ -204,6 +204,24 @@
                                         fmt(st.p95_ms), fmt(st.p99_ms), fmt(st.max_ms),
                                         fmt(100 * st.busy_share, 0) + " %"]), [0]);
     add(el("p", {class: "bottleneck"}, "Bottleneck: " + (s.bottleneck || "unknown")));
+    if (s.accuracy) {
+      // Sources with ground truth (synthetic cameras): COCO mAP, and the same with dropped frames
+      // counted as frames in which nothing was found.
+      const a = s.accuracy;
+      add(el("h2", {}, "Accuracy"));
+      add(el("p", {class: "note"}, "COCO mAP against the sources' ground truth. Detections were " +
+          "cut at --conf " + a.score_threshold + ", which understates the full-curve AP."));
+      const row = (name, e) => [name, fmt(e.map50, 3), fmt(e.map50_95, 3), fmt(e.images, 0),
+                                fmt(e.ground_truths, 0), fmt(e.detections, 0),
+                                fmt(e.with_dropped.dropped_frames, 0),
+                                fmt(e.with_dropped.map50, 3), fmt(e.with_dropped.map50_95, 3)];
+      const rows = (a.streams || []).map((st) => row(fmt(st.id, 0), st));
+      if ((a.streams || []).length > 1) rows.push(row("all", a.overall));
+      table(["stream", "mAP@0.5", "mAP@0.5:0.95", "frames", "objects", "detections", "dropped",
+             "mAP@0.5 (dropped = missed)", "mAP@0.5:0.95 (dropped = missed)"], rows, [0]);
+      table(["class", "AP@0.5", "AP@0.5:0.95"],
+            (a.overall.classes || []).map((c) => [c.name, fmt(c.ap50, 3), fmt(c.ap50_95, 3)]), [0]);
+    }
     add(el("h2", {}, "System"));
     const sys = s.system || {};
     table(["key", "value"], Object.entries(sys).map(([k, v]) =>

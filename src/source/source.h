@@ -3,6 +3,7 @@
 // pipeline's per-stream thread calls next() in a loop and paces delivery itself.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "streaminfer/frame.h"
 #include "streaminfer/status.h"
@@ -30,6 +31,8 @@ struct SourceInfo {
   // not pace it, or frames would pile up in socket buffers when the stated fps is wrong.
   bool self_paced = false;
   bool has_ground_truth = false;
+  // With ground truth: the name of each class id its boxes use (for the accuracy report).
+  std::vector<std::string> ground_truth_classes;
 };
 
 class Source {

@@ -88,6 +88,7 @@ SyntheticSource::SyntheticSource(const SyntheticParams& params, std::string uri)
   info_.fps = params.fps;
   info_.live = true;
   info_.has_ground_truth = true;
+  info_.ground_truth_classes = synthetic_class_names();
 
   linesize_ = (params.width * 3 + 63) & ~63;
   // Slack past the last row: SIMD readers (swscale) may read a little beyond the picture.

@@ -43,11 +43,13 @@ TEST(ProfilerOutputs, FileAndSyntheticRunWritesEveryOutput) {
   ASSERT_FALSE(frames.empty());
   EXPECT_EQ(frames[0],
             "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
-            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections");
+            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections,recall");
   EXPECT_EQ(frames.size(), 1u + 50u + 30u);
   for (size_t i = 1; i < frames.size(); ++i) {
-    EXPECT_EQ(std::count(frames[i].begin(), frames[i].end(), ','), 13) << frames[i];
+    EXPECT_EQ(std::count(frames[i].begin(), frames[i].end(), ','), 14) << frames[i];
     EXPECT_EQ(frames[i].find(",,"), std::string::npos) << "empty cell: " << frames[i];
+    // recall: the synthetic stream (1) has ground truth, the file (0) has none.
+    EXPECT_EQ(frames[i].back() == ',', frames[i][0] == '0') << frames[i];
   }
 
   // Queue samples and the summary JSON agree with the run.

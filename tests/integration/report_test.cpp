@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "run_command.h"
 
 namespace streaminfer::test {
@@ -128,6 +130,47 @@ TEST(Report, ChromiumDrawsEveryChart) {
   // To look at it: STREAMINFER_REPORT_SCREENSHOT=/tmp/report.png.
   if (const char* keep = std::getenv("STREAMINFER_REPORT_SCREENSHOT"))
     fs::copy_file(shot, keep, fs::copy_options::overwrite_existing);
+}
+
+TEST(Report, ShowsTheAccuracyBlockOfTheSummary) {
+  if (!fs::exists(kChromium)) {
+    GTEST_SKIP() << kChromium << " is not installed (apt-get install chromium)";
+  }
+  // The fixtures with an accuracy block as `run` writes it for a synthetic stream with drops.
+  TempDir dir("streaminfer_report");
+  for (const auto& entry : fs::directory_iterator(kFixtures)) {
+    if (entry.path().extension() != ".py")
+      fs::copy_file(entry.path(), dir / entry.path().filename().string());
+  }
+  const fs::path summary_path = dir / "S_yolov8n_P_4242_summary.json";
+  nlohmann::json summary = nlohmann::json::parse(read_file(summary_path));
+  const nlohmann::json entry = {
+      {"map50", 0.8125},
+      {"map50_95", 0.5625},
+      {"images", 480},
+      {"ground_truths", 2880},
+      {"detections", 2701},
+      {"classes", {{{"id", 2}, {"name", "triangle"}, {"ap50", 0.71875}, {"ap50_95", 0.5}}}},
+      {"with_dropped",
+       {{"dropped_frames", 139}, {"map50", 0.6875}, {"map50_95", 0.4375}, {"images", 620}}}};
+  nlohmann::json stream = entry;
+  stream["id"] = 3;
+  summary["accuracy"] = {{"score_threshold", 0.25}, {"overall", entry}, {"streams", {stream}}};
+  write_file(summary_path, summary.dump());
+  const fs::path html = dir / "report.html";
+  const auto made = report({dir.path().string(), "-o", html.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.describe();
+
+  TempDir profile("streaminfer_chromium");
+  const auto dom = chromium(profile, {"--dump-dom", "file://" + html.string()});
+  ASSERT_EQ(dom.exit_code, 0) << dom.describe();
+  ASSERT_TRUE(charts_ready(dom.out).found) << dom.out.substr(0, 2000);
+  EXPECT_NE(dom.out.find("<h2>Accuracy</h2>"), std::string::npos);
+  EXPECT_NE(dom.out.find("--conf 0.25"), std::string::npos);
+  for (const char* cell : {"0.813", "0.563", "139", "0.688", "0.438", "0.719"}) {
+    EXPECT_NE(dom.out.find(std::string("<td>") + cell + "</td>"), std::string::npos) << cell;
+  }
+  EXPECT_NE(dom.out.find(">triangle</td>"), std::string::npos);
 }
 
 }  // namespace

@@ -190,6 +190,19 @@ TEST(BatcherTest, DropOldestKeepsNewestAndCounts) {
   EXPECT_FALSE(batcher.next_batch().has_value());
 }
 
+TEST(BatcherTest, DropOldestHandsTheDroppedFrameBack) {
+  Batcher batcher(options(8, std::chrono::seconds(10), 2), {OverflowPolicy::kDropOldest});
+  std::vector<int64_t> dropped_indices;
+  for (int i = 0; i < 5; ++i) {
+    FramePtr dropped;
+    ASSERT_TRUE(batcher.push(make_frame(0, i), &dropped));
+    if (dropped) dropped_indices.push_back(dropped->index);
+  }
+  // The caller gets exactly the frames the count says were dropped, oldest first.
+  EXPECT_EQ(dropped_indices, std::vector<int64_t>({0, 1, 2}));
+  EXPECT_EQ(batcher.dropped(0), 3);
+}
+
 TEST(BatcherTest, LiveStreamsHaveTheirOwnShorterQueue) {
   BatcherOptions opts = options(8, std::chrono::seconds(10), 5);
   opts.live_queue_capacity = 2;

@@ -41,6 +41,7 @@ TEST_F(FrameCsvTest, WritesOneRowPerFrameWithEachStage) {
   f.stream_id = 1;
   f.frame_index = 17;
   f.num_detections = 4;
+  f.recall = 2.0 / 3.0;  // 4 decimals in the CSV
   const int64_t r = kRunStart;
   f.t.decode_start = r + 1'000'000;
   f.t.decode_end = r + 3'500'000;    // decode 2.5 ms
@@ -52,7 +53,7 @@ TEST_F(FrameCsvTest, WritesOneRowPerFrameWithEachStage) {
   f.t.post_start = r + 31'000'000;
   f.t.post_end = r + 32'123'456;  // post 1.123456, end to end 31.123456, done 32.123456
   b.frames.push_back(f);
-  FrameTimeline g;  // decoded and batched, nothing after: empty cells, not zeros
+  FrameTimeline g;  // decoded and batched, nothing after, no ground truth: empty cells, not zeros
   g.stream_id = 0;
   g.frame_index = 3;
   g.t.decode_start = r + 2'000'000;
@@ -66,9 +67,9 @@ TEST_F(FrameCsvTest, WritesOneRowPerFrameWithEachStage) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
-            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections");
-  EXPECT_EQ(lines[1], "1,17,5,2,2.500,0.500,6.000,0.250,0.750,20.000,1.123,31.123,32.123,4");
-  EXPECT_EQ(lines[2], "0,3,5,2,0.001,0.002,,,,,,,,0");
+            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections,recall");
+  EXPECT_EQ(lines[1], "1,17,5,2,2.500,0.500,6.000,0.250,0.750,20.000,1.123,31.123,32.123,4,0.6667");
+  EXPECT_EQ(lines[2], "0,3,5,2,0.001,0.002,,,,,,,,0,");
 }
 
 TEST_F(FrameCsvTest, FileNameMatchesTheMetricsFile) {
