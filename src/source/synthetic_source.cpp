@@ -58,7 +58,7 @@ constexpr ColourRange kClassColours[kNumClasses] = {
     {{210, 190, 0}, {255, 240, 50}},  // cross: yellows
 };
 
-std::string format_fps(double fps) {
+std::string format_fps_number(double fps) {
   char text[32];
   if (fps == std::floor(fps)) {
     std::snprintf(text, sizeof(text), "%.0f", fps);
@@ -80,8 +80,8 @@ const std::vector<std::string>& synthetic_class_names() {
 SyntheticSource::SyntheticSource(const SyntheticParams& params, std::string uri) : params_(params) {
   info_.uri = std::move(uri);
   info_.description = "synthetic " + std::to_string(params.width) + "x" +
-                      std::to_string(params.height) + " @ " + format_fps(params.fps) + " fps, " +
-                      std::to_string(params.objects) + " objects, seed " +
+                      std::to_string(params.height) + " @ " + format_fps_number(params.fps) +
+                      " fps, " + std::to_string(params.objects) + " objects, seed " +
                       std::to_string(params.seed);
   info_.width = params.width;
   info_.height = params.height;
