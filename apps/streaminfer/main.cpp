@@ -6,6 +6,7 @@
 
 #include "bench_command.h"
 #include "commands.h"
+#include "dataset_commands.h"
 #include "report_command.h"
 
 namespace {
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   const auto run_bench = app::add_bench_command(app);
+  const auto run_extract_frames = app::add_extract_frames_command(app);
+  const auto run_annotate = app::add_annotate_command(app);
 
   try {
     app.parse(argc, argv);
@@ -82,5 +85,7 @@ int main(int argc, char** argv) {
   if (launch->parsed()) return app::launch_command(launch_options);
   if (report->parsed()) return app::report_command(report_dir, report_output, report_pid);
   if (const int code = run_bench(); code >= 0) return code;
+  if (const int code = run_extract_frames(); code >= 0) return code;
+  if (const int code = run_annotate(); code >= 0) return code;
   return 2;
 }
