@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "dataset_commands.h"
 #include "report_command.h"
+#include "train_command.h"
 
 namespace {
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   const auto run_bench = app::add_bench_command(app);
   const auto run_extract_frames = app::add_extract_frames_command(app);
   const auto run_annotate = app::add_annotate_command(app);
+  const auto run_train = app::add_train_command(app);
 
   try {
     app.parse(argc, argv);
@@ -87,5 +89,6 @@ int main(int argc, char** argv) {
   if (const int code = run_bench(); code >= 0) return code;
   if (const int code = run_extract_frames(); code >= 0) return code;
   if (const int code = run_annotate(); code >= 0) return code;
+  if (const int code = run_train(); code >= 0) return code;
   return 2;
 }

@@ -23,7 +23,8 @@ Scale scale_of(char scale) {
 
 }  // namespace
 
-YoloV8Impl::YoloV8Impl(char scale_name, int num_classes) : num_classes_(num_classes) {
+YoloV8Impl::YoloV8Impl(char scale_name, int num_classes)
+    : num_classes_(num_classes), scale_(scale_name == 's' ? 's' : 'n') {
   const Scale scale = scale_of(scale_name);
   auto ch = [&](int base) {
     const double c = std::min(base, scale.max_channels) * scale.width;
@@ -75,6 +76,20 @@ YoloV8Impl::YoloV8Impl(char scale_name, int num_classes) : num_classes_(num_clas
 }
 
 torch::Tensor YoloV8Impl::forward(const torch::Tensor& x) {
+  return detect_->forward(neck_outputs(x));
+}
+
+yolo::DetectRaw YoloV8Impl::forward_raw(const torch::Tensor& x) {
+  return detect_->forward_raw(neck_outputs(x));
+}
+
+std::vector<torch::nn::Module*> YoloV8Impl::backbone() const {
+  std::vector<torch::nn::Module*> layers;
+  for (size_t i = 0; i <= 9; ++i) layers.push_back(model->ptr(i).get());
+  return layers;
+}
+
+std::vector<torch::Tensor> YoloV8Impl::neck_outputs(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   auto up = [](const torch::Tensor& t) {
     return F::interpolate(t, F::InterpolateFuncOptions()
@@ -91,7 +106,7 @@ torch::Tensor YoloV8Impl::forward(const torch::Tensor& x) {
   auto out3 = c[5]->forward(torch::cat({up(h12), p3}, 1));               // layer 15
   auto out4 = c[6]->forward(torch::cat({d[5]->forward(out3), h12}, 1));  // layer 18
   auto out5 = c[7]->forward(torch::cat({d[6]->forward(out4), p5}, 1));   // layer 21
-  return detect_->forward({out3, out4, out5});
+  return {out3, out4, out5};
 }
 
 Result<int> YoloV8Impl::fuse_batch_norm() {

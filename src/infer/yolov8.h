@@ -14,13 +14,22 @@ class YoloV8Impl : public torch::nn::Module {
   YoloV8Impl(char scale, int num_classes);
   // x: [B, 3, H, W], H and W multiples of 32. Returns [B, 4 + nc, A].
   torch::Tensor forward(const torch::Tensor& x);
+  // The head's outputs before decoding, for training (see yolo::DetectRaw).
+  yolo::DetectRaw forward_raw(const torch::Tensor& x);
+  // Layers 0-9 (the backbone, up to SPPF): what fine-tuning freezes.
+  std::vector<torch::nn::Module*> backbone() const;
   int num_classes() const { return num_classes_; }
+  char scale() const { return scale_; }
   // Inference only: folds every BatchNorm into the convolution before it (see
   // yolo::ConvBnActImpl::fuse_batch_norm). Fails in training mode. Returns the number fused.
   Result<int> fuse_batch_norm();
 
  private:
+  // The three feature maps (strides 8, 16, 32) the head reads.
+  std::vector<torch::Tensor> neck_outputs(const torch::Tensor& x);
+
   int num_classes_;
+  char scale_;
   torch::nn::ModuleList model{nullptr};
   std::vector<yolo::ConvBnAct> downsample_;  // layers 0, 1, 3, 5, 7, 16, 19 in that order
   std::vector<yolo::C2f> c2f_;               // layers 2, 4, 6, 8, 12, 15, 18, 21

@@ -149,7 +149,7 @@ torch::Tensor DetectImpl::anchors_and_strides(const std::vector<torch::Tensor>& 
   return anchors_;
 }
 
-torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
+DetectRaw DetectImpl::forward_raw(const std::vector<torch::Tensor>& features) {
   const int64_t batch = features[0].size(0);
   const int64_t outputs_per_anchor = num_classes_ + 4 * kRegMax;
   std::vector<torch::Tensor> flat;
@@ -162,7 +162,14 @@ torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
   // The box decode runs in float32 whatever the network's precision: in bfloat16 (8 significant
   // bits) a coordinate near 640 would only be exact to 4 pixels. reshape, not view: channels-last
   // features give other strides.
-  auto all = torch::cat(flat, 2).to(torch::kFloat32);
+  return {torch::cat(flat, 2).to(torch::kFloat32), anchors, strides_};
+}
+
+torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
+  DetectRaw raw = forward_raw(features);
+  const auto& all = raw.outputs;
+  const auto& anchors = raw.anchors;
+  const int64_t batch = all.size(0);
   auto box_logits = all.slice(1, 0, 4 * kRegMax);
   auto class_logits = all.slice(1, 4 * kRegMax);
   const int64_t num_anchors = all.size(2);

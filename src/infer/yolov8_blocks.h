@@ -72,14 +72,24 @@ TORCH_MODULE(PassThrough);
 // Decoupled detection head with distribution focal loss box regression (reg_max 16). In
 // inference it returns [B, 4 + nc, A]: boxes as centre x, centre y, width, height in input
 // pixels, then class probabilities; the Ultralytics export format.
+// The head's outputs before decoding, which training needs: per anchor 4 x kRegMax distance-bin
+// logits (left, top, right, bottom), then nc class logits.
+struct DetectRaw {
+  torch::Tensor outputs;  // [B, 4 * kRegMax + nc, A], float32
+  torch::Tensor anchors;  // [2, A] anchor centres, in cells of their level
+  torch::Tensor strides;  // [1, A] pixels per cell
+};
+
 class DetectImpl : public torch::nn::Module {
  public:
+  static constexpr int kRegMax = 16;
+
   DetectImpl(int num_classes, const std::vector<int>& channels);
   torch::Tensor forward(const std::vector<torch::Tensor>& features);
+  DetectRaw forward_raw(const std::vector<torch::Tensor>& features);
   void initialize_biases();  // Ultralytics' prior: box 1.0, class log(5 / nc / (640 / s)^2)
 
  private:
-  static constexpr int kRegMax = 16;
   static constexpr int kStrides[3] = {8, 16, 32};
   torch::Tensor anchors_and_strides(const std::vector<torch::Tensor>& features);
 

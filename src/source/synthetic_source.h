@@ -37,6 +37,9 @@ class SyntheticSource : public Source {
   Status next(FramePtr& out) override;
   const SourceInfo& info() const override { return info_; }
   const SyntheticParams& params() const { return params_; }
+  // The next frame produced is the one at `index` (the scene at time index / fps): training
+  // samples scenes at random times without drawing every frame before them.
+  void seek(int64_t index) { next_index_ = index; }
 
  private:
   struct Object {

@@ -1,0 +1,75 @@
+#include "train/detector_fine_tuner.h"
+
+#include <torch/nn.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+
+namespace streaminfer {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+}  // namespace
+
+DetectorFineTuner::DetectorFineTuner(YoloV8 model, const FineTuneOptions& options)
+    : model_(std::move(model)) {
+  model_->train();
+  if (options.freeze_backbone) {
+    for (torch::nn::Module* layer : model_->backbone()) {
+      // eval(): BatchNorm keeps its running statistics, so the frozen layers stay bit-identical.
+      layer->eval();
+      for (auto& p : layer->parameters()) p.set_requires_grad(false);
+    }
+  }
+  std::vector<torch::Tensor> decayed, not_decayed;
+  for (const auto& p : model_->parameters()) {
+    if (!p.requires_grad()) {
+      frozen_ += p.numel();
+      continue;
+    }
+    trainable_ += p.numel();
+    (p.dim() > 1 ? decayed : not_decayed).push_back(p);
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(
+      decayed,
+      std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)));
+  groups.emplace_back(not_decayed,
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(options.learning_rate).weight_decay(0)));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      groups, torch::optim::AdamWOptions(options.learning_rate));
+}
+
+DetectorFineTuner::~DetectorFineTuner() = default;
+
+FineTuneStep DetectorFineTuner::step(const at::Tensor& images, const at::Tensor& targets) {
+  FineTuneStep out;
+  auto start = std::chrono::steady_clock::now();
+  auto raw = model_->forward_raw(images);
+  DetectionLoss loss = detection_loss(raw, targets, model_->num_classes());
+  out.forward_ms = ms_since(start);
+
+  start = std::chrono::steady_clock::now();
+  optimizer_->zero_grad();
+  loss.total.backward();
+  out.backward_ms = ms_since(start);
+
+  start = std::chrono::steady_clock::now();
+  optimizer_->step();
+  out.optimizer_ms = ms_since(start);
+
+  out.box = loss.box;
+  out.cls = loss.cls;
+  out.dfl = loss.dfl;
+  out.loss = loss.box + loss.cls + loss.dfl;
+  return out;
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,16 @@
+#pragma once
+// Validation of a detector on synthetic scenes: the same letterbox, decode and NMS as `run`, at
+// the low score threshold that mAP is defined with.
+#include <vector>
+
+#include "infer/yolov8.h"
+#include "postprocess/detection_metrics.h"
+#include "train/synthetic_batches.h"
+
+namespace streaminfer {
+
+// Runs `model` (switched to eval mode for the duration) over `scenes` in batches.
+Result<AccuracyResult> validate_detector(YoloV8& model, const std::vector<SceneSpec>& scenes,
+                                         int input_size, int batch_size = 16);
+
+}  // namespace streaminfer
