@@ -13,8 +13,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
       ->take_all();
   cmd.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file ([B, 4+nc, A] output)")
       ->capture_default_str();
-  cmd.add_option("--weights", o.weights,
-                 "TorchScript file whose parameters (by name) load into a built-in architecture");
+  cmd.add_option(
+      "--weights", o.weights,
+      "Weights of a built-in architecture, by parameter name: a file streaminfer saved (PyTorch's "
+      "torch.load reads it as a state dict) or a TorchScript file of the same model");
   cmd.add_option("--imgsz", o.imgsz, "Model input size (square, multiple of 32)")
       ->capture_default_str();
   cmd.add_option("--batch-size", o.batch_size, "Largest batch across streams")

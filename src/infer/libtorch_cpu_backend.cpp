@@ -13,6 +13,7 @@
 #include "common/text.h"
 #include "infer/caching_cpu_allocator.h"
 #include "infer/precision_probe.h"
+#include "infer/weights_file.h"
 #include "infer/yolov8.h"
 
 namespace streaminfer {
@@ -150,7 +151,9 @@ class LibTorchCpuBackend : public InferenceBackend {
     builtin_ = YoloV8(scale, options.num_classes);
     info_.name = options.model;
     if (!options.weights.empty()) {
-      SI_RETURN_IF_ERROR(load_weights_from_torchscript(*builtin_, options.weights));
+      if (auto loaded = load_weights(*builtin_, options.weights); !loaded) {
+        return Status::error("--weights: " + loaded.message());
+      }
     }
     builtin_->eval();
     info_.random_weights = options.weights.empty();

@@ -1,12 +1,7 @@
 #include "infer/yolov8.h"
 
-#include <torch/script.h>
-
 #include <algorithm>
 #include <cmath>
-#include <map>
-
-#include <fmt/format.h>
 
 namespace streaminfer {
 
@@ -120,48 +115,6 @@ void convert_to_channels_last(torch::nn::Module& module) {
   };
   for (auto& p : module.parameters(true)) convert(p);
   for (auto& b : module.buffers(true)) convert(b);
-}
-
-Status load_weights_from_torchscript(torch::nn::Module& model, const std::string& path) {
-  torch::jit::script::Module source;
-  try {
-    source = torch::jit::load(path, torch::kCPU);
-  } catch (const std::exception& e) {
-    return Status::error(fmt::format(
-        "cannot load weights '{}': not a TorchScript file LibTorch can read (save it with "
-        "torch.jit.save)",
-        path));
-  }
-  std::map<std::string, torch::Tensor> named;
-  for (const auto& p : source.named_parameters(true)) named[p.name] = p.value;
-  for (const auto& b : source.named_buffers(true)) named[b.name] = b.value;
-
-  torch::NoGradGuard no_grad;
-  int copied = 0;
-  auto copy_all = [&](auto items, bool optional_tracking) -> Status {
-    for (auto& item : items) {
-      const std::string& name = item.key();
-      auto found = named.find(name);
-      if (found == named.end()) {
-        if (optional_tracking && name.ends_with("num_batches_tracked")) continue;
-        return Status::error(
-            fmt::format("weights '{}' do not match the model: tensor '{}' is missing", path, name));
-      }
-      if (found->second.sizes() != item.value().sizes()) {
-        return Status::error(
-            fmt::format("weights '{}' do not match the model: '{}' has shape {} "
-                        "but the model expects {}",
-                        path, name, fmt::join(found->second.sizes(), "x"),
-                        fmt::join(item.value().sizes(), "x")));
-      }
-      item.value().copy_(found->second);
-      ++copied;
-    }
-    return Status::ok();
-  };
-  SI_RETURN_IF_ERROR(copy_all(model.named_parameters(true), false));
-  SI_RETURN_IF_ERROR(copy_all(model.named_buffers(true), true));
-  return Status::ok();
 }
 
 }  // namespace streaminfer

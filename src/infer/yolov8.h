@@ -3,8 +3,6 @@
 // Parameter names are Ultralytics' ("model.0.conv.weight", "model.22.cv3.0.2.bias", ...).
 #include <torch/nn.h>
 
-#include <string>
-
 #include "infer/yolov8_blocks.h"
 #include "streaminfer/status.h"
 
@@ -34,11 +32,5 @@ TORCH_MODULE(YoloV8);
 // Stores every 4-D parameter and buffer of `module` channels-last (NHWC in memory), so that
 // oneDNN convolutions on channels-last inputs need no weight reorder at each call.
 void convert_to_channels_last(torch::nn::Module& module);
-
-// Copies parameters and buffers by name from a TorchScript file (a scripted or traced module
-// with the same names, such as tests/scripts/make_yolov8_torchscript.py writes) into `model`.
-// Every parameter of `model` must be found with the same shape; BatchNorm's num_batches_tracked
-// may be missing.
-Status load_weights_from_torchscript(torch::nn::Module& model, const std::string& path);
 
 }  // namespace streaminfer
