@@ -58,7 +58,8 @@ constexpr ColourRange kClassColours[kNumClasses] = {
     {{210, 190, 0}, {255, 240, 50}},  // cross: yellows
 };
 
-std::string format_fps(double fps) {
+// Not format_fps: file_source.cpp has one of that name, and unity builds may join the two files.
+std::string format_rate(double fps) {
   char text[32];
   if (fps == std::floor(fps)) {
     std::snprintf(text, sizeof(text), "%.0f", fps);
@@ -80,7 +81,7 @@ const std::vector<std::string>& synthetic_class_names() {
 SyntheticSource::SyntheticSource(const SyntheticParams& params, std::string uri) : params_(params) {
   info_.uri = std::move(uri);
   info_.description = "synthetic " + std::to_string(params.width) + "x" +
-                      std::to_string(params.height) + " @ " + format_fps(params.fps) + " fps, " +
+                      std::to_string(params.height) + " @ " + format_rate(params.fps) + " fps, " +
                       std::to_string(params.objects) + " objects, seed " +
                       std::to_string(params.seed);
   info_.width = params.width;
