@@ -11,14 +11,18 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
                  "synthetic:?width=&height=&fps=&objects=&seed=&frames= (default: 4 synthetic "
                  "1280x720 cameras)")
       ->take_all();
-  cmd.add_option("--model", o.model, "yolov8n, yolov8s or a TorchScript file ([B, 4+nc, A] output)")
+  cmd.add_option(
+         "--model", o.model,
+         "Built-in yolov8n, yolov8s (detectors), resnet18, resnet50, vit_b_16 (classifiers), or a "
+         "TorchScript detector file ([B, 4+nc, A] output)")
       ->capture_default_str();
   cmd.add_option(
       "--weights", o.weights,
       "Weights of a built-in architecture, by parameter name: a file streaminfer saved (PyTorch's "
       "torch.load reads it as a state dict) or a TorchScript file of the same model");
-  cmd.add_option("--imgsz", o.imgsz, "Model input size (square, multiple of 32)")
-      ->capture_default_str();
+  cmd.add_option("--imgsz", o.imgsz,
+                 "Model input size (square, multiple of 32; default: 640 for detectors, 224 for "
+                 "classifiers)");
   cmd.add_option("--batch-size", o.batch_size, "Largest batch across streams")
       ->capture_default_str();
   cmd.add_option("--max-wait-ms", o.max_wait_ms,

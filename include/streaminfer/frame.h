@@ -40,6 +40,7 @@ struct Frame {
   std::vector<GroundTruthBox> ground_truth;  // exact boxes when the source knows them (synthetic)
   LetterboxTransform letterbox;              // filled by preprocess
   std::vector<Detection> detections;         // filled by postprocess, source pixels
+  std::vector<ClassScore> classes;           // classifiers: top classes, best first
   FrameTimestamps t;
 };
 using FramePtr = std::unique_ptr<Frame>;

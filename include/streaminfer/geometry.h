@@ -18,6 +18,12 @@ struct Detection {
   int class_id = 0;
 };
 
+// One class of a classifier's output: its softmax probability over all classes.
+struct ClassScore {
+  int class_id = 0;
+  float score = 0;
+};
+
 struct GroundTruthBox {
   Box box;
   int class_id = 0;

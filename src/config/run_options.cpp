@@ -138,7 +138,7 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_range("conf", o.conf, 0, 1));
   SI_RETURN_IF_ERROR(check_range("iou", o.iou, 0, 1));
   SI_RETURN_IF_ERROR(check_range("max-det", o.max_det, 1, 100000));
-  SI_RETURN_IF_ERROR(check_range("imgsz", o.imgsz, 32, 4096));
+  if (o.imgsz != 0) SI_RETURN_IF_ERROR(check_range("imgsz", o.imgsz, 32, 4096));
   if (o.imgsz % 32 != 0) {
     return Status::error(fmt::format("--imgsz {}: must be a multiple of 32", o.imgsz));
   }

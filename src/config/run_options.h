@@ -13,7 +13,7 @@ struct RunOptions {
   std::vector<std::string> sources;  // empty: default_sources()
   std::string model = "yolov8n";
   std::string weights;
-  int imgsz = 640;
+  int imgsz = 0;  // 0: the model's own (640 for detectors, 224 for classifiers)
   int batch_size = 4;
   double max_wait_ms = 10;
   int threads = 0;             // 0: all cores

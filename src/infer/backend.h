@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/model_zoo.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -35,17 +36,23 @@ struct BackendOptions {
   // Idle CPU tensor memory kept for reuse (caching_cpu_allocator.h); 0: LibTorch's allocator.
   // Process-wide: the last backend created sets it.
   int tensor_cache_mb = 1024;
-  int threads = 0;       // LibTorch intra-op threads; 0 = all cores
-  int input_size = 640;  // square model input, multiple of 32
-  int num_classes = 80;  // for built-in architectures
+  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+  // Square model input, multiple of 32; 0: the model's own (640 for detectors, 224 for
+  // classifiers). vit_b_16 takes 224 only.
+  int input_size = 0;
+  // Built-in architectures; 0: the model's own (80 COCO classes for the detectors, 1000 ImageNet
+  // classes for the classifiers, as their published weights have).
+  int num_classes = 0;
 };
 
 struct ModelInfo {
-  std::string name;         // "yolov8n" or the file's stem
+  std::string name;  // "yolov8n" or the file's stem
+  // What infer() returns: detections [B, 4 + nc, A] or classification logits [B, nc].
+  ModelTask task = ModelTask::kDetect;
   std::string description;  // one line for the start-up block
   int input_width = 640, input_height = 640;
   int num_classes = 0;
-  int64_t num_anchors = 0;
+  int64_t num_anchors = 0;  // detectors
   int64_t num_parameters = 0;
   bool random_weights = false;
   std::vector<std::string> labels;
@@ -62,7 +69,8 @@ class InferenceBackend {
  public:
   virtual ~InferenceBackend() = default;
   virtual const ModelInfo& info() const = 0;
-  // input: [B, 3, H, W] float32, contiguous, CPU. Returns [B, 4 + nc, A] float32, contiguous, CPU.
+  // input: [B, 3, H, W] float32 in [0, 1], contiguous, CPU. Returns float32, contiguous, CPU:
+  // [B, 4 + nc, A] for a detector, [B, nc] logits for a classifier (info().task).
   virtual Result<at::Tensor> infer(const at::Tensor& input) = 0;
   // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
   Status warm_up(int batch, int iterations);

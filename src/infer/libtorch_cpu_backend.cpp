@@ -1,5 +1,6 @@
 #include "infer/libtorch_cpu_backend.h"
 
+#include <torch/nn/module.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "common/text.h"
 #include "infer/caching_cpu_allocator.h"
+#include "infer/model_zoo.h"
 #include "infer/precision_probe.h"
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
@@ -20,8 +22,10 @@ namespace streaminfer {
 
 namespace {
 
-std::vector<std::string> labels_for(int num_classes) {
-  if (num_classes == static_cast<int>(coco_labels().size())) return coco_labels();
+// COCO's names for an 80-class detector; "class_N" otherwise (ImageNet's names are not bundled).
+std::vector<std::string> labels_for(int num_classes, ModelTask task) {
+  if (task == ModelTask::kDetect && num_classes == static_cast<int>(coco_labels().size()))
+    return coco_labels();
   std::vector<std::string> labels;
   for (int i = 0; i < num_classes; ++i) labels.push_back(fmt::format("class_{}", i));
   return labels;
@@ -111,8 +115,8 @@ class LibTorchCpuBackend : public InferenceBackend {
       if (dtype_ != torch::kFloat32) x = x.to(dtype_);
       if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
       torch::Tensor output;
-      if (builtin_) {
-        output = builtin_->forward(x);
+      if (builtin_.module) {
+        output = builtin_.forward(x);
       } else {
         auto result = detection_tensor(scripted_.forward({x}));
         if (!result)
@@ -147,36 +151,54 @@ class LibTorchCpuBackend : public InferenceBackend {
 
  private:
   Status build(const BackendOptions& options) {
-    const char scale = options.model.back();
-    builtin_ = YoloV8(scale, options.num_classes);
+    // Checked before building: vit_b_16 alone takes seconds to build.
+    const BuiltinSpec& spec = *find_builtin(options.model);
+    if (spec.fixed_input_size > 0 && options.input_size != 0 &&
+        options.input_size != spec.fixed_input_size) {
+      return Status::error(fmt::format(
+          "--imgsz {}: {} takes {}x{} input only (its position embedding has one row per 16x16 "
+          "patch); leave --imgsz out or give {}",
+          options.input_size, options.model, spec.fixed_input_size, spec.fixed_input_size,
+          spec.fixed_input_size));
+    }
+    auto made = make_builtin_model(options.model, options.num_classes);
+    if (!made) return made.status();
+    builtin_ = std::move(made.value());
+    torch::nn::Module& module = *builtin_.module;
+    const bool classifier = builtin_.task == ModelTask::kClassify;
     info_.name = options.model;
+    info_.task = builtin_.task;
     if (!options.weights.empty()) {
-      if (auto loaded = load_weights(*builtin_, options.weights); !loaded) {
+      if (auto loaded = load_weights(module, options.weights); !loaded) {
         return Status::error("--weights: " + loaded.message());
       }
     }
-    builtin_->eval();
+    module.eval();
     info_.random_weights = options.weights.empty();
-    info_.num_classes = options.num_classes;
     // Counted before fusing, which adds a bias per convolution: the architecture's own count.
-    for (const auto& p : builtin_->parameters()) info_.num_parameters += p.numel();
-    if (options.fuse_bn) {
-      auto fused = builtin_->fuse_batch_norm();
+    for (const auto& p : module.parameters()) info_.num_parameters += p.numel();
+    if (options.fuse_bn && builtin_.fuse_batch_norm) {
+      auto fused = builtin_.fuse_batch_norm();
       if (!fused)
         return Status::error(
             fmt::format("--model {}: {}", options.model, fused.status().message()));
     }
     // Fused in float32 first, then converted: folding in bfloat16 would round twice.
-    if (dtype_ != torch::kFloat32) builtin_->to(dtype_);
-    if (channels_last_) convert_to_channels_last(*builtin_);
+    if (dtype_ != torch::kFloat32) module.to(dtype_);
+    if (channels_last_) convert_to_channels_last(module);
+    const std::string meaningless = classifier ? "scores" : "detections";
     info_.description = fmt::format(
-        "{} (built-in C++ architecture, {:.2f} M parameters, {}, {}{}{})", options.model,
-        info_.num_parameters / 1e6,
-        info_.random_weights ? "random weights: detections are meaningless until --weights is given"
-                             : fmt::format("weights from '{}'", options.weights),
-        info_.precision, options.fuse_bn ? ", BatchNorm fused" : "",
-        channels_last_ ? ", channels-last" : "");
-    return probe(options);
+        "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{})", options.model,
+        classifier ? "classifier" : "detector", info_.num_parameters / 1e6,
+        info_.random_weights
+            ? fmt::format("random weights: {} are meaningless until --weights is given",
+                          meaningless)
+            : fmt::format("weights from '{}'", options.weights),
+        info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
+        channels_last_ ? ", channels-last" : "",
+        builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
+    return probe(options,
+                 options.input_size > 0 ? options.input_size : builtin_.default_input_size);
   }
 
   Status load_torchscript(const BackendOptions& options) {
@@ -202,7 +224,7 @@ class LibTorchCpuBackend : public InferenceBackend {
       } catch (const std::exception&) {
       }
     }
-    SI_RETURN_IF_ERROR(probe(options));
+    SI_RETURN_IF_ERROR(probe(options, options.input_size > 0 ? options.input_size : 640));
     info_.description =
         fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{})", info_.name,
                     options.model, info_.num_parameters / 1e6, info_.num_classes, info_.precision,
@@ -210,21 +232,31 @@ class LibTorchCpuBackend : public InferenceBackend {
     return Status::ok();
   }
 
-  // One forward at the configured size checks the output layout before any stream starts.
-  Status probe(const BackendOptions& options) {
-    info_.input_width = info_.input_height = options.input_size;
-    auto result = infer(torch::zeros({1, 3, options.input_size, options.input_size}));
+  // One forward at the input size checks the output layout before any stream starts.
+  Status probe(const BackendOptions& options, int input_size) {
+    info_.input_width = info_.input_height = input_size;
+    auto result = infer(torch::zeros({1, 3, input_size, input_size}));
     if (!result) return Status::error(fmt::format("--model: {}", result.status().message()));
     const auto& out = result.value();
+    if (info_.task == ModelTask::kClassify) {
+      // Built-in classifiers only: their shape is known, this checks the forward itself.
+      if (out.dim() != 2 || out.size(0) != 1) {
+        return Status::error(fmt::format("--model: '{}' outputs shape [{}]; expected [1, classes]",
+                                         options.model, fmt::join(out.sizes(), ", ")));
+      }
+      info_.num_classes = static_cast<int>(out.size(1));
+      info_.labels = labels_for(info_.num_classes, info_.task);
+      return Status::ok();
+    }
     if (out.dim() != 3 || out.size(0) != 1 || out.size(1) < 5 || out.size(2) < out.size(1)) {
       return Status::error(fmt::format(
           "--model: '{}' outputs shape [{}] for a [1, 3, {}, {}] input; expected [B, 4+nc, A] "
           "(a YOLOv8 detection head as exported by Ultralytics)",
-          options.model, fmt::join(out.sizes(), ", "), options.input_size, options.input_size));
+          options.model, fmt::join(out.sizes(), ", "), input_size, input_size));
     }
     info_.num_classes = static_cast<int>(out.size(1) - 4);
     info_.num_anchors = out.size(2);
-    info_.labels = labels_for(info_.num_classes);
+    info_.labels = labels_for(info_.num_classes, info_.task);
     return Status::ok();
   }
 
@@ -250,16 +282,11 @@ class LibTorchCpuBackend : public InferenceBackend {
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
   bool channels_last_ = false;
-  YoloV8 builtin_{nullptr};
+  BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;
 };
 
 }  // namespace
-
-const std::vector<std::string>& builtin_model_names() {
-  static const std::vector<std::string> names = {"yolov8n", "yolov8s"};
-  return names;
-}
 
 Result<std::unique_ptr<InferenceBackend>> create_libtorch_cpu_backend(
     const BackendOptions& options) {

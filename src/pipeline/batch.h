@@ -15,7 +15,7 @@ struct Batch {
   int64_t step = 0;
   std::vector<FramePtr> frames;
   at::Tensor input;
-  at::Tensor output;                     // [n, 4 + nc, A]
+  at::Tensor output;                     // [n, 4 + nc, A] (detector) or [n, nc] (classifier)
   int64_t read_start = 0, read_end = 0;  // batcher: asked for frames -> batch formed
   int64_t prep_start = 0, prep_end = 0;
   int64_t infer_start = 0, infer_end = 0;

@@ -12,6 +12,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/progress_display.h"
 #include "pipeline/run_outputs.h"
+#include "postprocess/classify.h"
 #include "preprocess/letterbox.h"
 #include "profile/accuracy_tracker.h"
 #include "profile/nvtx.h"
@@ -274,19 +275,29 @@ void Pipeline::Impl::fail_inference(const std::string& message) {
 
 void Pipeline::Impl::postprocess_loop() {
   const auto& labels = backend.info().labels;
+  // A classifier's [B, nc] logits become each frame's top classes (softmax), a detector's
+  // [B, 4 + nc, A] its detections.
+  const bool classifier = backend.info().task == ModelTask::kClassify;
+  constexpr int kTopClasses = 5;
   while (auto batch = to_postprocess.pop()) {
     Batch& b = **batch;
     {
       SI_NVTX_RANGE("postprocess");
       b.post_start = now_ns();
       const auto& out = b.output;
-      auto detections = decode_yolov8(out.data_ptr<float>(), static_cast<int>(out.size(0)),
-                                      static_cast<int>(out.size(1)), static_cast<int>(out.size(2)),
-                                      options.postprocess);
-      for (size_t i = 0; i < b.frames.size(); ++i) {
-        Frame& frame = *b.frames[i];
-        frame.detections = std::move(detections[i]);
-        for (auto& d : frame.detections) d.box = frame.letterbox.to_source(d.box);
+      if (classifier) {
+        auto classes = top_k_classes(out.data_ptr<float>(), static_cast<int>(out.size(0)),
+                                     static_cast<int>(out.size(1)), kTopClasses);
+        for (size_t i = 0; i < b.frames.size(); ++i) b.frames[i]->classes = std::move(classes[i]);
+      } else {
+        auto detections = decode_yolov8(out.data_ptr<float>(), static_cast<int>(out.size(0)),
+                                        static_cast<int>(out.size(1)),
+                                        static_cast<int>(out.size(2)), options.postprocess);
+        for (size_t i = 0; i < b.frames.size(); ++i) {
+          Frame& frame = *b.frames[i];
+          frame.detections = std::move(detections[i]);
+          for (auto& d : frame.detections) d.box = frame.letterbox.to_source(d.box);
+        }
       }
       b.post_end = now_ns();
     }

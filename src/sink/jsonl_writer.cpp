@@ -34,11 +34,40 @@ void append_number(fmt::memory_buffer& out, double value) {
   }
 }
 
+void append_label(fmt::memory_buffer& out, int class_id, const std::vector<std::string>& labels) {
+  if (class_id >= 0 && static_cast<size_t>(class_id) < labels.size()) {
+    append_json_string(out, labels[static_cast<size_t>(class_id)]);
+  } else {
+    fmt::format_to(std::back_inserter(out), "\"class_{}\"", class_id);
+  }
+}
+
+// A classifier's frame: its top classes instead of detections.
+void append_classes(fmt::memory_buffer& out, const std::vector<ClassScore>& classes,
+                    const std::vector<std::string>& labels) {
+  out.append(std::string_view(",\"classes\":["));
+  bool first = true;
+  for (const ClassScore& c : classes) {
+    if (!first) out.push_back(',');
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{{\"class_id\":{},\"label\":", c.class_id);
+    append_label(out, c.class_id, labels);
+    out.append(std::string_view(",\"score\":"));
+    append_number<4>(out, c.score);
+    out.push_back('}');
+  }
+  out.append(std::string_view("]}"));
+}
+
 void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
                        const std::vector<std::string>& labels) {
   fmt::format_to(std::back_inserter(out), "{{\"stream\":{},\"frame\":{},\"pts\":", frame.stream_id,
                  frame.index);
   append_number<3>(out, frame.pts_seconds);
+  if (!frame.classes.empty()) {
+    append_classes(out, frame.classes, labels);
+    return;
+  }
   out.append(std::string_view(",\"detections\":["));
   bool first = true;
   for (const Detection& d : frame.detections) {
@@ -55,11 +84,7 @@ void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
     out.append(std::string_view("],\"score\":"));
     append_number<4>(out, d.score);
     fmt::format_to(std::back_inserter(out), ",\"class\":{},\"label\":", d.class_id);
-    if (d.class_id >= 0 && static_cast<size_t>(d.class_id) < labels.size()) {
-      append_json_string(out, labels[static_cast<size_t>(d.class_id)]);
-    } else {
-      fmt::format_to(std::back_inserter(out), "\"class_{}\"", d.class_id);
-    }
+    append_label(out, d.class_id, labels);
     out.push_back('}');
   }
   out.append(std::string_view("]}"));

@@ -2,6 +2,8 @@
 // Detections as JSON Lines, one line per frame, in source-pixel coordinates:
 // {"stream":0,"frame":17,"pts":0.566,"detections":[{"box":[x1,y1,x2,y2],"score":0.91,
 //  "class":2,"label":"car"}]}
+// A classifier's frame has its top classes instead of detections:
+// {"stream":0,"frame":17,"pts":0.566,"classes":[{"class_id":3,"label":"class_3","score":0.41},...]}
 #include <fstream>
 #include <memory>
 #include <string>

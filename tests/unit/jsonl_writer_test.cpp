@@ -31,6 +31,22 @@ Frame sample_frame() {
   return f;
 }
 
+TEST(JsonlWriterTest, ClassifierFrameHasClassesInsteadOfDetections) {
+  Frame f;
+  f.stream_id = 1;
+  f.index = 3;
+  f.classes = {{2, 0.61234f}, {7, 0.2f}};
+  const std::string line = format_jsonl_line(f, {"a", "b", "c"});
+  const json j = json::parse(line);
+  EXPECT_FALSE(j.contains("detections")) << line;
+  ASSERT_TRUE(j["classes"].is_array()) << line;
+  ASSERT_EQ(j["classes"].size(), 2u);
+  EXPECT_EQ(j["classes"][0]["class_id"], 2);
+  EXPECT_EQ(j["classes"][0]["label"], "c");
+  EXPECT_NEAR(j["classes"][0]["score"].get<double>(), 0.6123, 1e-9);
+  EXPECT_EQ(j["classes"][1]["label"], "class_7") << "beyond the label list";
+}
+
 TEST(JsonlWriterTest, LineHasFieldsTypesAndPrecision) {
   const std::string line = format_jsonl_line(sample_frame(), {"person", "car"});
   EXPECT_EQ(line.find('\n'), std::string::npos);

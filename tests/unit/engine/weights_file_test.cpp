@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "infer/yolov8.h"
+#include "python_command.h"
 
 namespace streaminfer {
 namespace {
@@ -172,27 +172,13 @@ TEST(WeightsFile, MissingOrUnreadableFileIsNamed) {
   EXPECT_NE(unwritable.message().find("/nonexistent/dir/weights.pt"), std::string::npos);
 }
 
-// Runs `command` and returns its stdout, or nullopt when it exits non-zero.
-std::optional<std::string> output_of_command(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string out;
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
-  if (::pclose(pipe) != 0) return std::nullopt;
-  return out;
-}
-
 TEST(WeightsFile, PyTorchReadsTheFileAsAStateDict) {
-  const std::string python = STREAMINFER_TEST_PYTHON;
-  if (python.empty() || !output_of_command(python + " -c 'import torch' 2>/dev/null")) {
-    GTEST_SKIP() << "no python3 with torch: " << python;
-  }
+  if (test::python_with_torch().empty()) GTEST_SKIP() << "no python3 with torch";
   TempFile file("for_python.pt");
   auto model = random_model(11);
   ASSERT_TRUE(save_weights(*model, file.str()).is_ok());
-  const auto listing = output_of_command(python + " " + STREAMINFER_TEST_SCRIPTS +
-                                         "/read_weights_file.py " + file.str());
+  const auto listing =
+      test::command_output(test::python_script("read_weights_file.py") + file.str());
   ASSERT_TRUE(listing) << "torch.load could not read " << file.str();
 
   // name -> (shape, dtype, sum) as PyTorch sees them.

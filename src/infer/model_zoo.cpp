@@ -1,0 +1,100 @@
+#include "infer/model_zoo.h"
+
+#include <torch/nn.h>
+
+#include <fmt/format.h>
+
+#include "infer/resnet.h"
+#include "infer/vit.h"
+#include "infer/yolov8.h"
+
+namespace streaminfer {
+
+namespace {
+
+// A classifier's input arrives in [0, 1] like every model's (one letterbox for all models); the
+// normalization its weights expect is one multiply-add per pixel, done here so that preprocessing
+// stays the same for every model.
+struct ImagenetNormalize {
+  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+  torch::Tensor inv_std = 1.0 / torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+  torch::Tensor operator()(const torch::Tensor& x) const {
+    if (x.scalar_type() == mean.scalar_type()) return (x - mean) * inv_std;
+    return (x - mean.to(x.scalar_type())) * inv_std.to(x.scalar_type());
+  }
+};
+
+template <typename Holder>
+BuiltinModel wrap(Holder model, ModelTask task) {
+  BuiltinModel built;
+  built.module = model.ptr();
+  built.task = task;
+  if (task == ModelTask::kDetect) {
+    built.forward = [model](const torch::Tensor& x) mutable { return model->forward(x); };
+  } else {
+    built.forward = [model, normalize = ImagenetNormalize()](const torch::Tensor& x) mutable {
+      return model->forward(normalize(x));
+    };
+    built.imagenet_normalized = true;
+  }
+  return built;
+}
+
+const std::vector<BuiltinSpec>& builtin_specs() {
+  static const std::vector<BuiltinSpec> specs = {
+      {"yolov8n", ModelTask::kDetect, 640, 0, 80},
+      {"yolov8s", ModelTask::kDetect, 640, 0, 80},
+      {"resnet18", ModelTask::kClassify, 224, 0, 1000},
+      {"resnet50", ModelTask::kClassify, 224, 0, 1000},
+      // The position embedding has one row per 16x16 patch of a 224x224 input.
+      {"vit_b_16", ModelTask::kClassify, 224, 224, 1000},
+  };
+  return specs;
+}
+
+}  // namespace
+
+const std::vector<std::string>& builtin_model_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const auto& spec : builtin_specs()) all.push_back(spec.name);
+    return all;
+  }();
+  return names;
+}
+
+const BuiltinSpec* find_builtin(const std::string& name) {
+  for (const auto& spec : builtin_specs())
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes) {
+  const BuiltinSpec* spec = find_builtin(name);
+  if (spec == nullptr) {
+    return Status::error(fmt::format("--model: unknown built-in model '{}' (built-in: {})", name,
+                                     fmt::join(builtin_model_names(), ", ")));
+  }
+  if (num_classes == 0) num_classes = spec->default_classes;
+  if (num_classes < 1) {
+    return Status::error(
+        fmt::format("--model {}: needs at least one class (got {})", name, num_classes));
+  }
+  BuiltinModel built;
+  if (spec->task == ModelTask::kDetect) {
+    YoloV8 model(name.back(), num_classes);
+    built = wrap(model, spec->task);
+    built.fuse_batch_norm = [model]() mutable { return model->fuse_batch_norm(); };
+  } else if (name == "vit_b_16") {
+    built = wrap(VisionTransformer(num_classes, spec->default_input_size), spec->task);
+  } else {
+    ResNet model(name == "resnet18" ? 18 : 50, num_classes);
+    built = wrap(model, spec->task);
+    built.fuse_batch_norm = [model]() mutable { return model->fuse_batch_norm(); };
+  }
+  built.default_input_size = spec->default_input_size;
+  built.fixed_input_size = spec->fixed_input_size;
+  return built;
+}
+
+}  // namespace streaminfer
