@@ -263,7 +263,8 @@ std::function<int()> add_annotate_command(CLI::App& app) {
                   "Folder for the drawn images (same names) and detections.json")
       ->required();
   cmd->add_option("--model", o->model,
-                  "yolov8n, yolov8s or a TorchScript file ([B, 4+nc, A] output)")
+                  "yolov8n-shapes (bundled, the default), yolov8n, yolov8s or a TorchScript file "
+                  "([B, 4+nc, A] output)")
       ->capture_default_str();
   cmd->add_option("--weights", o->weights,
                   "TorchScript file whose parameters (by name) load into a built-in architecture");

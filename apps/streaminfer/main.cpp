@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     }
   }
   auto* run = app.add_subcommand(
-      "run", "Run a detector over video streams (default: 4 synthetic cameras, yolov8n)");
+      "run", "Run a detector over video streams (default: 4 synthetic cameras, yolov8n-shapes)");
   app::add_run_flags(*run, options, config_path);
   auto* info = app.add_subcommand("info", "System and build information");
   std::string report_dir, report_output;

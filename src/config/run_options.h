@@ -10,8 +10,8 @@
 namespace streaminfer {
 
 struct RunOptions {
-  std::vector<std::string> sources;  // empty: default_sources()
-  std::string model = "yolov8n";
+  std::vector<std::string> sources;      // empty: default_sources()
+  std::string model = "yolov8n-shapes";  // kDefaultModel (infer/model_zoo.h)
   std::string weights;
   int imgsz = 0;  // 0: the model's own (640 for detectors, 224 for classifiers)
   int batch_size = 4;

@@ -161,20 +161,35 @@ class LibTorchCpuBackend : public InferenceBackend {
           options.input_size, options.model, spec.fixed_input_size, spec.fixed_input_size,
           spec.fixed_input_size));
     }
-    auto made = make_builtin_model(options.model, options.num_classes);
+    std::string weights = options.weights;
+    if (weights.empty() && !spec.bundled_weights.empty()) {
+      auto bundled = find_bundled_weights(spec.bundled_weights);
+      if (!bundled)
+        return Status::error(
+            fmt::format("--model {}: {}", options.model, bundled.status().message()));
+      weights = *bundled;
+    }
+    int num_classes = options.num_classes;
+    if (num_classes == 0 && !weights.empty()) {
+      // Built to match the file: a detector trained on 4 classes loads without --num-classes.
+      auto classes = classes_in_weights(spec, weights);
+      if (!classes) return Status::error("--weights: " + classes.status().message());
+      num_classes = *classes;
+    }
+    auto made = make_builtin_model(options.model, num_classes);
     if (!made) return made.status();
     builtin_ = std::move(made.value());
     torch::nn::Module& module = *builtin_.module;
     const bool classifier = builtin_.task == ModelTask::kClassify;
     info_.name = options.model;
     info_.task = builtin_.task;
-    if (!options.weights.empty()) {
-      if (auto loaded = load_weights(module, options.weights); !loaded) {
+    if (!weights.empty()) {
+      if (auto loaded = load_weights(module, weights); !loaded) {
         return Status::error("--weights: " + loaded.message());
       }
     }
     module.eval();
-    info_.random_weights = options.weights.empty();
+    info_.random_weights = weights.empty();
     // Counted before fusing, which adds a bias per convolution: the architecture's own count.
     for (const auto& p : module.parameters()) info_.num_parameters += p.numel();
     if (options.fuse_bn && builtin_.fuse_batch_norm) {
@@ -193,12 +208,33 @@ class LibTorchCpuBackend : public InferenceBackend {
         info_.random_weights
             ? fmt::format("random weights: {} are meaningless until --weights is given",
                           meaningless)
-            : fmt::format("weights from '{}'", options.weights),
+        : options.weights.empty() ? fmt::format("weights '{}', {}", weights, spec.origin)
+                                  : fmt::format("weights from '{}'", weights),
         info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
         channels_last_ ? ", channels-last" : "",
         builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
-    return probe(options,
-                 options.input_size > 0 ? options.input_size : builtin_.default_input_size);
+    SI_RETURN_IF_ERROR(
+        probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
+    if (spec.labels.size() == static_cast<size_t>(info_.num_classes)) info_.labels = spec.labels;
+    return Status::ok();
+  }
+
+  // The class count of a weights file for a built-in architecture: the length of its last
+  // layer's bias.
+  static Result<int> classes_in_weights(const BuiltinSpec& spec, const std::string& weights) {
+    const std::string& architecture = spec.architecture.empty() ? spec.name : spec.architecture;
+    const std::string bias = spec.task == ModelTask::kDetect ? "model.22.cv3.0.2.bias"
+                             : architecture == "vit_b_16"    ? "heads.head.bias"
+                                                             : "fc.bias";
+    auto shape = weights_tensor_shape(weights, bias);
+    if (!shape) return shape.status();
+    if (shape->size() != 1 || (*shape)[0] < 1) {
+      return Status::error(
+          fmt::format("weights file '{}': '{}' is not a bias vector (was it saved "
+                      "from {}?)",
+                      weights, bias, architecture));
+    }
+    return static_cast<int>((*shape)[0]);
   }
 
   Status load_torchscript(const BackendOptions& options) {

@@ -2,11 +2,15 @@
 
 #include <torch/nn.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "infer/resnet.h"
 #include "infer/vit.h"
 #include "infer/yolov8.h"
+#include "source/synthetic_source.h"
 
 namespace streaminfer {
 
@@ -42,12 +46,15 @@ BuiltinModel wrap(Holder model, ModelTask task) {
 
 const std::vector<BuiltinSpec>& builtin_specs() {
   static const std::vector<BuiltinSpec> specs = {
-      {"yolov8n", ModelTask::kDetect, 640, 0, 80},
-      {"yolov8s", ModelTask::kDetect, 640, 0, 80},
-      {"resnet18", ModelTask::kClassify, 224, 0, 1000},
-      {"resnet50", ModelTask::kClassify, 224, 0, 1000},
+      {"yolov8n-shapes", ModelTask::kDetect, 320, 0, 4, "yolov8n", "yolov8n-shapes-320.pt",
+       synthetic_class_names(),
+       "trained by `streaminfer train` on the synthetic scenes: see models/README.md"},
+      {"yolov8n", ModelTask::kDetect, 640, 0, 80, {}, {}, {}, {}},
+      {"yolov8s", ModelTask::kDetect, 640, 0, 80, {}, {}, {}, {}},
+      {"resnet18", ModelTask::kClassify, 224, 0, 1000, {}, {}, {}, {}},
+      {"resnet50", ModelTask::kClassify, 224, 0, 1000, {}, {}, {}, {}},
       // The position embedding has one row per 16x16 patch of a 224x224 input.
-      {"vit_b_16", ModelTask::kClassify, 224, 224, 1000},
+      {"vit_b_16", ModelTask::kClassify, 224, 224, 1000, {}, {}, {}, {}},
   };
   return specs;
 }
@@ -69,6 +76,30 @@ const BuiltinSpec* find_builtin(const std::string& name) {
   return nullptr;
 }
 
+Result<std::string> find_bundled_weights(const std::string& file) {
+  std::vector<std::filesystem::path> folders;
+  if (const char* env = std::getenv("STREAMINFER_MODELS_DIR"); env != nullptr && *env != 0) {
+    folders.emplace_back(env);
+  }
+  std::error_code ec;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    folders.push_back(executable.parent_path().parent_path() / "share" / "streaminfer" / "models");
+    folders.push_back(executable.parent_path().parent_path() / "models");
+  }
+  folders.emplace_back(STREAMINFER_SOURCE_MODELS_DIR);
+  std::vector<std::string> tried;
+  for (const auto& folder : folders) {
+    const auto path = folder / file;
+    if (std::filesystem::is_regular_file(path, ec)) return path.lexically_normal().string();
+    tried.push_back(folder.lexically_normal().string());
+  }
+  return Status::error(fmt::format(
+      "bundled weights '{}' not found in {}; set STREAMINFER_MODELS_DIR to the folder that holds "
+      "them (the repository's models/)",
+      file, fmt::join(tried, ", ")));
+}
+
 Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes) {
   const BuiltinSpec* spec = find_builtin(name);
   if (spec == nullptr) {
@@ -80,15 +111,16 @@ Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes
     return Status::error(
         fmt::format("--model {}: needs at least one class (got {})", name, num_classes));
   }
+  const std::string& architecture = spec->architecture.empty() ? name : spec->architecture;
   BuiltinModel built;
   if (spec->task == ModelTask::kDetect) {
-    YoloV8 model(name.back(), num_classes);
+    YoloV8 model(architecture.back(), num_classes);
     built = wrap(model, spec->task);
     built.fuse_batch_norm = [model]() mutable { return model->fuse_batch_norm(); };
-  } else if (name == "vit_b_16") {
+  } else if (architecture == "vit_b_16") {
     built = wrap(VisionTransformer(num_classes, spec->default_input_size), spec->task);
   } else {
-    ResNet model(name == "resnet18" ? 18 : 50, num_classes);
+    ResNet model(architecture == "resnet18" ? 18 : 50, num_classes);
     built = wrap(model, spec->task);
     built.fuse_batch_norm = [model]() mutable { return model->fuse_batch_norm(); };
   }

@@ -38,7 +38,11 @@ struct BuiltinModel {
   bool imagenet_normalized = false;
 };
 
-// yolov8n, yolov8s, resnet18, resnet50, vit_b_16.
+// The model `run` and `annotate` use when none is given: yolov8n-shapes.
+inline constexpr const char* kDefaultModel = "yolov8n-shapes";
+
+// yolov8n-shapes (yolov8n trained by `streaminfer train` on the synthetic scenes, bundled in
+// models/), yolov8n, yolov8s, resnet18, resnet50, vit_b_16.
 const std::vector<std::string>& builtin_model_names();
 
 // What a built-in model needs from its input, known without building it (building vit_b_16
@@ -49,8 +53,20 @@ struct BuiltinSpec {
   int default_input_size;
   int fixed_input_size;  // 0: any multiple of 32
   int default_classes;
+  // The architecture built (empty: `name`): a bundled model is an architecture plus weights.
+  std::string architecture;
+  // Bundled models: the weights file in the models folder (find_bundled_weights), loaded when
+  // --weights is not given, and the class names those weights were trained on.
+  std::string bundled_weights;
+  std::vector<std::string> labels;
+  std::string origin;  // one line: where the bundled weights come from
 };
 const BuiltinSpec* find_builtin(const std::string& name);
+
+// The path of a bundled weights file: the first folder that holds it of $STREAMINFER_MODELS_DIR,
+// <executable dir>/../share/streaminfer/models (installed), <executable dir>/../models (a build
+// folder inside the repository), and the repository's models/ this binary was built from.
+Result<std::string> find_bundled_weights(const std::string& file);
 
 // The architecture `name` with random weights, in training mode. num_classes 0: the published
 // model's (80 for detectors, 1000 for classifiers).

@@ -161,4 +161,15 @@ Status load_weights(torch::nn::Module& module, const std::string& path) {
   return Status::ok();
 }
 
+Result<std::vector<int64_t>> weights_tensor_shape(const std::string& path,
+                                                  const std::string& name) {
+  auto named = read_tensors(path);
+  if (!named) return named.status();
+  auto found = named->find(name);
+  if (found == named->end()) {
+    return Status::error(fmt::format("weights file '{}' has no tensor '{}'", path, name));
+  }
+  return found->second.sizes().vec();
+}
+
 }  // namespace streaminfer

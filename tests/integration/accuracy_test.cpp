@@ -159,5 +159,31 @@ TEST(AccuracyRun, DroppedFramesCountAsMissesInTheSecondFigure) {
                        static_cast<size_t>(done));
 }
 
+// The bundled default detector (yolov8n-shapes, models/README.md) on cameras it never saw in
+// training (seeds 7, 8, 9: training draws seeds from 1,000,000 up), end to end through `run` with
+// its default flags: mAP@0.5 at least 0.9 at the default --conf.
+TEST(AccuracyRun, TheBundledDetectorFindsTheShapesOfHeldOutCameras) {
+  TempDir dir;
+  const fs::path metrics = dir / "metrics";
+  std::vector<std::string> argv = {STREAMINFER_BIN, "run", "--no-progress", "--pace",        "max",
+                                   "--threads",     "2",   "--metrics-dir", metrics.string()};
+  for (int seed : {7, 8, 9}) {
+    // 2 fps: half a second between frames, so that the shapes move between them.
+    argv.insert(argv.end(), {"--source", synthetic_uri(640, 360, 30, seed, 2)});
+  }
+  const CommandResult r = run_command(argv, std::chrono::seconds(600));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("yolov8n-shapes"), std::string::npos) << r.out;
+  const nlohmann::json summary =
+      nlohmann::json::parse(read_file(only_file_with_prefix(metrics, "S_yolov8n-shapes_P_")));
+  const nlohmann::json& overall = summary["accuracy"]["overall"];
+  EXPECT_EQ(overall["images"].get<int64_t>(), 90);
+  EXPECT_GE(overall["map50"].get<double>(), 0.9) << summary["accuracy"].dump(2);
+  EXPECT_GE(overall["map50_95"].get<double>(), 0.6) << summary["accuracy"].dump(2);
+  for (const auto& stream : summary["accuracy"]["streams"]) {
+    EXPECT_GE(stream["map50"].get<double>(), 0.8) << stream.dump(2);
+  }
+}
+
 }  // namespace
 }  // namespace streaminfer::test

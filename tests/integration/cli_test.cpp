@@ -40,16 +40,19 @@ TEST(Cli, UnknownFlagExits2) {
   EXPECT_EQ(check_error_line(r, {"frobnicate"}), "") << r.describe();
 }
 
-// No sources: 4 synthetic 1280x720 cameras at realtime pace, the built-in yolov8n with random
-// weights, a summary at the end.
+// No sources: 4 synthetic 1280x720 cameras at realtime pace, the bundled yolov8n-shapes detector
+// (trained weights: it finds the cameras' shapes), a summary at the end with the accuracy.
 TEST(Cli, DefaultJobRunsFourSyntheticCameras) {
   TempDir dir;
   const fs::path jsonl_path = dir / "default.jsonl";
-  CommandResult r = run_command({STREAMINFER_BIN, "run", "--max-frames", "20", "--imgsz", "320",
-                                 "--no-progress", "--output", jsonl_path.string()},
+  CommandResult r = run_command({STREAMINFER_BIN, "run", "--max-frames", "20", "--no-progress",
+                                 "--output", jsonl_path.string()},
                                 std::chrono::seconds(180));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  EXPECT_NE(r.out.find("random weights"), std::string::npos) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"yolov8n-shapes", "models/yolov8n-shapes-320.pt"}))
+      << r.describe();
+  EXPECT_EQ(r.out.find("random weights"), std::string::npos) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"all streams: mAP@0.5 "})) << r.describe();
   for (const char* word :
        {"FPS", "decode", "preprocess", "inference", "postprocess", "end_to_end", "bottleneck:"}) {
     EXPECT_NE(r.out.find(word), std::string::npos) << "no \"" << word << "\" in the summary\n"
@@ -64,9 +67,11 @@ TEST(Cli, DefaultJobRunsFourSyntheticCameras) {
   JsonlFile jsonl = parse_jsonl(jsonl_path);
   EXPECT_TRUE(jsonl.errors.empty()) << fmt::format("{}", fmt::join(jsonl.errors, "\n"));
   std::set<int64_t> streams;
+  size_t detections = 0;
   for (const auto& f : jsonl.frames) {
     streams.insert(f.stream);
     EXPECT_LT(f.frame, 20) << "--max-frames 20";
+    detections += f.detections.size();
     for (const auto& d : f.detections) {
       EXPECT_TRUE(d.box[0] >= -0.005 && d.box[1] >= -0.005 && d.box[2] <= 1280.005 &&
                   d.box[3] <= 720.005)
@@ -75,6 +80,8 @@ TEST(Cli, DefaultJobRunsFourSyntheticCameras) {
     }
   }
   EXPECT_EQ(streams, (std::set<int64_t>{0, 1, 2, 3}));
+  // Six shapes per camera: a trained detector finds some in every frame it processed.
+  EXPECT_GE(detections, jsonl.frames.size()) << r.describe();
 }
 
 }  // namespace

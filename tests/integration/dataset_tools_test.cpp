@@ -179,8 +179,8 @@ class Annotate : public DatasetTools {
   TempDir work_;
 };
 
-// Threshold 0: the built-in architecture's random weights score every anchor about 1e-4, so
-// this is what makes boxes (NMS still keeps only some) whatever the random draw.
+// Threshold 0: the test clip (ffmpeg's testsrc) shows none of the shapes the default detector
+// (yolov8n-shapes) was trained on, so this is what makes boxes (NMS still keeps only some).
 const std::vector<std::string> kEveryAnchor = {"--threshold", "0", "--batch-size", "2"};
 
 TEST_F(Annotate, DrawsEveryReadableImageAndWritesTheirDetections) {
@@ -208,7 +208,7 @@ TEST_F(Annotate, DrawsEveryReadableImageAndWritesTheirDetections) {
   }
 
   const auto json = nlohmann::json::parse(read_file(output() / "detections.json"));
-  EXPECT_EQ(json["model"], "yolov8n");
+  EXPECT_EQ(json["model"], "yolov8n-shapes") << "annotate's default model is run's";
   ASSERT_EQ(json["images"].size(), 3u);
   size_t boxes = 0;
   for (size_t i = 0; i < 3; ++i) {
@@ -247,8 +247,8 @@ TEST_F(Annotate, CocoFormatLinksAnnotationsToImagesAndCategories) {
     EXPECT_TRUE(image["file_name"].get<std::string>().starts_with("frame_"));
   }
   EXPECT_EQ(image_ids.size(), 3u);
-  ASSERT_EQ(json["categories"].size(), 80u) << "yolov8n's 80 classes";
-  EXPECT_EQ(json["categories"][0]["name"], "person");
+  ASSERT_EQ(json["categories"].size(), 4u) << "yolov8n-shapes' 4 classes";
+  EXPECT_EQ(json["categories"][0]["name"], "rectangle");
   for (const auto& c : json["categories"]) category_ids.insert(c["id"].get<int64_t>());
   ASSERT_GT(json["annotations"].size(), 0u);
   std::set<int64_t> annotation_ids;

@@ -382,6 +382,12 @@ std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) 
   if (std::find(extra.begin(), extra.end(), "--micro-batch") == extra.end()) {
     argv.insert(argv.end(), {"--micro-batch", "2"});
   }
+  // The built-in yolov8n with random weights unless a test names a model: these tests check the
+  // pipeline, not the detector, and its file names (M_yolov8n_P_...) stay put. The bundled default
+  // detector has tests of its own (AccuracyRun, the default job).
+  if (std::find(extra.begin(), extra.end(), "--model") == extra.end()) {
+    argv.insert(argv.end(), {"--model", "yolov8n"});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

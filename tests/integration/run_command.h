@@ -151,7 +151,8 @@ bool has_line_with_all(const std::string& text, const std::vector<std::string>& 
 // streaminfer ------------------------------------------------------------------------------
 
 // {STREAMINFER_BIN, "run", <flags that keep a test fast on 2 cores>, extra...}: --imgsz 320
-// --threads 2 --warmup 1 --no-progress, and --micro-batch 2 unless `extra` sets it.
+// --threads 2 --warmup 1 --no-progress, and --micro-batch 2 and --model yolov8n (random weights)
+// unless `extra` sets them.
 std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra);
 
 // "synthetic:?width=W&height=H&fps=F&objects=O&seed=S&frames=N"
