@@ -38,6 +38,7 @@ BackendOptions backend_options(const RunOptions& o) {
   BackendOptions b;
   b.model = o.model;
   b.weights = o.weights;
+  b.split_point = o.split_point;
   b.device = o.device;
   b.precision = o.precision;
   b.threads = o.threads;
@@ -165,6 +166,7 @@ int run_command(RunOptions options) {
     print_error(warmed.message());
     return 1;
   }
+  backend.value()->reset_report();
   if (options.warmup > 0) {
     std::printf("warm-up: %d inferences at batch %d in %.0f ms\n", options.warmup,
                 options.batch_size, ns_to_ms(now_ns() - warm_start));
@@ -183,6 +185,7 @@ int run_command(RunOptions options) {
     return 1;
   }
   std::printf("%s", format_summary(stats.value()).c_str());
+  std::printf("%s", backend.value()->end_of_run_report().c_str());
   std::printf("%s", format_tensor_cache(installed_tensor_cache_stats()).c_str());
   for (const auto& file : pipeline.written_files()) std::printf("wrote %s\n", file.c_str());
   std::fflush(stdout);

@@ -91,6 +91,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
                  "Directory for the per-batch CSV M_{model}_P_{pid}_metrics.csv");
   cmd.add_option("--trace", o.trace,
                  "Chrome-trace / Perfetto JSON timeline of every stage (open in ui.perfetto.dev)");
+  cmd.add_option("--split-point", o.split_point,
+                 "Experimental: run a built-in YOLOv8 in two parts, layers 0..N then the rest, "
+                 "with the hand-over (a copy, as to another device) timed apart: model.N, N in "
+                 "0..21 (model.9: after the backbone)");
   cmd.add_option("--core-bind", o.core_bind, "Pin the process to these cores, e.g. 0-3 or 0,2");
   cmd.add_option("--shard", o.shard,
                  "i/N: run sources i, i+N, i+2N, ... of the list (one camera list over N "

@@ -67,6 +67,7 @@ const std::map<std::string, Setter>& setters() {
       {"max-det", set(&RunOptions::max_det)},
       {"device", set(&RunOptions::device)},
       {"precision", set(&RunOptions::precision)},
+      {"split-point", set(&RunOptions::split_point)},
       {"output", set(&RunOptions::output)},
       {"metrics-dir", set(&RunOptions::metrics_dir)},
       {"trace", set(&RunOptions::trace)},

@@ -34,6 +34,7 @@ struct RunOptions {
   int max_det = 300;
   std::string device = "cpu";
   std::string precision = "fp32";
+  std::string split_point;  // experimental: "model.N" splits a built-in YOLOv8 after layer N
   std::string output;
   std::string metrics_dir;
   std::string trace;      // Chrome-trace / Perfetto JSON timeline

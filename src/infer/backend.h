@@ -17,6 +17,10 @@ struct BackendOptions {
   std::string model = "yolov8n";  // built-in architecture name or a TorchScript file path
   std::string weights;            // optional: parameters for a built-in architecture
   std::string device = "cpu";
+  // Experimental: "model.N" runs a built-in YOLOv8 as layers 0..N, a hand-over of the tensors the
+  // rest reads (copied, as they would be to another device), then layers N+1.. ; each part is
+  // timed (InferenceBackend::end_of_run_report). Empty: one forward.
+  std::string split_point;
   // fp32, bf16 or fp16. On the cpu a reduced precision is probed first (precision_probe.h) and
   // falls back to fp32 when it cannot run; ModelInfo says what ran and why.
   std::string precision = "fp32";
@@ -72,6 +76,11 @@ class InferenceBackend {
   // input: [B, 3, H, W] float32 in [0, 1], contiguous, CPU. Returns float32, contiguous, CPU:
   // [B, 4 + nc, A] for a detector, [B, nc] logits for a classifier (info().task).
   virtual Result<at::Tensor> infer(const at::Tensor& input) = 0;
+  // Lines for the end of the run's summary about what only the backend saw (e.g. the parts of a
+  // split model); empty by default.
+  virtual std::string end_of_run_report() const { return {}; }
+  // Forgets what end_of_run_report() would say so far (called after the warm-up).
+  virtual void reset_report() {}
   // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
   Status warm_up(int batch, int iterations);
 };

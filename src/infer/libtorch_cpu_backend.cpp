@@ -115,7 +115,9 @@ class LibTorchCpuBackend : public InferenceBackend {
       if (dtype_ != torch::kFloat32) x = x.to(dtype_);
       if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
       torch::Tensor output;
-      if (builtin_.module) {
+      if (split_layer_ >= 0) {
+        output = split_forward(x);
+      } else if (builtin_.module) {
         output = builtin_.forward(x);
       } else {
         auto result = detection_tensor(scripted_.forward({x}));
@@ -145,6 +147,12 @@ class LibTorchCpuBackend : public InferenceBackend {
       return Status::error(
           fmt::format("--model: unknown model '{}' (built-in: {}; or give a TorchScript file path)",
                       options.model, fmt::join(names, ", ")));
+    }
+    if (!options.split_point.empty()) {
+      return Status::error(fmt::format(
+          "--split-point {}: only a built-in YOLOv8 detector can be split, not the TorchScript "
+          "file '{}'",
+          options.split_point, options.model));
     }
     return load_torchscript(options);
   }
@@ -213,6 +221,7 @@ class LibTorchCpuBackend : public InferenceBackend {
         info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
         channels_last_ ? ", channels-last" : "",
         builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
+    SI_RETURN_IF_ERROR(choose_split(options));
     SI_RETURN_IF_ERROR(
         probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
     if (spec.labels.size() == static_cast<size_t>(info_.num_classes)) info_.labels = spec.labels;
@@ -315,11 +324,95 @@ class LibTorchCpuBackend : public InferenceBackend {
     return Status::ok();
   }
 
+  // --split-point: layers 0..split_layer_, the hand-over, then the rest; each part timed.
+  Status choose_split(const BackendOptions& options) {
+    if (options.split_point.empty()) return Status::ok();
+    auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
+    const std::string prefix = "model.";
+    int layer = -1;
+    if (options.split_point.rfind(prefix, 0) == 0) {
+      const std::string number = options.split_point.substr(prefix.size());
+      if (!number.empty() && number.size() <= 2 &&
+          number.find_first_not_of("0123456789") == std::string::npos) {
+        layer = std::stoi(number);
+      }
+    }
+    if (!yolo || layer < 0 || layer > YoloV8Impl::kLastSplitLayer) {
+      return Status::error(fmt::format(
+          "--split-point {}: a built-in YOLOv8 detector splits after one of its layers model.0 .. "
+          "model.{} (model.9 ends the backbone){}",
+          options.split_point, YoloV8Impl::kLastSplitLayer,
+          yolo ? "" : fmt::format("; '{}' cannot be split", options.model)));
+    }
+    split_yolo_ = yolo;
+    split_layer_ = layer;
+    split_name_ = options.split_point;
+    return Status::ok();
+  }
+
+  torch::Tensor split_forward(const torch::Tensor& x) {
+    using Clock = std::chrono::steady_clock;
+    const auto ms = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    const auto start = Clock::now();
+    auto kept = split_yolo_->run_to(x, split_layer_);
+    const auto first_done = Clock::now();
+    // The hand-over: every tensor the second part reads is copied, as it would be to the second
+    // part's device. (Both parts run on this CPU backend's device.)
+    int64_t bytes = 0;
+    for (auto& [layer, tensor] : kept) {
+      tensor = tensor.clone();
+      bytes += static_cast<int64_t>(tensor.nbytes());
+    }
+    const auto handed_over = Clock::now();
+    auto output = split_yolo_->run_from(std::move(kept), split_layer_ + 1);
+    const auto done = Clock::now();
+    split_ms_[0].push_back(ms(start, first_done));
+    split_ms_[1].push_back(ms(first_done, handed_over));
+    split_ms_[2].push_back(ms(handed_over, done));
+    split_bytes_ += bytes;
+    return output;
+  }
+
+ public:
+  std::string end_of_run_report() const override {
+    if (split_layer_ < 0 || split_ms_[0].empty()) return {};
+    const auto describe = [](std::vector<double> values) {
+      std::sort(values.begin(), values.end());
+      double sum = 0;
+      for (double v : values) sum += v;
+      const auto at = [&](double q) {
+        return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
+      };
+      return fmt::format("mean {:.2f} ms, p50 {:.2f}, p99 {:.2f}", sum / values.size(), at(0.5),
+                         at(0.99));
+    };
+    const size_t calls = split_ms_[0].size();
+    return fmt::format(
+        "split at {} (experimental), {} forward(s): part 1 (layers 0-{}, cpu) {}; hand-over "
+        "({:.2f} "
+        "MB a forward, copied cpu -> cpu) {}; part 2 (layers {}-22, cpu) {}\n",
+        split_name_, calls, split_layer_, describe(split_ms_[0]),
+        static_cast<double>(split_bytes_) / calls / (1 << 20), describe(split_ms_[1]),
+        split_layer_ + 1, describe(split_ms_[2]));
+  }
+  void reset_report() override {
+    for (auto& part : split_ms_) part.clear();
+    split_bytes_ = 0;
+  }
+
+ private:
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
   bool channels_last_ = false;
   BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;
+  std::shared_ptr<YoloV8Impl> split_yolo_;
+  int split_layer_ = -1;
+  std::string split_name_;
+  std::array<std::vector<double>, 3> split_ms_;  // part 1, hand-over, part 2; one per forward
+  int64_t split_bytes_ = 0;
 };
 
 }  // namespace

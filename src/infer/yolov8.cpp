@@ -109,6 +109,85 @@ std::vector<torch::Tensor> YoloV8Impl::neck_outputs(const torch::Tensor& x) {
   return {out3, out4, out5};
 }
 
+namespace {
+
+// Ultralytics' yolov8.yaml "from" column: the layers whose outputs each layer reads (-1: the one
+// before it).
+const std::vector<std::vector<int>>& layer_inputs() {
+  static const std::vector<std::vector<int>> inputs = {
+      {-1},         {-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1},  // 0-10
+      {-1, 6},                                                                   // 11 concat
+      {-1},                                                                      // 12
+      {-1},                                                                      // 13 upsample
+      {-1, 4},                                                                   // 14 concat
+      {-1},         {-1},                                                        // 15, 16
+      {-1, 12},                                                                  // 17 concat
+      {-1},         {-1},                                                        // 18, 19
+      {-1, 9},                                                                   // 20 concat
+      {-1},                                                                      // 21
+      {15, 18, 21},                                                              // 22 detect
+  };
+  return inputs;
+}
+
+int resolve(int from, int layer) { return from < 0 ? layer - 1 : from; }
+
+}  // namespace
+
+std::map<int, torch::Tensor> YoloV8Impl::run_to(const torch::Tensor& x, int last_layer) {
+  std::map<int, torch::Tensor> outputs;
+  outputs[-1] = x;
+  for (int layer = 0; layer <= last_layer; ++layer) outputs[layer] = run_layer(layer, outputs);
+  // Keep what a later layer reads.
+  std::map<int, torch::Tensor> kept;
+  const auto& inputs = layer_inputs();
+  for (int layer = last_layer + 1; layer < static_cast<int>(inputs.size()); ++layer) {
+    for (int from : inputs[layer]) {
+      const int source = resolve(from, layer);
+      if (source <= last_layer) kept[source] = outputs[source];
+    }
+  }
+  return kept;
+}
+
+torch::Tensor YoloV8Impl::run_from(std::map<int, torch::Tensor> outputs, int first_layer) {
+  const int last = static_cast<int>(layer_inputs().size()) - 1;
+  for (int layer = first_layer; layer < last; ++layer) outputs[layer] = run_layer(layer, outputs);
+  return detect_->forward({outputs.at(15), outputs.at(18), outputs.at(21)});
+}
+
+torch::Tensor YoloV8Impl::run_layer(int layer, const std::map<int, torch::Tensor>& outputs) {
+  const auto& from = layer_inputs()[layer];
+  const torch::Tensor& x = outputs.at(resolve(from[0], layer));
+  switch (layer) {
+    case 10:
+    case 13:
+      return torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                       .scale_factor(std::vector<double>{2.0, 2.0})
+                                                       .mode(torch::kNearest));
+    case 11:
+    case 14:
+    case 17:
+    case 20:
+      return torch::cat({x, outputs.at(from[1])}, 1);
+    case 9:
+      return sppf_->forward(x);
+    default:
+      return forward_block(layer, x);
+  }
+}
+
+torch::Tensor YoloV8Impl::forward_block(int layer, const torch::Tensor& x) {
+  static const std::map<int, int> kDownsample = {{0, 0}, {1, 1},  {3, 2}, {5, 3},
+                                                 {7, 4}, {16, 5}, {19, 6}};
+  static const std::map<int, int> kC2f = {{2, 0},  {4, 1},  {6, 2},  {8, 3},
+                                          {12, 4}, {15, 5}, {18, 6}, {21, 7}};
+  if (auto d = kDownsample.find(layer); d != kDownsample.end()) {
+    return downsample_[d->second]->forward(x);
+  }
+  return c2f_[kC2f.at(layer)]->forward(x);
+}
+
 Result<int> YoloV8Impl::fuse_batch_norm() {
   if (is_training()) {
     return Status::error("fusing BatchNorm needs the model in eval mode (it folds running stats)");

@@ -16,6 +16,12 @@ class YoloV8Impl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   // The head's outputs before decoding, for training (see yolo::DetectRaw).
   yolo::DetectRaw forward_raw(const torch::Tensor& x);
+  // Split execution (--split-point): run_layers(x, 0, k) runs layers 0..k and returns the outputs
+  // that layers after k read (by layer index, k's own included); run_from(outputs, k + 1) runs
+  // the rest from them and returns what forward() returns. k in [0, kLastSplitLayer].
+  static constexpr int kLastSplitLayer = 21;
+  std::map<int, torch::Tensor> run_to(const torch::Tensor& x, int last_layer);
+  torch::Tensor run_from(std::map<int, torch::Tensor> outputs, int first_layer);
   // Layers 0-9 (the backbone, up to SPPF): what fine-tuning freezes.
   std::vector<torch::nn::Module*> backbone() const;
   int num_classes() const { return num_classes_; }
@@ -25,6 +31,8 @@ class YoloV8Impl : public torch::nn::Module {
   Result<int> fuse_batch_norm();
 
  private:
+  torch::Tensor run_layer(int layer, const std::map<int, torch::Tensor>& outputs);
+  torch::Tensor forward_block(int layer, const torch::Tensor& x);  // a Conv or C2f layer
   // The three feature maps (strides 8, 16, 32) the head reads.
   std::vector<torch::Tensor> neck_outputs(const torch::Tensor& x);
 
