@@ -17,6 +17,7 @@ TEST(ProfilerOutputs, FileAndSyntheticRunWritesEveryOutput) {
   const auto out = dir / "out";
   const auto result =
       run_command({STREAMINFER_BIN, "run",
+                   "--model",       "yolov8n",
                    "--source",      clip,
                    "--source",      "synthetic:?width=320&height=240&frames=30&seed=5",
                    "--pace",        "max",
