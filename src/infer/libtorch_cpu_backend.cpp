@@ -161,7 +161,15 @@ class LibTorchCpuBackend : public InferenceBackend {
           options.input_size, options.model, spec.fixed_input_size, spec.fixed_input_size,
           spec.fixed_input_size));
     }
-    auto made = make_builtin_model(options.model, options.num_classes);
+    int num_classes = options.num_classes;
+    if (num_classes == 0 && !options.weights.empty() && spec.task == ModelTask::kDetect) {
+      // A detector trained on other classes (models/yolov8n-shapes-320.pt: 4) says how many in
+      // its last class convolution's bias, so --weights alone is enough to load it.
+      auto shape = weights_tensor_shape(options.weights, "model.22.cv3.0.2.bias");
+      if (!shape) return Status::error("--weights: " + shape.status().message());
+      if (shape->size() == 1) num_classes = static_cast<int>((*shape)[0]);
+    }
+    auto made = make_builtin_model(options.model, num_classes);
     if (!made) return made.status();
     builtin_ = std::move(made.value());
     torch::nn::Module& module = *builtin_.module;

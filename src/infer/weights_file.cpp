@@ -161,4 +161,16 @@ Status load_weights(torch::nn::Module& module, const std::string& path) {
   return Status::ok();
 }
 
+Result<std::vector<int64_t>> weights_tensor_shape(const std::string& path,
+                                                  const std::string& name) {
+  auto tensors = read_tensors(path);
+  if (!tensors) return tensors.status();
+  const auto found = tensors->find(name);
+  if (found == tensors->end()) {
+    return Status::error(fmt::format("weights file '{}' has no tensor '{}'", path, name));
+  }
+  const auto sizes = found->second.sizes();
+  return std::vector<int64_t>(sizes.begin(), sizes.end());
+}
+
 }  // namespace streaminfer

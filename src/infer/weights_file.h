@@ -1,7 +1,9 @@
 #pragma once
 // Weights files of the built-in architectures: every parameter and buffer by its dotted name
 // ("model.0.conv.weight", "layer1.0.bn1.running_mean"), as PyTorch's state_dict names them.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "streaminfer/status.h"
 
@@ -23,5 +25,9 @@ Status save_weights(const torch::nn::Module& module, const std::string& path);
 // line names up to 3 missing, unexpected and mismatched tensors and the file. `module` is left
 // unchanged on any error.
 Status load_weights(torch::nn::Module& module, const std::string& path);
+
+// The shape of the tensor `name` in a weights file (as load_weights reads it): a built-in
+// architecture's class count is read from its head's bias before the model is built.
+Result<std::vector<int64_t>> weights_tensor_shape(const std::string& path, const std::string& name);
 
 }  // namespace streaminfer

@@ -16,6 +16,8 @@ class YoloV8Impl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   // The head's outputs before decoding, for training (see yolo::DetectRaw).
   yolo::DetectRaw forward_raw(const torch::Tensor& x);
+  // [B, 4 + nc, A] as forward() returns it, from forward_raw()'s outputs.
+  torch::Tensor decode(const yolo::DetectRaw& raw) { return detect_->decode(raw); }
   // Layers 0-9 (the backbone, up to SPPF): what fine-tuning freezes.
   std::vector<torch::nn::Module*> backbone() const;
   int num_classes() const { return num_classes_; }
