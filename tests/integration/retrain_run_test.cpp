@@ -99,10 +99,40 @@ TEST(RetrainRun, AFileSourceTrainsOnGeneratedLabelsAndSaysSo) {
   EXPECT_EQ(check_frame_indices(parse_jsonl(dir / "o.jsonl"), 0, -1), "");
 }
 
+// A classifier trains its head only, on the class of each frame's largest object: a loss without
+// box / cls / dfl parts, and each frame still gets its top classes.
+TEST(RetrainRun, AClassifierTrainsItsHeadWithCrossEntropy) {
+  TempDir dir("streaminfer_retrain_classifier");
+  const auto result = run_command(
+      retrain_run({"--model", "resnet18", "--imgsz", "64", "--source", synthetic_uri(160, 120, 4),
+                   "--output", (dir / "o.jsonl").string(), "--metrics-dir", (dir / "m").string()}));
+  ASSERT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_TRUE(has_line_with_all(result.out, {"retrain:", "classification head", "cross-entropy"}))
+      << result.out;
+  const CsvFile csv = read_csv(only_file_with_prefix(dir / "m", "M_"));
+  ASSERT_EQ(csv.rows.size(), 2u);
+  for (const auto& row : csv.rows) {
+    ASSERT_EQ(row.size(), 16u);
+    EXPECT_TRUE(is_number(row[7])) << "loss \"" << row[7] << "\"";
+    for (size_t c : {10u, 11u, 12u}) EXPECT_EQ(row[c], "") << csv.columns[c];
+    for (size_t c : {13u, 14u, 15u}) EXPECT_TRUE(is_number(row[c])) << csv.columns[c];
+  }
+  const auto lines = non_empty_lines(read_file(dir / "o.jsonl"));
+  ASSERT_EQ(lines.size(), 4u);
+  for (const auto& line : lines) EXPECT_NE(line.find("\"classes\""), std::string::npos) << line;
+}
+
 TEST(RetrainRun, ATorchScriptModelOrAnUnknownModeIsRefusedInOneLine) {
   const auto torchscript = run_command(retrain_run({"--model", "some.torchscript"}));
   EXPECT_EQ(torchscript.exit_code, 2) << torchscript.describe();
   EXPECT_EQ(check_error_line(torchscript, {"--mode retrain", "some.torchscript", "built-in"}), "");
+
+  // The YAML key takes the same route.
+  TempDir dir("streaminfer_retrain_yaml");
+  write_file(dir / "job.yaml", "mode: retrain\nretrain_lr: 0.01\nmodel: some.torchscript\n");
+  const auto yaml = run_command({STREAMINFER_BIN, "run", "--config", (dir / "job.yaml").string()});
+  EXPECT_EQ(yaml.exit_code, 2) << yaml.describe();
+  EXPECT_EQ(check_error_line(yaml, {"--mode retrain", "some.torchscript"}), "");
 
   const auto bad_mode = run_command({STREAMINFER_BIN, "run", "--mode", "fly"});
   EXPECT_EQ(bad_mode.exit_code, 2) << bad_mode.describe();

@@ -55,13 +55,15 @@ TEST_F(MetricsCsvTest, WritesHeaderAndParseableRows) {
   r.streams = "0;1;0;1";
   (*writer)->write(r);
   r.step = 1;
-  r.train = TrainStepRecord{.loss = 0.5,
-                            .box = 0.25,
-                            .cls = 0.125,
-                            .dfl = 0.125,
-                            .forward_ms = 10.5,
-                            .backward_ms = 20.25,
-                            .optimizer_ms = 1.5};
+  TrainStepRecord train;
+  train.loss = 0.5;
+  train.box = 0.25;
+  train.cls = 0.125;
+  train.dfl = 0.125;
+  train.forward_ms = 10.5;
+  train.backward_ms = 20.25;
+  train.optimizer_ms = 1.5;
+  r.train = train;
   r.batch_size = 2;
   r.streams = "1;0";
   (*writer)->write(r);

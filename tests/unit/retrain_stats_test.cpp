@@ -7,13 +7,23 @@
 namespace streaminfer {
 namespace {
 
+TrainStepRecord retrain_step_of(double loss, double forward_ms = 0, double backward_ms = 0,
+                                double optimizer_ms = 0) {
+  TrainStepRecord r;
+  r.loss = loss;
+  r.forward_ms = forward_ms;
+  r.backward_ms = backward_ms;
+  r.optimizer_ms = optimizer_ms;
+  return r;
+}
+
 TEST(RetrainStats, LossOfTheFirstAndLastTenthAndTheThreeStages) {
   RetrainStats stats;
   stats.model = "yolov8n: test";
   stats.generated_label_streams = {1};
   // 20 steps: the first tenth is steps 0-1 (losses 20, 19), the last steps 18-19 (2, 1).
   for (int i = 0; i < 20; ++i) {
-    stats.add({.loss = 20.0 - i, .forward_ms = 10, .backward_ms = 20, .optimizer_ms = 1});
+    stats.add(retrain_step_of(20.0 - i, 10, 20, 1));
   }
   EXPECT_EQ(stats.steps(), 20);
   EXPECT_DOUBLE_EQ(stats.first_tenth_loss(), 19.5);
@@ -42,9 +52,9 @@ TEST(RetrainStats, LossOfTheFirstAndLastTenthAndTheThreeStages) {
 
 TEST(RetrainStats, FewerThanTenStepsUseOneStepAtEachEnd) {
   RetrainStats stats;
-  stats.add({.loss = 3});
-  stats.add({.loss = 2});
-  stats.add({.loss = 1});
+  stats.add(retrain_step_of(3));
+  stats.add(retrain_step_of(2));
+  stats.add(retrain_step_of(1));
   EXPECT_DOUBLE_EQ(stats.first_tenth_loss(), 3);
   EXPECT_DOUBLE_EQ(stats.last_tenth_loss(), 1);
   EXPECT_FALSE(summary_to_json(RunStats{}, "m", {}).contains("retrain")) << "infer mode";
