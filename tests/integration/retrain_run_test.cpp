@@ -20,8 +20,8 @@ constexpr int kRetrainFrames = 6;
 
 std::vector<std::string> retrain_run(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {
-      STREAMINFER_BIN, "run", "--mode",       "retrain", "--threads", "2",  "--no-progress",
-      "--imgsz",       "160", "--batch-size", "2",       "--pace",    "max"};
+      STREAMINFER_BIN, "run",          "--mode", "retrain", "--threads", "2",
+      "--no-progress", "--batch-size", "2",      "--pace",  "max"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -36,8 +36,8 @@ TEST(RetrainRun, SyntheticGroundTruthTrainsAndEveryStageIsReported) {
   TempDir dir("streaminfer_retrain");
   const fs::path jsonl = dir / "out.jsonl", trace = dir / "trace.json";
   const auto result = run_command(
-      retrain_run({"--weights", STREAMINFER_TEST_MODELS "/yolov8n-shapes-320.pt", "--source",
-                   synthetic_uri(160, 120, kRetrainFrames), "--output", jsonl.string(),
+      retrain_run({"--imgsz", "160", "--weights", STREAMINFER_TEST_MODELS "/yolov8n-shapes-320.pt",
+                   "--source", synthetic_uri(160, 120, kRetrainFrames), "--output", jsonl.string(),
                    "--metrics-dir", (dir / "metrics").string(), "--trace", trace.string()}));
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_TRUE(has_line_with_all(result.out, {"retrain:", "backbone", "frozen", "trained"}))
@@ -88,8 +88,8 @@ TEST(RetrainRun, AFileSourceTrainsOnGeneratedLabelsAndSaysSo) {
   TempDir dir("streaminfer_retrain_file");
   const fs::path clip = dir / "clip.mp4";
   ASSERT_EQ(make_test_clip(clip, {.seconds = 0.4, .fps = 10, .width = 160, .height = 120}), "");
-  const auto result =
-      run_command(retrain_run({"--source", clip.string(), "--output", (dir / "o.jsonl").string()}));
+  const auto result = run_command(retrain_run(
+      {"--imgsz", "160", "--source", clip.string(), "--output", (dir / "o.jsonl").string()}));
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   const std::string line = "stream 0: generated labels (profiling only: the loss means nothing)";
   // Once in the start-up block, once in the summary.
