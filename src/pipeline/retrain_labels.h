@@ -9,8 +9,8 @@
 namespace streaminfer {
 
 // generated: one box of class 0 over the centre half of the model input (the frame's letterbox
-// target size). Otherwise the frame's ground truth mapped through its letterbox, boxes that end
-// up empty left out.
+// target size). Otherwise the frame's ground truth mapped through its letterbox and clipped to
+// the input, boxes that end up empty left out.
 std::vector<GroundTruthBox> retrain_labels(const Frame& frame, bool generated);
 
 }  // namespace streaminfer
