@@ -10,10 +10,12 @@
 #include "config/shard.h"
 #include "infer/backend.h"
 #include "infer/caching_cpu_allocator.h"
+#include "infer/model_zoo.h"
 #include "pipeline/pipeline.h"
 #include "profile/cpu_affinity.h"
 #include "profile/system_info.h"
 #include "streaminfer/clock.h"
+#include "train/online_trainer.h"
 
 namespace streaminfer::app {
 
@@ -45,6 +47,9 @@ BackendOptions backend_options(const RunOptions& o) {
   b.micro_batch = o.micro_batch;
   b.tensor_cache_mb = o.tensor_cache_mb;
   b.input_size = o.imgsz;
+  // Retrain mode does not run the backend's forwards (the trainer's model does): measuring its
+  // micro-batch would only delay the start.
+  if (o.mode == "retrain" && b.micro_batch == 0) b.micro_batch = 1;
   return b;
 }
 
@@ -117,12 +122,31 @@ int run_command(RunOptions options) {
     }
     binding = "cores " + format_core_list(current_thread_cores());
   }
+  const bool retrain = options.mode == "retrain";
+  if (retrain && !find_builtin(options.model)) {
+    print_error(fmt::format(
+        "--mode retrain: --model {} is not a built-in architecture (a TorchScript file cannot be "
+        "fine-tuned); give yolov8n, yolov8s, resnet18, resnet50 or vit_b_16",
+        options.model));
+    return 2;
+  }
   auto backend = create_backend(backend_options(options));
   if (!backend) {
     print_error(backend.status().message());
     return 2;
   }
   const ModelInfo& model = backend.value()->info();
+  // Retrain mode: a second, trainable copy of the model (see online_trainer.h for why).
+  std::unique_ptr<OnlineTrainer> trainer;
+  if (retrain) {
+    auto made = create_online_trainer(
+        {options.model, options.weights, model.num_classes, options.retrain_lr});
+    if (!made) {
+      print_error(made.status().message());
+      return 2;
+    }
+    trainer = std::move(made.value());
+  }
   // The backend probed the precision in a child process; when it could not run, fp32 runs and
   // this is the one line that says so.
   if (!model.precision_fallback.empty()) {
@@ -136,6 +160,7 @@ int run_command(RunOptions options) {
   system.extra["streaminfer"] = STREAMINFER_VERSION;
   PipelineOptions pipeline_opts = pipeline_options(options, model.name);
   pipeline_opts.system = to_json(system);
+  pipeline_opts.trainer = trainer.get();
   Pipeline pipeline(std::move(pipeline_opts), *backend.value());
   if (Status opened = pipeline.open_outputs(); !opened) {
     print_error(opened.message());
@@ -156,11 +181,19 @@ int run_command(RunOptions options) {
   for (size_t i = 0; i < infos.size(); ++i) {
     std::printf("stream %zu: %s [%s]\n", i, infos[i].uri.c_str(), infos[i].description.c_str());
   }
+  if (trainer) {
+    std::printf("retrain: %s\n", trainer->description().c_str());
+    for (int id : pipeline.generated_label_streams()) {
+      std::printf("%s\n", generated_labels_line(id).c_str());
+    }
+  }
   if (!sources_opened) {
     // Each source that failed has already said why, in one line of its own.
     return 1;
   }
 
+  // Retrain mode: no warm-up, every step trains (a warm-up step would change the weights).
+  if (trainer) options.warmup = 0;
   const int64_t warm_start = now_ns();
   if (Status warmed = backend.value()->warm_up(options.batch_size, options.warmup); !warmed) {
     print_error(warmed.message());

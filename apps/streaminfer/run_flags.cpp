@@ -99,6 +99,13 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--shard", o.shard,
                  "i/N: run sources i, i+N, i+2N, ... of the list (one camera list over N "
                  "machines)");
+  cmd.add_option("--mode", o.mode,
+                 "infer, or retrain: online fine-tuning on the incoming frames (built-in models: "
+                 "backbone frozen, one AdamW step per batch; labels from the synthetic source's "
+                 "ground truth, generated for other sources: profiling only)")
+      ->capture_default_str();
+  cmd.add_option("--retrain-lr", o.retrain_lr, "Learning rate of --mode retrain")
+      ->capture_default_str();
   cmd.add_flag("!--no-progress", o.progress, "No live progress line");
 }
 

@@ -74,6 +74,8 @@ const std::map<std::string, Setter>& setters() {
       {"core-bind", set(&RunOptions::core_bind)},
       {"shard", set(&RunOptions::shard)},
       {"progress", set(&RunOptions::progress)},
+      {"mode", set(&RunOptions::mode)},
+      {"retrain-lr", set(&RunOptions::retrain_lr)},
   };
   return table;
 }
@@ -144,6 +146,8 @@ Status validate(const RunOptions& o) {
     return Status::error(fmt::format("--imgsz {}: must be a multiple of 32", o.imgsz));
   }
   SI_RETURN_IF_ERROR(check_choice("pace", o.pace, {"auto", "max", "realtime"}));
+  SI_RETURN_IF_ERROR(check_choice("mode", o.mode, {"infer", "retrain"}));
+  SI_RETURN_IF_ERROR(check_range("retrain-lr", o.retrain_lr, 1e-9, 10));
   SI_RETURN_IF_ERROR(check_choice("device", o.device, {"cpu", "cuda"}));
   SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16"}));
   if (!o.shard.empty()) SI_RETURN_IF_ERROR(parse_shard(o.shard).status());

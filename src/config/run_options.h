@@ -41,6 +41,10 @@ struct RunOptions {
   std::string core_bind;  // e.g. "0-3" or "0,2": pin the whole process to these cores
   std::string shard;      // "i/N": take sources i, i+N, ... of the list; empty: all
   bool progress = true;
+  // infer, or retrain: a fine-tuning step per batch (built-in architectures only) whose forward
+  // also gives the frames their results.
+  std::string mode = "infer";
+  double retrain_lr = 1e-3;  // AdamW learning rate of retrain mode
 
   // mqtt://host[:port]/topic[?qos=&client_id=&queue=]: detections and stats to a broker.
   std::vector<std::string> sinks;

@@ -22,6 +22,8 @@ class YoloV8Impl : public torch::nn::Module {
   static constexpr int kLastSplitLayer = 21;
   std::map<int, torch::Tensor> run_to(const torch::Tensor& x, int last_layer);
   torch::Tensor run_from(std::map<int, torch::Tensor> outputs, int first_layer);
+  // [B, 4 + nc, A] as forward() returns it, from forward_raw()'s outputs.
+  torch::Tensor decode(const yolo::DetectRaw& raw) { return detect_->decode(raw); }
   // Layers 0-9 (the backbone, up to SPPF): what fine-tuning freezes.
   std::vector<torch::nn::Module*> backbone() const;
   int num_classes() const { return num_classes_; }

@@ -166,7 +166,10 @@ DetectRaw DetectImpl::forward_raw(const std::vector<torch::Tensor>& features) {
 }
 
 torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
-  DetectRaw raw = forward_raw(features);
+  return decode(forward_raw(features));
+}
+
+torch::Tensor DetectImpl::decode(const DetectRaw& raw) {
   const auto& all = raw.outputs;
   const auto& anchors = raw.anchors;
   const int64_t batch = all.size(0);
@@ -184,7 +187,7 @@ torch::Tensor DetectImpl::forward(const std::vector<torch::Tensor>& features) {
   auto bottom_right_corner = anchors + right_bottom;
   auto centre = (top_left_corner + bottom_right_corner) / 2;
   auto size = bottom_right_corner - top_left_corner;
-  auto boxes = torch::cat({centre, size}, 1) * strides_;
+  auto boxes = torch::cat({centre, size}, 1) * raw.strides;
   return torch::cat({boxes, class_logits.sigmoid()}, 1);
 }
 

@@ -87,6 +87,9 @@ class DetectImpl : public torch::nn::Module {
   DetectImpl(int num_classes, const std::vector<int>& channels);
   torch::Tensor forward(const std::vector<torch::Tensor>& features);
   DetectRaw forward_raw(const std::vector<torch::Tensor>& features);
+  // forward() is forward_raw() then this: boxes from the distance bins, class scores sigmoid.
+  // Retrain mode decodes its training forward's outputs with it instead of a second forward.
+  torch::Tensor decode(const DetectRaw& raw);
   void initialize_biases();  // Ultralytics' prior: box 1.0, class log(5 / nc / (640 / s)^2)
 
  private:

@@ -2,8 +2,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "profile/retrain_stats.h"
 #include "streaminfer/frame.h"
 
 namespace streaminfer {
@@ -20,6 +22,7 @@ struct Batch {
   int64_t prep_start = 0, prep_end = 0;
   int64_t infer_start = 0, infer_end = 0;
   int64_t post_start = 0, post_end = 0;
+  std::optional<TrainStepRecord> train;  // retrain mode: the step that ran instead of inference
 };
 using BatchPtr = std::unique_ptr<Batch>;
 

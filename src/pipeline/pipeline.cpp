@@ -11,6 +11,7 @@
 #include "batch/bounded_queue.h"
 #include "pipeline/batch.h"
 #include "pipeline/progress_display.h"
+#include "pipeline/retrain_labels.h"
 #include "pipeline/run_outputs.h"
 #include "postprocess/classify.h"
 #include "preprocess/letterbox.h"
@@ -18,6 +19,7 @@
 #include "profile/nvtx.h"
 #include "source/frame_sampler.h"
 #include "streaminfer/clock.h"
+#include "train/online_trainer.h"
 
 extern "C" {
 #include <libavutil/frame.h>
@@ -80,6 +82,9 @@ struct Pipeline::Impl {
   void report_end_of_stream(int id, int64_t frames);
   void preprocess_loop();
   void inference_loop();
+  // Retrain mode: one fine-tuning step on the batch's first n rows; its forward's output is the
+  // batch's output.
+  Result<at::Tensor> train_step(Batch& b, int64_t n);
   void postprocess_loop();
   void sampler_loop();
   void record_batch(const Batch& batch);
@@ -231,7 +236,12 @@ void Pipeline::Impl::inference_loop() {
     Batch& b = **batch;
     const int64_t n = static_cast<int64_t>(b.frames.size());
     Result<at::Tensor> output = Status::ok();
-    {
+    if (options.trainer) {
+      SI_NVTX_RANGE("retrain step");
+      b.infer_start = now_ns();
+      output = train_step(b, n);
+      b.infer_end = now_ns();
+    } else {
       SI_NVTX_RANGE("inference");
       b.infer_start = now_ns();
       output = backend.infer(b.input.narrow(0, 0, n));
@@ -260,6 +270,21 @@ void Pipeline::Impl::inference_loop() {
   stats.inference_thread.busy_ms = busy_ms;
   stats.inference_thread.idle_ms = idle_ms;
   inference_thread_end = now_ns();
+}
+
+Result<at::Tensor> Pipeline::Impl::train_step(Batch& b, int64_t n) {
+  std::vector<std::vector<GroundTruthBox>> labels;
+  labels.reserve(b.frames.size());
+  for (const auto& frame : b.frames) {
+    labels.push_back(retrain_labels(*frame, !streams[frame->stream_id]->info.has_ground_truth));
+  }
+  try {
+    OnlineStep step = options.trainer->step(b.input.narrow(0, 0, n), labels);
+    b.train = step.record;
+    return std::move(step.output);
+  } catch (const std::exception& e) {
+    return Status::error(fmt::format("retrain step {}: {}", b.step, e.what()));
+  }
 }
 
 void Pipeline::Impl::fail_inference(const std::string& message) {
@@ -349,6 +374,7 @@ void Pipeline::Impl::record_batch(const Batch& b) {
   const double post_ms = ms_between(b.post_start, b.post_end);
   stats.stage(Stage::kInference).add(exec_ms);
   stats.stage(Stage::kPostprocess).add(post_ms);
+  if (b.train && stats.retrain) stats.retrain->add(*b.train);
   stats.busy_ms[static_cast<size_t>(Stage::kPreprocess)] += prep_ms;
   stats.busy_ms[static_cast<size_t>(Stage::kInference)] += exec_ms;
   stats.busy_ms[static_cast<size_t>(Stage::kPostprocess)] += post_ms;
@@ -448,6 +474,16 @@ Status Pipeline::open_sources() {
   return Status::ok();
 }
 
+std::vector<int> Pipeline::generated_label_streams() const {
+  std::vector<int> ids;
+  if (!impl_->options.trainer) return ids;
+  for (size_t i = 0; i < impl_->streams.size(); ++i) {
+    const auto& stream = *impl_->streams[i];
+    if (stream.source && !stream.info.has_ground_truth) ids.push_back(static_cast<int>(i));
+  }
+  return ids;
+}
+
 Result<RunStats> Pipeline::run() {
   Impl& m = *impl_;
   const auto& model = m.backend.info();
@@ -459,6 +495,11 @@ Result<RunStats> Pipeline::run() {
   for (size_t i = 0; i < m.streams.size(); ++i) {
     m.stats.streams[i].stream_id = static_cast<int>(i);
     m.stats.streams[i].uri = m.streams[i]->uri;
+  }
+  if (m.options.trainer) {
+    m.stats.retrain = RetrainStats{};
+    m.stats.retrain->model = m.options.trainer->description();
+    m.stats.retrain->generated_label_streams = generated_label_streams();
   }
   if (auto tracker = m.accuracy_tracker(); tracker) m.outputs.track_accuracy(std::move(tracker));
   m.run_start = now_ns();

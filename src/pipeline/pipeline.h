@@ -22,6 +22,8 @@
 
 namespace streaminfer {
 
+class OnlineTrainer;
+
 enum class PaceMode { kAuto, kMax, kRealtime };
 
 struct PipelineOptions {
@@ -43,6 +45,11 @@ struct PipelineOptions {
 
   // mqtt://host[:port]/topic: per-frame detections and a stats message to a broker.
   std::vector<std::string> sinks;
+
+  // Retrain mode (not owned; outlives the run): each batch runs one fine-tuning step instead of
+  // the backend's forward, and the frames get their results from that step's forward. Null:
+  // inference mode.
+  OnlineTrainer* trainer = nullptr;
 };
 
 class Pipeline {
@@ -64,6 +71,9 @@ class Pipeline {
   void request_stop();
 
   const std::vector<SourceInfo>& source_infos() const { return source_infos_; }
+  // Retrain mode, after open_sources(): the streams without ground truth, which train on
+  // generated labels (retrain_labels.h).
+  std::vector<int> generated_label_streams() const;
   // Files written by the last run (after run() returned).
   std::vector<std::string> written_files() const;
 

@@ -33,6 +33,7 @@ BatchTimeline timeline_of(const Batch& b) {
   t.infer_end = b.infer_end;
   t.post_start = b.post_start;
   t.post_end = b.post_end;
+  t.train = b.train;
   for (const auto& frame : b.frames) {
     t.frames.push_back(
         {frame->stream_id, frame->index, frame->t, static_cast<int>(frame->detections.size())});
@@ -151,6 +152,7 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
     record.post_ms = ms_between(b.post_start, b.post_end);
     record.total_ms = record.read_ms + record.prep_ms + record.exec_ms + record.post_ms;
     record.batch_size = static_cast<int>(b.frames.size());
+    record.train = b.train;
     record.start_ms = ms_between(run_start_ns_, b.read_end);
     for (const auto& frame : b.frames) {
       if (!record.streams.empty()) record.streams += ';';

@@ -16,7 +16,14 @@ namespace {
 
 constexpr const char* kMetricsHeader =
     "step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,total_step_latency_ms,"
-    "batch_size,loss,start_ms,streams\n";
+    "batch_size,loss,start_ms,streams,box_loss,cls_loss,dfl_loss,forward_ms,backward_ms,"
+    "optimizer_ms\n";
+
+// Empty cell, not 0 or "nan": pandas reads it as NaN, and 0 would look like a real loss.
+void append_optional_cell(fmt::memory_buffer& out, const std::optional<double>& value) {
+  out.push_back(',');
+  if (value) fmt::format_to(std::back_inserter(out), "{}", *value);
+}
 
 // RFC 4180 quoting, only when needed: the stream list is normally "0;1;0;1" and stays bare.
 void append_csv_field(fmt::memory_buffer& out, const std::string& field) {
@@ -53,10 +60,18 @@ void MetricsCsvWriter::write(const BatchRecord& r) {
   fmt::memory_buffer line;
   fmt::format_to(std::back_inserter(line), "{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{},", r.step,
                  r.read_ms, r.prep_ms, r.exec_ms, r.post_ms, r.total_ms, r.batch_size);
-  // Empty cell, not 0 or "nan": pandas reads it as NaN, and 0 would look like a real loss.
-  if (r.loss) fmt::format_to(std::back_inserter(line), "{}", *r.loss);
+  if (r.train) fmt::format_to(std::back_inserter(line), "{}", r.train->loss);
   fmt::format_to(std::back_inserter(line), ",{:.3f},", r.start_ms);
   append_csv_field(line, r.streams);
+  if (r.train) {
+    append_optional_cell(line, r.train->box);
+    append_optional_cell(line, r.train->cls);
+    append_optional_cell(line, r.train->dfl);
+    fmt::format_to(std::back_inserter(line), ",{:.3f},{:.3f},{:.3f}", r.train->forward_ms,
+                   r.train->backward_ms, r.train->optimizer_ms);
+  } else {
+    line.append(std::string_view(",,,,,,"));
+  }
   line.push_back('\n');
   out_.write(line.data(), static_cast<std::streamsize>(line.size()));
 }

@@ -1,13 +1,17 @@
 #pragma once
 // Per-batch metrics CSV, M_{model}_P_{pid}_metrics.csv, loadable by pandas as it is.
 // Columns: step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,
-//          total_step_latency_ms,batch_size,loss,start_ms,streams
+//          total_step_latency_ms,batch_size,loss,start_ms,streams,box_loss,cls_loss,dfl_loss,
+//          forward_ms,backward_ms,optimizer_ms
+// The retrain columns come last so that the first ones keep their positions; they are empty in
+// inference mode (and the loss parts for classifiers, whose loss has none).
 #include <cstdint>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "profile/retrain_stats.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
@@ -20,9 +24,9 @@ struct BatchRecord {
   double post_ms = 0;   // decode + NMS
   double total_ms = 0;  // read + prep + exec + post
   int batch_size = 0;
-  std::optional<double> loss;  // retrain mode only; empty cell otherwise
-  double start_ms = 0;         // batch formed, ms since run start
-  std::string streams;         // stream ids in the batch, e.g. "0;1;0;1"
+  std::optional<TrainStepRecord> train;  // retrain mode only: loss and stage times
+  double start_ms = 0;                   // batch formed, ms since run start
+  std::string streams;                   // stream ids in the batch, e.g. "0;1;0;1"
 };
 
 class MetricsCsvWriter {

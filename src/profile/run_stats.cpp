@@ -212,6 +212,7 @@ std::string format_summary(const RunStats& stats) {
                    100.0 * inference.idle_ms / inference.lifetime_ms,
                    100.0 * other / inference.lifetime_ms, inference.lifetime_ms / 1000.0);
   }
+  if (stats.retrain) fmt::format_to(std::back_inserter(out), "{}", format_retrain(*stats.retrain));
   if (stats.accuracy) {
     fmt::format_to(std::back_inserter(out), "{}", format_accuracy(*stats.accuracy));
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "profile/latency_histogram.h"
+#include "profile/retrain_stats.h"
 #include "profile/run_accuracy.h"
 
 namespace streaminfer {
@@ -57,6 +58,8 @@ struct RunStats {
   std::array<double, static_cast<size_t>(Stage::kCount)> busy_ms{};
   // Only when at least one stream's source has ground truth (synthetic cameras).
   std::optional<RunAccuracy> accuracy;
+  // Retrain mode only: loss per step and the forward / backward / optimizer stages.
+  std::optional<RetrainStats> retrain;
 
   LatencyHistogram& stage(Stage s) { return stages[static_cast<size_t>(s)]; }
   const LatencyHistogram& stage(Stage s) const { return stages[static_cast<size_t>(s)]; }

@@ -47,6 +47,7 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
   }
   const Stage bottleneck = bottleneck_stage(stats);
   j["bottleneck"] = bottleneck == Stage::kCount ? "unknown" : stage_name(bottleneck);
+  if (stats.retrain) j["retrain"] = retrain_to_json(*stats.retrain);
   if (stats.accuracy) j["accuracy"] = accuracy_to_json(*stats.accuracy);
   j["system"] = system.is_null() ? nlohmann::json::object() : system;
   return j;

@@ -3,8 +3,10 @@
 // complete. Plain copies of the timestamps, so exporters never touch Batch (which needs LibTorch)
 // and the batch's frames can be released before the exporters run.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "profile/retrain_stats.h"
 #include "streaminfer/frame.h"
 
 namespace streaminfer {
@@ -27,6 +29,8 @@ struct BatchTimeline {
   int64_t infer_start = 0, infer_end = 0;
   int64_t post_start = 0, post_end = 0;
   int64_t sink_start = 0, sink_end = 0;  // detections written (JSONL, per-batch CSV)
+  // Retrain mode: the inference span is one optimizer step, drawn as its three stages.
+  std::optional<TrainStepRecord> train;
   std::vector<FrameTimeline> frames;
 };
 

@@ -176,7 +176,23 @@ void TraceWriter::add_batch(const BatchTimeline& b) {
       }
     }
   }
-  if (infer.reached()) {
+  if (infer.reached() && b.train) {
+    // Retrain mode: the step's three stages, one after the other from the forward's start.
+    const TrainStepRecord& t = *b.train;
+    const std::pair<const char*, double> parts[] = {
+        {"forward", t.forward_ms}, {"backward", t.backward_ms}, {"optimizer", t.optimizer_ms}};
+    int64_t start = t.start_ns;
+    for (const auto& [name, ms] : parts) {
+      const Span span{start, start + static_cast<int64_t>(ms * 1e6)};
+      start = span.end;
+      ev.begin_slice(kInferenceTid, span);
+      ev.name_and_args("{} batch {} (size {})", name, b.step, size);
+      // JSON has no NaN: a diverged loss is written as null.
+      fmt::format_to(std::back_inserter(out), R"("step":{},"batch_size":{},"loss":{})", b.step,
+                     size, std::isfinite(t.loss) ? fmt::format("{}", t.loss) : "null");
+      ev.end_slice();
+    }
+  } else if (infer.reached()) {
     ev.begin_slice(kInferenceTid, infer);
     ev.name_and_args("inference batch {} (size {})", b.step, size);
     fmt::format_to(std::back_inserter(out), R"("step":{},"batch_size":{})", b.step, size);

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "profile/nvtx.h"
+
 namespace streaminfer {
 
 namespace {
@@ -17,7 +19,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 DetectorFineTuner::DetectorFineTuner(YoloV8 model, const FineTuneOptions& options)
-    : model_(std::move(model)) {
+    : model_(std::move(model)), decode_outputs_(options.decode_outputs) {
   model_->train();
   if (options.freeze_backbone) {
     for (torch::nn::Module* layer : model_->backbone()) {
@@ -51,20 +53,32 @@ DetectorFineTuner::~DetectorFineTuner() = default;
 
 FineTuneStep DetectorFineTuner::step(const at::Tensor& images, const at::Tensor& targets) {
   FineTuneStep out;
-  auto start = std::chrono::steady_clock::now();
-  auto raw = model_->forward_raw(images);
-  DetectionLoss loss = detection_loss(raw, targets, model_->num_classes());
-  out.forward_ms = ms_since(start);
-
-  start = std::chrono::steady_clock::now();
-  optimizer_->zero_grad();
-  loss.total.backward();
-  out.backward_ms = ms_since(start);
-
-  start = std::chrono::steady_clock::now();
-  optimizer_->step();
-  out.optimizer_ms = ms_since(start);
-
+  DetectionLoss loss;
+  {
+    SI_NVTX_RANGE("forward");
+    const auto start = std::chrono::steady_clock::now();
+    auto raw = model_->forward_raw(images);
+    loss = detection_loss(raw, targets, model_->num_classes());
+    if (decode_outputs_) {
+      torch::NoGradGuard no_grad;
+      out.detections =
+          model_->decode({raw.outputs.detach(), raw.anchors, raw.strides}).contiguous();
+    }
+    out.forward_ms = ms_since(start);
+  }
+  {
+    SI_NVTX_RANGE("backward");
+    const auto start = std::chrono::steady_clock::now();
+    optimizer_->zero_grad();
+    loss.total.backward();
+    out.backward_ms = ms_since(start);
+  }
+  {
+    SI_NVTX_RANGE("optimizer");
+    const auto start = std::chrono::steady_clock::now();
+    optimizer_->step();
+    out.optimizer_ms = ms_since(start);
+  }
   out.box = loss.box;
   out.cls = loss.cls;
   out.dfl = loss.dfl;

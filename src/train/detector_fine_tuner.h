@@ -20,12 +20,19 @@ struct FineTuneOptions {
   double learning_rate = 1e-3;
   double weight_decay = 5e-4;
   bool freeze_backbone = true;
+  // Also decode the training forward's head outputs into detections (FineTuneStep::detections):
+  // retrain mode's frames get their results from the forward that trained on them, not from a
+  // second, eval-mode forward.
+  bool decode_outputs = false;
 };
 
 struct FineTuneStep {
   double loss = 0;  // box + cls + dfl, per image
   double box = 0, cls = 0, dfl = 0;
   double forward_ms = 0, backward_ms = 0, optimizer_ms = 0;
+  // With FineTuneOptions::decode_outputs: [B, 4 + nc, A] as YoloV8::forward gives it, from the
+  // weights before this step's update (part of forward_ms); undefined otherwise.
+  at::Tensor detections;
 };
 
 class DetectorFineTuner {
@@ -45,6 +52,7 @@ class DetectorFineTuner {
   YoloV8 model_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t trainable_ = 0, frozen_ = 0;
+  bool decode_outputs_ = false;
 };
 
 }  // namespace streaminfer

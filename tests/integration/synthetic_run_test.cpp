@@ -94,7 +94,8 @@ TEST(SyntheticRun, TwoStreamsEveryFrameHasOneValidLineAndTheCsvAccountsForAll) {
   CsvFile csv = read_csv(csv_path);
   ASSERT_EQ(csv.header,
             "step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,"
-            "total_step_latency_ms,batch_size,loss,start_ms,streams");
+            "total_step_latency_ms,batch_size,loss,start_ms,streams,box_loss,cls_loss,dfl_loss,"
+            "forward_ms,backward_ms,optimizer_ms");
   EXPECT_GE(csv.rows.size(), static_cast<size_t>((2 * kFrames + kBatch - 1) / kBatch));
   int64_t frames_in_batches = 0;
   std::set<long long> steps;
@@ -114,7 +115,10 @@ TEST(SyntheticRun, TwoStreamsEveryFrameHasOneValidLineAndTheCsvAccountsForAll) {
     EXPECT_TRUE(!row[6].empty() && *end == '\0' && bs >= 1 && bs <= kBatch)
         << "batch_size \"" << row[6] << "\" not in 1.." << kBatch << " in row " << i + 1;
     frames_in_batches += bs;
-    EXPECT_EQ(row[7], "") << "loss should be empty in inference mode (row " << i + 1 << ")";
+    for (size_t c : {7u, 10u, 11u, 12u, 13u, 14u, 15u}) {
+      EXPECT_EQ(row[c], "") << csv.columns[c] << " should be empty in inference mode (row " << i + 1
+                            << ")";
+    }
     // streams: the stream id of each frame of the batch, e.g. "0;1;0;1".
     size_t count = row[9].empty() ? 0 : 1 + std::count(row[9].begin(), row[9].end(), ';');
     EXPECT_EQ(static_cast<long long>(count), bs)

@@ -55,7 +55,15 @@ TEST_F(MetricsCsvTest, WritesHeaderAndParseableRows) {
   r.streams = "0;1;0;1";
   (*writer)->write(r);
   r.step = 1;
-  r.loss = 0.5;
+  TrainStepRecord train;
+  train.loss = 0.5;
+  train.box = 0.25;
+  train.cls = 0.125;
+  train.dfl = 0.125;
+  train.forward_ms = 10.5;
+  train.backward_ms = 20.25;
+  train.optimizer_ms = 1.5;
+  r.train = train;
   r.batch_size = 2;
   r.streams = "1;0";
   (*writer)->write(r);
@@ -65,15 +73,22 @@ TEST_F(MetricsCsvTest, WritesHeaderAndParseableRows) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             "step,read_latency_ms,prep_latency_ms,exec_latency_ms,post_latency_ms,"
-            "total_step_latency_ms,batch_size,loss,start_ms,streams");
-  EXPECT_EQ(lines[1], "0,1.235,2.000,30.500,0.000,33.735,4,,1000.250,0;1;0;1");
-  for (const auto& line : lines) EXPECT_EQ(split(line, ',').size(), 10u) << line;
+            "total_step_latency_ms,batch_size,loss,start_ms,streams,box_loss,cls_loss,dfl_loss,"
+            "forward_ms,backward_ms,optimizer_ms");
+  EXPECT_EQ(lines[1], "0,1.235,2.000,30.500,0.000,33.735,4,,1000.250,0;1;0;1,,,,,,");
+  for (const auto& line : lines) EXPECT_EQ(split(line, ',').size(), 16u) << line;
 
   const auto second = split(lines[2], ',');
   EXPECT_EQ(second[0], "1");
   EXPECT_EQ(std::stod(second[7]), 0.5);
   EXPECT_EQ(second[6], "2");
   EXPECT_EQ(second[9], "1;0");
+  EXPECT_EQ(std::stod(second[10]), 0.25);
+  EXPECT_EQ(std::stod(second[11]), 0.125);
+  EXPECT_EQ(std::stod(second[12]), 0.125);
+  EXPECT_EQ(second[13], "10.500");
+  EXPECT_EQ(second[14], "20.250");
+  EXPECT_EQ(second[15], "1.500");
 }
 
 TEST_F(MetricsCsvTest, EmptyLossCellWhenNoLoss) {
@@ -85,8 +100,9 @@ TEST_F(MetricsCsvTest, EmptyLossCellWhenNoLoss) {
   (*writer)->write(r);
   ASSERT_TRUE((*writer)->close().is_ok());
   const auto cells = split(read_lines(path).at(1), ',');
-  ASSERT_EQ(cells.size(), 10u);
+  ASSERT_EQ(cells.size(), 16u);
   EXPECT_EQ(cells[7], "");
+  for (size_t c = 10; c < 16; ++c) EXPECT_EQ(cells[c], "") << "column " << c;
 }
 
 TEST_F(MetricsCsvTest, OpenErrorNamesThePath) {

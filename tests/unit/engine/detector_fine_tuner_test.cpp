@@ -70,5 +70,33 @@ TEST(DetectorFineTuner, AFewStepsLowerTheLossAndLeaveTheFrozenBackboneBitIdentic
   EXPECT_TRUE(head.requires_grad());
 }
 
+// Retrain mode gives frames the detections of the forward that trained on them: the same as the
+// model's own forward (training mode, weights before the step), and the step still trains.
+TEST(DetectorFineTuner, DecodedOutputsAreTheForwardsDetectionsBeforeTheUpdate) {
+  torch::manual_seed(5);
+  std::vector<SceneSpec> scenes(2);
+  scenes[0] = {256, 192, 3, 31, 2};
+  scenes[1] = {192, 256, 2, 32, 4};
+  auto batch = render_scenes(scenes, 128);
+  ASSERT_TRUE(batch) << batch.status().message();
+  YoloV8 model('n', 4);
+  DetectorFineTuner tuner(model, FineTuneOptions{.decode_outputs = true});
+  torch::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = tuner.model()->forward(batch->images);
+  }
+  const FineTuneStep step = tuner.step(batch->images, batch->targets);
+  ASSERT_TRUE(step.detections.defined());
+  ASSERT_EQ(step.detections.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(step.detections, expected, 1e-4, 1e-4));
+  torch::Tensor after;
+  {
+    torch::NoGradGuard no_grad;
+    after = tuner.model()->forward(batch->images);
+  }
+  EXPECT_FALSE(torch::allclose(after, expected, 1e-4, 1e-4)) << "the step changed nothing";
+}
+
 }  // namespace
 }  // namespace streaminfer
