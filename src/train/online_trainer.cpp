@@ -115,7 +115,8 @@ Result<std::unique_ptr<OnlineTrainer>> create_online_trainer(const OnlineTrainer
   if (!spec) {
     return Status::error(fmt::format(
         "--mode retrain: --model {} is not a built-in architecture (a TorchScript file cannot be "
-        "fine-tuned here); give one of yolov8n, yolov8s, resnet18, resnet50, vit_b_16",
+        "fine-tuned here); give one of yolov8n-shapes, yolov8n, yolov8s, resnet18, resnet50, "
+        "vit_b_16",
         options.model));
   }
   std::string weights = options.weights;
