@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "commands.h"
@@ -156,6 +157,11 @@ int run_command(RunOptions options) {
   SystemInfo system = collect_system_info();
   system.extra["libtorch"] = TORCH_VERSION;
   system.extra["libtorch threads"] = std::to_string(at::get_num_threads());
+  // Whether idle OpenMP threads spin: what decides how processes sharing cores slow each other.
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  system.extra["openmp wait policy"] = wait_policy != nullptr && *wait_policy != 0
+                                           ? wait_policy
+                                           : "unset (OpenMP threads spin before sleeping)";
   system.extra["core binding"] = binding;
   system.extra["streaminfer"] = STREAMINFER_VERSION;
   PipelineOptions pipeline_opts = pipeline_options(options, model.name);

@@ -37,9 +37,10 @@ TEST(Launch, AKilledWorkerIsRestartedAndCtrlCMergesEveryWorkersSummary) {
   TempDir dir;
   write_file(dir / "workers.yaml",
              "workers:\n" + worker_yaml("lobby", {1}) + worker_yaml("parking", {2, 3}));
-  ChildProcess launch(
-      {STREAMINFER_BIN, "launch", (dir / "workers.yaml").string(), "-o", (dir / "out").string()},
-      dir / "launch.out", dir / "launch.err");
+  // Without OMP_WAIT_POLICY (the test command sets it), as a user starts it.
+  ChildProcess launch({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", STREAMINFER_BIN, "launch",
+                       (dir / "workers.yaml").string(), "-o", (dir / "out").string()},
+                      dir / "launch.out", dir / "launch.err");
   pid_t parking = -1;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -81,6 +82,11 @@ TEST(Launch, AKilledWorkerIsRestartedAndCtrlCMergesEveryWorkersSummary) {
   ASSERT_EQ(launch.exit_code(), 0) << out << err;
   EXPECT_TRUE(has_line_with_all(err, {"worker parking", "killed by signal 9", "restarting"}))
       << err;
+  // The workers share the cores, so their OpenMP threads wait passively.
+  EXPECT_TRUE(has_line_with_all(out, {"OMP_WAIT_POLICY=passive"})) << out;
+  EXPECT_TRUE(has_line_with_all(read_file(dir / "out" / "lobby" / "run.out"),
+                                {"openmp wait policy:", "passive"}))
+      << read_file(dir / "out" / "lobby" / "run.out");
   EXPECT_TRUE(has_line_with_all(out, {"lobby", "stopped", " 0 ", " 1 "})) << out;
   EXPECT_TRUE(has_line_with_all(out, {"parking", "stopped", " 1 ", " 2 "})) << out;
   EXPECT_TRUE(has_line_with_all(out, {"total", " 1 ", " 3 "})) << out;
