@@ -226,6 +226,14 @@ int run_command(RunOptions options) {
   std::printf("%s", format_summary(stats.value()).c_str());
   std::printf("%s", backend.value()->end_of_run_report().c_str());
   std::printf("%s", format_tensor_cache(installed_tensor_cache_stats()).c_str());
+  if (trainer && !options.retrain_save.empty()) {
+    if (Status saved = trainer->save(options.retrain_save); !saved) {
+      print_error("--retrain-save: " + saved.message());
+      return 1;
+    }
+    std::printf("wrote %s (the fine-tuned weights: --weights %s loads them)\n",
+                options.retrain_save.c_str(), options.retrain_save.c_str());
+  }
   for (const auto& file : pipeline.written_files()) std::printf("wrote %s\n", file.c_str());
   std::fflush(stdout);
   return stats.value().total_frames_done() > 0 ? 0 : 1;

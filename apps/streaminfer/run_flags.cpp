@@ -106,6 +106,9 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
       ->capture_default_str();
   cmd.add_option("--retrain-lr", o.retrain_lr, "Learning rate of --mode retrain")
       ->capture_default_str();
+  cmd.add_option("--retrain-save", o.retrain_save,
+                 "--mode retrain: write the fine-tuned weights to this file at the end (load them "
+                 "with --weights)");
   cmd.add_flag("!--no-progress", o.progress, "No live progress line");
 }
 

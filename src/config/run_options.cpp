@@ -76,6 +76,7 @@ const std::map<std::string, Setter>& setters() {
       {"progress", set(&RunOptions::progress)},
       {"mode", set(&RunOptions::mode)},
       {"retrain-lr", set(&RunOptions::retrain_lr)},
+      {"retrain-save", set(&RunOptions::retrain_save)},
   };
   return table;
 }
@@ -148,6 +149,11 @@ Status validate(const RunOptions& o) {
   SI_RETURN_IF_ERROR(check_choice("pace", o.pace, {"auto", "max", "realtime"}));
   SI_RETURN_IF_ERROR(check_choice("mode", o.mode, {"infer", "retrain"}));
   SI_RETURN_IF_ERROR(check_range("retrain-lr", o.retrain_lr, 1e-9, 10));
+  if (!o.retrain_save.empty() && o.mode != "retrain") {
+    return Status::error(fmt::format(
+        "--retrain-save {}: only --mode retrain changes the weights; add --mode retrain",
+        o.retrain_save));
+  }
   SI_RETURN_IF_ERROR(check_choice("device", o.device, {"cpu", "cuda"}));
   SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16"}));
   if (!o.shard.empty()) SI_RETURN_IF_ERROR(parse_shard(o.shard).status());

@@ -45,6 +45,7 @@ struct RunOptions {
   // also gives the frames their results.
   std::string mode = "infer";
   double retrain_lr = 1e-3;  // AdamW learning rate of retrain mode
+  std::string retrain_save;  // retrain mode: the fine-tuned weights are written here at the end
 
   // mqtt://host[:port]/topic[?qos=&client_id=&queue=]: detections and stats to a broker.
   std::vector<std::string> sinks;

@@ -65,6 +65,7 @@ class DetectorOnlineTrainer : public OnlineTrainer {
     FineTuneStep step = tuner_.step(images, targets);
     return {std::move(step.detections), record_of(step, start, true)};
   }
+  Status save(const std::string& path) override { return save_weights(*tuner_.model(), path); }
   const std::string& description() const override { return description_; }
 
  private:
@@ -100,6 +101,7 @@ class ClassifierOnlineTrainer : public OnlineTrainer {
     out.record = record_of(step, start, false);
     return out;
   }
+  Status save(const std::string& path) override { return save_weights(tuner_.module(), path); }
   const std::string& description() const override { return description_; }
 
  private:

@@ -40,6 +40,8 @@ class OnlineTrainer {
   // it has none).
   virtual OnlineStep step(const at::Tensor& images,
                           const std::vector<std::vector<GroundTruthBox>>& labels) = 0;
+  // Writes the fine-tuned weights (save_weights: what --weights loads), frozen parts included.
+  virtual Status save(const std::string& path) = 0;
   // One line for the start-up block and the summary: what is frozen and what is trained.
   virtual const std::string& description() const = 0;
 };

@@ -105,8 +105,11 @@ TEST(RetrainRun, AClassifierTrainsItsHeadWithCrossEntropy) {
   TempDir dir("streaminfer_retrain_classifier");
   const auto result = run_command(
       retrain_run({"--model", "resnet18", "--imgsz", "64", "--source", synthetic_uri(160, 120, 4),
-                   "--output", (dir / "o.jsonl").string(), "--metrics-dir", (dir / "m").string()}));
+                   "--output", (dir / "o.jsonl").string(), "--metrics-dir", (dir / "m").string(),
+                   "--retrain-save", (dir / "tuned.pt").string()}));
   ASSERT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_TRUE(has_line_with_all(result.out, {"wrote", "tuned.pt", "fine-tuned weights"}))
+      << result.out;
   EXPECT_TRUE(has_line_with_all(result.out, {"retrain:", "classification head", "cross-entropy"}))
       << result.out;
   const CsvFile csv = read_csv(only_file_with_prefix(dir / "m", "M_"));
@@ -120,6 +123,14 @@ TEST(RetrainRun, AClassifierTrainsItsHeadWithCrossEntropy) {
   const auto lines = non_empty_lines(read_file(dir / "o.jsonl"));
   ASSERT_EQ(lines.size(), 4u);
   for (const auto& line : lines) EXPECT_NE(line.find("\"classes\""), std::string::npos) << line;
+
+  // The fine-tuned weights load back into the same architecture.
+  const auto reload =
+      run_command({STREAMINFER_BIN, "run", "--model", "resnet18", "--imgsz", "64", "--weights",
+                   (dir / "tuned.pt").string(), "--source", synthetic_uri(160, 120, 2),
+                   "--micro-batch", "1", "--warmup", "0", "--no-progress"});
+  EXPECT_EQ(reload.exit_code, 0) << reload.describe();
+  EXPECT_TRUE(has_line_with_all(reload.out, {"weights from", "tuned.pt"})) << reload.out;
 }
 
 TEST(RetrainRun, ATorchScriptModelOrAnUnknownModeIsRefusedInOneLine) {
@@ -133,6 +144,10 @@ TEST(RetrainRun, ATorchScriptModelOrAnUnknownModeIsRefusedInOneLine) {
   const auto yaml = run_command({STREAMINFER_BIN, "run", "--config", (dir / "job.yaml").string()});
   EXPECT_EQ(yaml.exit_code, 2) << yaml.describe();
   EXPECT_EQ(check_error_line(yaml, {"--mode retrain", "some.torchscript"}), "");
+
+  const auto save_without_retrain = run_command({STREAMINFER_BIN, "run", "--retrain-save", "x.pt"});
+  EXPECT_EQ(save_without_retrain.exit_code, 2) << save_without_retrain.describe();
+  EXPECT_EQ(check_error_line(save_without_retrain, {"--retrain-save x.pt", "--mode retrain"}), "");
 
   const auto bad_mode = run_command({STREAMINFER_BIN, "run", "--mode", "fly"});
   EXPECT_EQ(bad_mode.exit_code, 2) << bad_mode.describe();
