@@ -169,14 +169,9 @@ class LibTorchCpuBackend : public InferenceBackend {
           options.input_size, options.model, spec.fixed_input_size, spec.fixed_input_size,
           spec.fixed_input_size));
     }
-    std::string weights = options.weights;
-    if (weights.empty() && !spec.bundled_weights.empty()) {
-      auto bundled = find_bundled_weights(spec.bundled_weights);
-      if (!bundled)
-        return Status::error(
-            fmt::format("--model {}: {}", options.model, bundled.status().message()));
-      weights = *bundled;
-    }
+    auto weights_file = weights_to_load(spec, options.weights);
+    if (!weights_file) return weights_file.status();
+    const std::string& weights = *weights_file;
     int num_classes = options.num_classes;
     if (num_classes == 0 && !weights.empty()) {
       // Built to match the file: a detector trained on 4 classes loads without --num-classes.

@@ -100,6 +100,15 @@ Result<std::string> find_bundled_weights(const std::string& file) {
       file, fmt::join(tried, ", ")));
 }
 
+Result<std::string> weights_to_load(const BuiltinSpec& spec, const std::string& given) {
+  if (!given.empty() || spec.bundled_weights.empty()) return given;
+  auto bundled = find_bundled_weights(spec.bundled_weights);
+  if (!bundled) {
+    return Status::error(fmt::format("--model {}: {}", spec.name, bundled.status().message()));
+  }
+  return bundled;
+}
+
 Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes) {
   const BuiltinSpec* spec = find_builtin(name);
   if (spec == nullptr) {

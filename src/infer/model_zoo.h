@@ -68,6 +68,10 @@ const BuiltinSpec* find_builtin(const std::string& name);
 // folder inside the repository), and the repository's models/ this binary was built from.
 Result<std::string> find_bundled_weights(const std::string& file);
 
+// The weights file to load into `spec`'s model: `given` (--weights) when set, else the bundled
+// file (found as above), else empty (random weights). An error names --model.
+Result<std::string> weights_to_load(const BuiltinSpec& spec, const std::string& given);
+
 // The architecture `name` with random weights, in training mode. num_classes 0: the published
 // model's (80 for detectors, 1000 for classifiers).
 Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes);

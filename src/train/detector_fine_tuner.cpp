@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "profile/nvtx.h"
+#include "train/adamw.h"
 
 namespace streaminfer {
 
@@ -28,25 +29,16 @@ DetectorFineTuner::DetectorFineTuner(YoloV8 model, const FineTuneOptions& option
       for (auto& p : layer->parameters()) p.set_requires_grad(false);
     }
   }
-  std::vector<torch::Tensor> decayed, not_decayed;
+  std::vector<torch::Tensor> trainable;
   for (const auto& p : model_->parameters()) {
     if (!p.requires_grad()) {
       frozen_ += p.numel();
       continue;
     }
     trainable_ += p.numel();
-    (p.dim() > 1 ? decayed : not_decayed).push_back(p);
+    trainable.push_back(p);
   }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(
-      decayed,
-      std::make_unique<torch::optim::AdamWOptions>(
-          torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)));
-  groups.emplace_back(not_decayed,
-                      std::make_unique<torch::optim::AdamWOptions>(
-                          torch::optim::AdamWOptions(options.learning_rate).weight_decay(0)));
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      groups, torch::optim::AdamWOptions(options.learning_rate));
+  optimizer_ = make_adamw(trainable, options.learning_rate, options.weight_decay);
 }
 
 DetectorFineTuner::~DetectorFineTuner() = default;

@@ -23,6 +23,7 @@
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
 #include "source/synthetic_source.h"
+#include "train/adamw.h"
 #include "train/detection_loss.h"
 #include "train/detector_validation.h"
 #include "train/synthetic_batches.h"
@@ -198,22 +199,12 @@ Result<TrainSummary> train_detector(const TrainOptions& o, std::ostream& out) {
   WeightAverage average{YoloV8(scale, num_classes)};
   copy_weights(model, average.model());
 
-  // Decay on convolution weights only: BatchNorm scales and biases are not shrunk to zero.
-  std::vector<torch::Tensor> decayed, not_decayed;
-  for (const auto& p : model->named_parameters()) {
-    if (!p.value().requires_grad()) continue;
-    (p.value().dim() > 1 ? decayed : not_decayed).push_back(p.value());
+  std::vector<torch::Tensor> trainable;
+  for (const auto& p : model->parameters()) {
+    if (p.requires_grad()) trainable.push_back(p);
   }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(o.learning_rate)
-                                       .betas({0.9, 0.999})
-                                       .weight_decay(o.weight_decay)));
-  groups.emplace_back(
-      not_decayed,
-      std::make_unique<torch::optim::AdamWOptions>(
-          torch::optim::AdamWOptions(o.learning_rate).betas({0.9, 0.999}).weight_decay(0)));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.learning_rate));
+  const auto adamw = make_adamw(trainable, o.learning_rate, o.weight_decay);
+  torch::optim::AdamW& optimizer = *adamw;
 
   const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
   const std::string log_csv = o.log_csv.empty() ? o.output + ".csv" : o.log_csv;

@@ -121,13 +121,10 @@ Result<std::unique_ptr<OnlineTrainer>> create_online_trainer(const OnlineTrainer
         "vit_b_16",
         options.model));
   }
-  std::string weights = options.weights;
-  if (weights.empty() && !spec->bundled_weights.empty()) {
-    // The same weights as the backend's: a bundled model (the default) brings its own.
-    auto bundled = find_bundled_weights(spec->bundled_weights);
-    if (!bundled) return bundled.status();
-    weights = *bundled;
-  }
+  // The same weights as the backend's: a bundled model (the default) brings its own.
+  auto weights_file = weights_to_load(*spec, options.weights);
+  if (!weights_file) return weights_file.status();
+  const std::string& weights = *weights_file;
   auto made = make_builtin_model(options.model, options.num_classes);
   if (!made) return made.status();
   if (!weights.empty()) {
