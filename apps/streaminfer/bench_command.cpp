@@ -357,6 +357,11 @@ void add_model_flags(CLI::App& command, ModelCommand& m) {
   command.add_option("--reps", o.reps, "Timed forwards per step")->capture_default_str();
   command.add_option("--warmup", o.warmup, "Untimed forwards per step first")
       ->capture_default_str();
+  command
+      .add_option("--accuracy-scenes", o.accuracy_scenes,
+                  "Held-out synthetic scenes for each step's mAP (detectors trained on them, "
+                  "such as yolov8n-shapes; 0: none)")
+      ->capture_default_str();
   command.add_option("--output-dir", m.output_dir, "Where model_speed.csv goes")
       ->capture_default_str();
 }

@@ -78,7 +78,10 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--iou", o.iou, "NMS IoU threshold")->capture_default_str();
   cmd.add_option("--max-det", o.max_det, "Detections kept per frame")->capture_default_str();
   cmd.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
-  cmd.add_option("--precision", o.precision, "fp32, fp16 or bf16")->capture_default_str();
+  cmd.add_option("--precision", o.precision,
+                 "fp32, fp16, bf16 or int8 (built-in YOLOv8 detectors; calibrated at load on "
+                 "synthetic scenes)")
+      ->capture_default_str();
   cmd.add_option("--output", o.output,
                  "Detections as JSON Lines, one line per frame ('-': stdout)");
   cmd.add_option("--sink", o.sinks,

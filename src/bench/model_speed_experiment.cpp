@@ -11,17 +11,12 @@
 
 #include "infer/backend.h"
 #include "infer/precision_probe.h"
+#include "source/synthetic_source.h"
 #include "streaminfer/clock.h"
+#include "train/detector_validation.h"
 
 namespace streaminfer {
 namespace {
-
-// Why there is no int8 row yet, said in the table rather than faked.
-constexpr const char* kInt8Reason =
-    "not implemented: LibTorch 1.13's C++ API has no post-training quantization (observers, "
-    "prepare/convert and qconfig are Python-only); an honest int8 path needs per-layer "
-    "calibration and prepacked quantized::conv2d weights written by hand, or a model quantized "
-    "in Python";
 
 Status check(const ModelSpeedOptions& o) {
   const auto at_least = [](const char* flag, int value, int low) {
@@ -53,6 +48,25 @@ struct StepConfig {
   bool channels_last;
   const char* precision;
 };
+
+// mAP of the backend's detections on held-out synthetic scenes (the cameras of seeds 7, 8 and 9,
+// never trained or calibrated on), with COCO's low score threshold.
+Result<AccuracyResult> held_out_accuracy(InferenceBackend& backend, const ModelSpeedOptions& o) {
+  std::vector<SceneSpec> scenes;
+  for (int i = 0; i < o.accuracy_scenes; ++i) {
+    scenes.push_back({640, 360, 6, static_cast<uint32_t>(7 + i % 3), int64_t{15} * i});
+  }
+  const auto forward = [&](const torch::Tensor& x) {
+    auto out = backend.infer(x);
+    if (!out) throw std::runtime_error(out.status().message());
+    return out.value();
+  };
+  try {
+    return validate_detector(forward, backend.info().num_classes, scenes, o.input_size, o.batch);
+  } catch (const std::exception& e) {
+    return Status::error(fmt::format("bench model: accuracy forward failed: {}", e.what()));
+  }
+}
 
 // Builds the step's backend from the same seed (identical random weights), times it and compares
 // its output with eager's. `eager_output` is filled by the first step.
@@ -91,6 +105,16 @@ Result<ModelSpeedStep> time_step(const ModelSpeedOptions& o, const StepConfig& c
     output = out.value();
   }
   step.available = true;
+  const ModelInfo& info = backend.value()->info();
+  step.precision = info.precision.substr(0, info.precision.find(' '));
+  if (!info.precision_fallback.empty()) step.note = info.precision_fallback;
+  if (o.accuracy_scenes > 0 && info.task == ModelTask::kDetect && !info.random_weights &&
+      info.labels == synthetic_class_names()) {
+    auto accuracy = held_out_accuracy(*backend.value(), o);
+    if (!accuracy) return accuracy.status();
+    step.map50 = accuracy->map50;
+    step.map50_95 = accuracy->map50_95;
+  }
   if (!eager_output.defined()) {
     eager_output = output;
   } else {
@@ -147,6 +171,7 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
   // The oneDNN ISA and kernels of the float32 rows, from the same child-process probe as bf16.
   const PrecisionProbe fp32 = probe_precision("fp32");
   const PrecisionProbe bf16 = probe_precision("bf16");
+  const PrecisionProbe int8 = probe_precision("int8");
 
   at::manual_seed(1);
   const torch::Tensor input =
@@ -157,12 +182,13 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
       {"fused_bn", "+ fused BatchNorm", true, false, "fp32"},
       {"channels_last", "+ channels-last", true, true, "fp32"},
       {"bf16", "+ bf16", true, true, "bf16"},
+      {"int8", "int8 (fused BN)", true, false, "int8"},
   };
   for (const auto& config : configs) {
-    const bool is_bf16 = std::string(config.precision) == "bf16";
-    const PrecisionProbe& probe = is_bf16 ? bf16 : fp32;
+    const std::string precision = config.precision;
+    const PrecisionProbe& probe = precision == "bf16" ? bf16 : precision == "int8" ? int8 : fp32;
     // float32 always runs; its probe only tells which ISA oneDNN picked.
-    if (is_bf16 && !probe.available) {
+    if (precision != "fp32" && !probe.available) {
       ModelSpeedStep step;
       step.id = config.id;
       step.name = config.name;
@@ -177,12 +203,33 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
     step.value().onednn = probe.isa_summary();
     result.steps.push_back(std::move(step.value()));
   }
-  ModelSpeedStep int8;
-  int8.id = "int8";
-  int8.name = "int8";
-  int8.note = kInt8Reason;
-  result.steps.push_back(std::move(int8));
   return result;
+}
+
+// One line per reduced precision that ran: its speed against the fastest float32 step of this
+// run, and its mAP against that step's (where the model has synthetic ground truth).
+std::string reduced_precision_summary(const ModelSpeedResult& result) {
+  const ModelSpeedStep* best_fp32 = nullptr;
+  for (const auto& s : result.steps) {
+    if (s.available && s.precision == "fp32" && (!best_fp32 || s.p50_ms() < best_fp32->p50_ms()))
+      best_fp32 = &s;
+  }
+  std::string out;
+  if (best_fp32 == nullptr) return out;
+  for (const auto& s : result.steps) {
+    if (!s.available || s.precision == "fp32" || s.p50_ms() <= 0) continue;
+    out += fmt::format("{}: {:.2f}x the throughput of the fastest fp32 step ({})", s.name,
+                       best_fp32->p50_ms() / s.p50_ms(), best_fp32->name);
+    if (s.map50 >= 0 && best_fp32->map50 >= 0) {
+      out += fmt::format(
+          "; mAP@0.5 {:.3f} against {:.3f} ({:+.1f} points), mAP@0.5:0.95 {:.3f} "
+          "against {:.3f}",
+          s.map50, best_fp32->map50, 100 * (s.map50 - best_fp32->map50), s.map50_95,
+          best_fp32->map50_95);
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 std::string format_model_speed_bench(const ModelSpeedResult& result) {
@@ -192,9 +239,9 @@ std::string format_model_speed_bench(const ModelSpeedResult& result) {
       "forwards per step after {} warm-up\n",
       o.model, o.input_size, o.input_size, o.batch, result.threads, o.reps, o.warmup);
   if (!result.model_description.empty()) out += "model: " + result.model_description + "\n";
-  out += fmt::format("{:<20} {:>12} {:>13} {:>9} {:>11} {:>9} {:>11} {:>11}\n", "step",
+  out += fmt::format("{:<20} {:>12} {:>13} {:>9} {:>11} {:>9} {:>11} {:>11} {:>8} {:>8}\n", "step",
                      "p50 ms/batch", "mean ms/batch", "images/s", "vs previous", "vs eager",
-                     "max dscore", "max dbox px");
+                     "max dscore", "max dbox px", "mAP@0.5", "mAP@.5:.95");
   const auto gain = gains(result.steps);
   for (size_t i = 0; i < result.steps.size(); ++i) {
     const auto& s = result.steps[i];
@@ -203,11 +250,15 @@ std::string format_model_speed_bench(const ModelSpeedResult& result) {
       continue;
     }
     const double p50 = s.p50_ms();
+    const auto map = [](double v) { return v < 0 ? std::string("-") : fmt::format("{:.3f}", v); };
     out += fmt::format(
-        "{:<20} {:>12.1f} {:>13.1f} {:>9.1f} {:>10.2f}x {:>8.2f}x {:>11.5f} {:>11.3f}\n", s.name,
-        p50, s.mean_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first, gain[i].second,
-        s.max_score_diff, s.max_box_diff_px);
+        "{:<20} {:>12.1f} {:>13.1f} {:>9.1f} {:>10.2f}x {:>8.2f}x {:>11.5f} {:>11.3f} {:>8} "
+        "{:>8}\n",
+        s.name, p50, s.mean_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first,
+        gain[i].second, s.max_score_diff, s.max_box_diff_px, map(s.map50), map(s.map50_95));
+    if (!s.note.empty()) out += fmt::format("{:<20} {}\n", "", s.note);
   }
+  out += reduced_precision_summary(result);
   if (result.random_weights) {
     out +=
         "accuracy columns: with random weights the head's outputs are mostly its bias prior, "
@@ -219,7 +270,7 @@ std::string format_model_speed_bench(const ModelSpeedResult& result) {
     if (s.onednn.empty() || std::find(seen.begin(), seen.end(), s.onednn) != seen.end()) continue;
     seen.push_back(s.onednn);
     out += fmt::format("oneDNN for the {} rows (child-process probe): {}\n",
-                       s.id == "bf16" ? "bf16" : "fp32", s.onednn);
+                       s.id == "bf16" || s.id == "int8" ? s.id : "fp32", s.onednn);
   }
   return out;
 }
@@ -266,16 +317,20 @@ Result<std::string> write_model_speed_bench_csv(const ModelSpeedResult& result,
   if (!csv) return Status::error(fmt::format("bench model: cannot write '{}'", path));
   const auto& o = result.options;
   csv << "step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,images_per_s,"
-         "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note\n";
+         "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,map50,map50_95,onednn,"
+         "note\n";
   const auto gain = gains(result.steps);
   for (size_t i = 0; i < result.steps.size(); ++i) {
     const auto& s = result.steps[i];
     const double p50 = s.p50_ms();
     csv << fmt::format(
-        "{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.2f},{:.3f},{:.3f},{:.6f},{:.4f},{},{}\n", s.id,
-        s.available ? 1 : 0, o.batch, o.input_size, result.threads, s.ms_per_batch.size(), p50,
-        s.mean_ms(), s.min_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first,
-        gain[i].second, s.max_score_diff, s.max_box_diff_px, csv_safe(s.onednn), csv_safe(s.note));
+        "{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.2f},{:.3f},{:.3f},{:.6f},{:.4f},{},{},{},{}\n",
+        s.id, s.available ? 1 : 0, o.batch, o.input_size, result.threads, s.ms_per_batch.size(),
+        p50, s.mean_ms(), s.min_ms(), p50 > 0 ? 1000.0 * o.batch / p50 : 0.0, gain[i].first,
+        gain[i].second, s.max_score_diff, s.max_box_diff_px,
+        s.map50 < 0 ? std::string() : fmt::format("{:.4f}", s.map50),
+        s.map50_95 < 0 ? std::string() : fmt::format("{:.4f}", s.map50_95), csv_safe(s.onednn),
+        csv_safe(s.note));
   }
   csv.close();
   if (!csv) return Status::error(fmt::format("bench model: writing '{}' failed", path));

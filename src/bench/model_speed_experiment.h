@@ -2,10 +2,11 @@
 // `streaminfer bench model`: the model's forward alone (no decode, no pipeline), LibTorch on the
 // CPU, one optimization added per step so that each step's gain shows on its own: eager float32
 // as the engine ran it before, + BatchNorm folded into the convolutions, + channels-last, +
-// bfloat16 (only where the precision probe ran it in a child process; otherwise the row says why).
-// int8 is listed and not implemented (the reason is in the row). Every step runs the same input
-// with the same (seeded) weights, and its largest difference to the eager output is reported:
-// the accuracy cost of the step.
+// bfloat16 (only where the precision probe ran it in a child process; otherwise the row says why),
+// and int8 (post-training quantization of the fused model, yolov8_int8.h). Every step runs the
+// same input with the same (seeded) weights, and its largest difference to the eager output is
+// reported; for a detector trained on the synthetic scenes (the bundled yolov8n-shapes) each
+// step's mAP on held-out scenes too: the accuracy cost of the step.
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct ModelSpeedOptions {
   int threads = 0;  // LibTorch intra-op threads; 0 = all cores
   int reps = 20;    // timed forwards per step
   int warmup = 3;   // untimed forwards per step first
+  // Held-out synthetic scenes for each step's mAP (detectors trained on them only); 0: none.
+  int accuracy_scenes = 48;
 };
 
 struct ModelSpeedStep {
@@ -31,8 +34,10 @@ struct ModelSpeedStep {
   std::string note;        // why unavailable, or empty
   std::string onednn;      // "oneDNN ISA: ...; convolutions: ..." from the precision probe
   std::vector<double> ms_per_batch;
-  double max_score_diff = 0;   // largest |class score - eager's|
-  double max_box_diff_px = 0;  // largest |box coordinate - eager's| in input pixels
+  double max_score_diff = 0;         // largest |class score - eager's|
+  double max_box_diff_px = 0;        // largest |box coordinate - eager's| in input pixels
+  std::string precision;             // what ran: fp32, bf16, int8 (a fallback runs fp32)
+  double map50 = -1, map50_95 = -1;  // on held-out synthetic scenes; -1: not measured
   double p50_ms() const;
   double mean_ms() const;
   double min_ms() const;
@@ -53,7 +58,8 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
 std::string format_model_speed_bench(const ModelSpeedResult& result);
 
 // DIR/model_speed.csv: step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,
-// images_per_s,gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note
+// images_per_s,gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,map50,map50_95,
+// onednn,note
 // (onednn and note with commas replaced by ';'). Returns the path written.
 // Images per second of each step that ran, and its speed-up over eager.
 BenchPlot model_speed_bench_plot(const ModelSpeedResult& result);

@@ -155,7 +155,7 @@ Status validate(const RunOptions& o) {
         o.retrain_save));
   }
   SI_RETURN_IF_ERROR(check_choice("device", o.device, {"cpu", "cuda"}));
-  SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16"}));
+  SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16", "int8"}));
   if (!o.shard.empty()) SI_RETURN_IF_ERROR(parse_shard(o.shard).status());
   for (const auto& source : o.sources) {
     if (source.empty()) return Status::error("--source: an empty source was given");

@@ -17,6 +17,8 @@
 #include "infer/precision_probe.h"
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
+#include "infer/yolov8_int8.h"
+#include "train/synthetic_batches.h"
 
 namespace streaminfer {
 
@@ -117,6 +119,8 @@ class LibTorchCpuBackend : public InferenceBackend {
       torch::Tensor output;
       if (split_layer_ >= 0) {
         output = split_forward(x);
+      } else if (int8_) {
+        output = int8_->forward(x);
       } else if (builtin_.module) {
         output = builtin_.forward(x);
       } else {
@@ -154,6 +158,7 @@ class LibTorchCpuBackend : public InferenceBackend {
           "file '{}'",
           options.split_point, options.model));
     }
+    int8_unsupported("a TorchScript file");
     return load_torchscript(options);
   }
 
@@ -201,9 +206,10 @@ class LibTorchCpuBackend : public InferenceBackend {
         return Status::error(
             fmt::format("--model {}: {}", options.model, fused.status().message()));
     }
+    if (int8_requested_) SI_RETURN_IF_ERROR(quantize(options));
     // Fused in float32 first, then converted: folding in bfloat16 would round twice.
     if (dtype_ != torch::kFloat32) module.to(dtype_);
-    if (channels_last_) convert_to_channels_last(module);
+    if (channels_last_ && !int8_) convert_to_channels_last(module);
     const std::string meaningless = classifier ? "scores" : "detections";
     info_.description = fmt::format(
         "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{})", options.model,
@@ -305,18 +311,74 @@ class LibTorchCpuBackend : public InferenceBackend {
   Status choose_precision(const BackendOptions& options) {
     info_.precision = "fp32";
     if (options.precision == "fp32") return Status::ok();
-    if (options.precision != "bf16" && options.precision != "fp16") {
-      return Status::error(
-          fmt::format("--precision {}: unknown precision (fp32, bf16 or fp16)", options.precision));
+    if (options.precision != "bf16" && options.precision != "fp16" && options.precision != "int8") {
+      return Status::error(fmt::format(
+          "--precision {}: unknown precision (fp32, bf16, fp16 or int8)", options.precision));
     }
     const PrecisionProbe verdict = probe_precision(options.precision);
     if (!verdict.available) {
       info_.precision_fallback = format_precision_fallback(verdict);
       return Status::ok();
     }
+    if (options.precision == "int8") {
+      // Quantized once the model is built (quantize()); until then, and if it cannot be, fp32.
+      int8_requested_ = true;
+      int8_isa_ = verdict.isa_summary();
+      return Status::ok();
+    }
     dtype_ = options.precision == "bf16" ? torch::kBFloat16 : torch::kFloat16;
     info_.precision = fmt::format("{} ({})", options.precision, verdict.isa_summary());
     return Status::ok();
+  }
+
+  // Post-training int8 (yolov8_int8.h): calibrated on synthetic scenes of calibration seeds
+  // (never a camera's or training's) at the input size, then converted. What cannot be quantized
+  // runs fp32 with one line that says why.
+  Status quantize(const BackendOptions& options) {
+    auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
+    if (!yolo) {
+      int8_unsupported(fmt::format("the {} classifier", options.model));
+      return Status::ok();
+    }
+    if (!options.fuse_bn) {
+      int8_unsupported("a model whose BatchNorm is not folded (--no-fuse-bn)");
+      return Status::ok();
+    }
+    if (!options.split_point.empty()) {
+      return Status::error(fmt::format(
+          "--split-point {} runs the float32 layers; leave out --precision int8 to split",
+          options.split_point));
+    }
+    auto int8 = YoloV8Int8::create(YoloV8(yolo));
+    if (!int8) return int8.status();
+    const int size = options.input_size > 0 ? options.input_size : builtin_.default_input_size;
+    constexpr uint32_t kCalibrationSeed = 600000;
+    constexpr int kCalibrationImages = 32, kCalibrationBatch = 8;
+    for (int start = 0; start < kCalibrationImages; start += kCalibrationBatch) {
+      std::vector<SceneSpec> scenes;
+      for (int i = start; i < start + kCalibrationBatch; ++i) {
+        scenes.push_back({640, 360, 6, kCalibrationSeed + static_cast<uint32_t>(i), 0});
+      }
+      auto batch = render_scenes(scenes, size);
+      if (!batch) return batch.status();
+      c10::InferenceMode inference_mode;
+      int8->calibrate(batch->images);
+    }
+    if (auto converted = int8->convert(); !converted) {
+      info_.precision_fallback = fmt::format("--precision {}; running fp32", converted.message());
+      return Status::ok();
+    }
+    int8_ = std::make_unique<YoloV8Int8>(std::move(int8.value()));
+    info_.precision = fmt::format("int8 ({}; {})", int8_->describe(), int8_isa_);
+    return Status::ok();
+  }
+
+  void int8_unsupported(const std::string& what) {
+    if (!int8_requested_) return;
+    info_.precision_fallback = fmt::format(
+        "--precision int8: not available for {}; running fp32 (int8 covers the built-in YOLOv8 "
+        "detectors)",
+        what);
   }
 
   // --split-point: layers 0..split_layer_, the hand-over, then the rest; each part timed.
@@ -400,6 +462,9 @@ class LibTorchCpuBackend : public InferenceBackend {
  private:
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
+  bool int8_requested_ = false;  // and the probe ran it
+  std::string int8_isa_;
+  std::unique_ptr<YoloV8Int8> int8_;
   bool channels_last_ = false;
   BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;

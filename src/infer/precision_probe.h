@@ -14,7 +14,7 @@
 namespace streaminfer {
 
 struct PrecisionProbe {
-  std::string precision;    // "fp32", "bf16", "fp16"
+  std::string precision;    // "fp32", "bf16", "fp16", "int8"
   bool available = false;   // the child ran the forward and the output was finite
   std::string isa;          // oneDNN's "isa:" info line, e.g. "Intel AVX-512 with ..." ("" if none)
   std::string conv_impl;    // the convolution implementation(s) oneDNN ran, e.g. "jit:avx512_core"

@@ -11,6 +11,7 @@
 
 #include "common/text.h"
 #include "infer/yolov8.h"
+#include "infer/yolov8_int8.h"
 
 namespace streaminfer {
 
@@ -19,6 +20,20 @@ namespace {
 int fail(const std::string& why) {
   std::printf("streaminfer-probe: error: %s\n", why.c_str());
   return 3;
+}
+
+// Calibrated on the input itself, converted, run: every int8 operator the engine uses.
+int probe_int8(const YoloV8& model, const torch::Tensor& input, const torch::Tensor& reference) {
+  auto int8 = YoloV8Int8::create(model);
+  if (!int8) return fail(int8.status().message());
+  int8->calibrate(input);
+  if (auto converted = int8->convert(); !converted) return fail(converted.message());
+  const auto out = int8->forward(input);
+  if (out.sizes() != reference.sizes()) return fail("the output has another shape");
+  if (!torch::isfinite(out).all().item<bool>()) return fail("the output is not finite");
+  const double score_diff = (out.slice(1, 4) - reference.slice(1, 4)).abs().max().item<double>();
+  std::printf("streaminfer-probe: ok, max class score difference to fp32 %.5f\n", score_diff);
+  return 0;
 }
 
 }  // namespace
@@ -30,7 +45,7 @@ int run_precision_probe_child(const char* precision) {
     dtype = torch::kBFloat16;
   } else if (name == "fp16") {
     dtype = torch::kFloat16;
-  } else if (name != "fp32") {
+  } else if (name != "fp32" && name != "int8") {
     return fail("unknown precision '" + name + "'");
   }
   // A kernel the CPU cannot run kills this process by design; it should not leave a core file.
@@ -58,6 +73,7 @@ int run_precision_probe_child(const char* precision) {
     }
 
     if (auto fused = model->fuse_batch_norm(); !fused) return fail(fused.status().message());
+    if (name == "int8") return probe_int8(model, input, reference);
     model->to(dtype);
     const auto contiguous = model->forward(input.to(dtype)).to(torch::kFloat32);
     convert_to_channels_last(*model);

@@ -24,6 +24,10 @@ class YoloV8Impl : public torch::nn::Module {
   torch::Tensor run_from(std::map<int, torch::Tensor> outputs, int first_layer);
   // [B, 4 + nc, A] as forward() returns it, from forward_raw()'s outputs.
   torch::Tensor decode(const yolo::DetectRaw& raw) { return detect_->decode(raw); }
+  // [B, 4 + nc, A] from the head's per-level outputs (see yolo::DetectImpl::raw_from_levels).
+  torch::Tensor decode_levels(const std::vector<torch::Tensor>& levels) {
+    return detect_->decode(detect_->raw_from_levels(levels));
+  }
   // Layers 0-9 (the backbone, up to SPPF): what fine-tuning freezes.
   std::vector<torch::nn::Module*> backbone() const;
   int num_classes() const { return num_classes_; }

@@ -150,15 +150,20 @@ torch::Tensor DetectImpl::anchors_and_strides(const std::vector<torch::Tensor>& 
 }
 
 DetectRaw DetectImpl::forward_raw(const std::vector<torch::Tensor>& features) {
-  const int64_t batch = features[0].size(0);
+  std::vector<torch::Tensor> levels;
+  for (size_t i = 0; i < features.size(); ++i) {
+    levels.push_back(torch::cat(
+        {box_branches_[i]->forward(features[i]), class_branches_[i]->forward(features[i])}, 1));
+  }
+  return raw_from_levels(levels);
+}
+
+DetectRaw DetectImpl::raw_from_levels(const std::vector<torch::Tensor>& levels) {
+  const int64_t batch = levels[0].size(0);
   const int64_t outputs_per_anchor = num_classes_ + 4 * kRegMax;
   std::vector<torch::Tensor> flat;
-  for (size_t i = 0; i < features.size(); ++i) {
-    auto level = torch::cat(
-        {box_branches_[i]->forward(features[i]), class_branches_[i]->forward(features[i])}, 1);
-    flat.push_back(level.reshape({batch, outputs_per_anchor, -1}));
-  }
-  auto anchors = anchors_and_strides(features);
+  for (const auto& level : levels) flat.push_back(level.reshape({batch, outputs_per_anchor, -1}));
+  auto anchors = anchors_and_strides(levels);
   // The box decode runs in float32 whatever the network's precision: in bfloat16 (8 significant
   // bits) a coordinate near 640 would only be exact to 4 pixels. reshape, not view: channels-last
   // features give other strides.

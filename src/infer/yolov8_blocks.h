@@ -87,6 +87,9 @@ class DetectImpl : public torch::nn::Module {
   DetectImpl(int num_classes, const std::vector<int>& channels);
   torch::Tensor forward(const std::vector<torch::Tensor>& features);
   DetectRaw forward_raw(const std::vector<torch::Tensor>& features);
+  // The head's per-level outputs [B, 4 * kRegMax + nc, H, W] (strides 8, 16, 32) as one
+  // DetectRaw, with the anchors of those sizes: for a head computed elsewhere (the int8 model).
+  DetectRaw raw_from_levels(const std::vector<torch::Tensor>& levels);
   // forward() is forward_raw() then this: boxes from the distance bins, class scores sigmoid.
   // Retrain mode decodes its training forward's outputs with it instead of a second forward.
   torch::Tensor decode(const DetectRaw& raw);

@@ -161,19 +161,21 @@ TEST(AccuracyRun, DroppedFramesCountAsMissesInTheSecondFigure) {
 
 // The bundled default detector (yolov8n-shapes, models/README.md) on cameras it never saw in
 // training (seeds 7, 8, 9: training draws seeds from 1,000,000 up), end to end through `run` with
-// its default flags: mAP@0.5 at least 0.9 at the default --conf.
-TEST(AccuracyRun, TheBundledDetectorFindsTheShapesOfHeldOutCameras) {
+// its default flags (and `extra`): mAP@0.5 at least 0.9 at the default --conf.
+void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string>& extra,
+                                                   const std::string& model_line_part) {
   TempDir dir;
   const fs::path metrics = dir / "metrics";
   std::vector<std::string> argv = {STREAMINFER_BIN, "run", "--no-progress", "--pace",        "max",
                                    "--threads",     "2",   "--metrics-dir", metrics.string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
   for (int seed : {7, 8, 9}) {
     // 2 fps: half a second between frames, so that the shapes move between them.
     argv.insert(argv.end(), {"--source", synthetic_uri(640, 360, 30, seed, 2)});
   }
   const CommandResult r = run_command(argv, std::chrono::seconds(600));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  EXPECT_NE(r.out.find("yolov8n-shapes"), std::string::npos) << r.out;
+  EXPECT_TRUE(has_line_with_all(r.out, {"model: yolov8n-shapes", model_line_part})) << r.out;
   const nlohmann::json summary =
       nlohmann::json::parse(read_file(only_file_with_prefix(metrics, "S_yolov8n-shapes_P_")));
   const nlohmann::json& overall = summary["accuracy"]["overall"];
@@ -183,6 +185,15 @@ TEST(AccuracyRun, TheBundledDetectorFindsTheShapesOfHeldOutCameras) {
   for (const auto& stream : summary["accuracy"]["streams"]) {
     EXPECT_GE(stream["map50"].get<double>(), 0.8) << stream.dump(2);
   }
+}
+
+TEST(AccuracyRun, TheBundledDetectorFindsTheShapesOfHeldOutCameras) {
+  expect_bundled_detector_finds_held_out_shapes({}, "fp32");
+}
+
+// Post-training int8 (calibrated at load on scenes of other seeds) keeps the same bar.
+TEST(AccuracyRun, InInt8TheBundledDetectorStillFindsThem) {
+  expect_bundled_detector_finds_held_out_shapes({"--precision", "int8"}, "int8 convolutions");
 }
 
 }  // namespace

@@ -114,16 +114,19 @@ TEST(BenchCommand, ModelTimesEachStepAndWritesTheCsv) {
     EXPECT_TRUE(has_line_with_all(r.out, {step, "x"})) << step << "\n" << r.describe();
   }
   EXPECT_TRUE(has_line_with_all(r.out, {"+ bf16"})) << r.describe();
-  EXPECT_TRUE(has_line_with_all(r.out, {"int8", "not implemented"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"int8 (fused BN)"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"oneDNN for the int8 rows", "oneDNN ISA: "}))
+      << r.describe();
 
   const auto csv = read_csv(dir / "out" / "model_speed.csv");
   EXPECT_EQ(csv.header,
             "step,available,batch,imgsz,threads,reps,p50_ms,mean_ms,min_ms,images_per_s,"
-            "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,onednn,note");
+            "gain_vs_previous,gain_vs_eager,max_score_diff,max_box_diff_px,map50,map50_95,onednn,"
+            "note");
   ASSERT_EQ(csv.rows.size(), 5u) << r.describe();
   const std::vector<std::string> ids = {"eager", "fused_bn", "channels_last", "bf16", "int8"};
   for (size_t i = 0; i < ids.size(); ++i) {
-    ASSERT_EQ(csv.rows[i].size(), 16u) << "row " << i;
+    ASSERT_EQ(csv.rows[i].size(), 18u) << "row " << i;
     EXPECT_EQ(csv.rows[i][0], ids[i]);
     EXPECT_EQ(csv.rows[i][2], "2");
     EXPECT_EQ(csv.rows[i][3], "64");
@@ -137,10 +140,14 @@ TEST(BenchCommand, ModelTimesEachStepAndWritesTheCsv) {
   }
   EXPECT_EQ(csv.rows[0][11], "1.000");  // eager against itself
   if (csv.rows[3][1] == "0") {
-    EXPECT_NE(csv.rows[3][15].find("unavailable: "), std::string::npos);
+    EXPECT_NE(csv.rows[3][17].find("unavailable: "), std::string::npos);
   }
-  EXPECT_EQ(csv.rows[4][1], "0");
-  EXPECT_NE(csv.rows[4][15].find("not implemented"), std::string::npos);
+  if (csv.rows[4][1] == "1") {  // int8 ran: a timing, and no accuracy for random weights
+    EXPECT_GT(std::stod(csv.rows[4][6]), 0.0);
+    EXPECT_EQ(csv.rows[4][14], "");
+  } else {
+    EXPECT_NE(csv.rows[4][17].find("unavailable: "), std::string::npos);
+  }
   EXPECT_TRUE(fs::exists(dir / "out" / "model.html")) << r.describe();
 }
 

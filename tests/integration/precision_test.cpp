@@ -49,7 +49,7 @@ void run_with_precision(const std::string& precision) {
                                    synthetic_uri(160, 96, 2), "--pace", "max"}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto warnings = lines_with(r.err, "--precision " + precision);
-  const bool ran = has_line_with_all(r.out, {"model: ", precision + " (oneDNN ISA: "});
+  const bool ran = has_line_with_all(r.out, {"model: ", precision + " (", "oneDNN ISA: "});
   if (ran) {
     EXPECT_TRUE(warnings.empty()) << r.describe();
   } else {
@@ -70,6 +70,23 @@ TEST(Precision, Bf16WithOneDnnCappedAtAvx512RunsOrFallsBackWithOneLine) {
 }
 
 TEST(Precision, Fp16RunsOrFallsBackWithOneLine) { run_with_precision("fp16"); }
+
+TEST(Precision, Int8RunsOrFallsBackWithOneLine) { run_with_precision("int8"); }
+
+// int8 covers the built-in YOLOv8 detectors: a classifier runs fp32 and says so in one line.
+TEST(Precision, Int8OnAClassifierFallsBackWithOneLine) {
+  TempDir cache("streaminfer_cache");
+  ScopedEnv xdg("XDG_CACHE_HOME", cache.path().string());
+  const auto r =
+      run_command(streaminfer_run({"--model", "resnet18", "--precision", "int8", "--max-frames",
+                                   "1", "--source", synthetic_uri(160, 96, 1), "--pace", "max"}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto warnings = lines_with(r.err, "--precision int8");
+  ASSERT_EQ(warnings.size(), 1u) << r.describe();
+  EXPECT_TRUE(has_line_with_all(
+      r.err, {"streaminfer: warning: --precision int8", "resnet18 classifier", "running fp32"}))
+      << r.describe();
+}
 
 // What a CPU whose bf16 kernels raise SIGILL does (forced with the probe's test hook): the run
 // goes on in fp32 and says so in one line.
