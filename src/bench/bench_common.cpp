@@ -2,7 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
-#include <torch/types.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +12,7 @@
 #include "infer/caching_cpu_allocator.h"
 #include "pipeline/pipeline.h"
 #include "streaminfer/clock.h"
+#include "train/synthetic_batches.h"
 
 namespace streaminfer {
 
@@ -59,19 +60,29 @@ double sample_mean(const std::vector<double>& samples) {
 
 Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int warmup, int reps) {
   const auto& info = backend.info();
-  const torch::Tensor input = torch::zeros({batch, 3, info.input_height, info.input_width});
-  for (int i = 0; i < warmup; ++i) {
+  std::vector<SceneSpec> scenes;
+  for (int i = 0; i < batch; ++i) scenes.push_back({1280, 720, 6, static_cast<uint32_t>(i + 1), 0});
+  auto frames = render_scenes(scenes, info.input_width);
+  if (!frames) return frames.status();
+  torch::Tensor input = frames->images;
+  if (info.input_height != info.input_width) {
+    input = torch::nn::functional::interpolate(
+        input, torch::nn::functional::InterpolateFuncOptions()
+                   .size(std::vector<int64_t>{info.input_height, info.input_width})
+                   .mode(torch::kBilinear)
+                   .align_corners(false));
+  }
+  for (int i = 0; i < std::max(1, warmup); ++i) {
     auto out = backend.infer(input);
     if (!out) return out.status();
   }
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, reps); ++i) {
-    const int64_t start = now_ns();
+  const int64_t start = now_ns();
+  const int timed = std::max(1, reps);
+  for (int i = 0; i < timed; ++i) {
     auto out = backend.infer(input);
     if (!out) return out.status();
-    ms.push_back(ns_to_ms(now_ns() - start));
   }
-  return sample_percentile(ms, 50);
+  return ns_to_ms(now_ns() - start) / timed;
 }
 
 Result<RunStats> run_synthetic_cameras(InferenceBackend& backend, const SyntheticRun& run) {

@@ -30,8 +30,11 @@ std::string describe_bench_backend(const InferenceBackend& backend);
 double sample_percentile(std::vector<double> samples, double p);
 double sample_mean(const std::vector<double>& samples);
 
-// Median milliseconds of `reps` forwards of a zero batch of `batch` frames, after `warmup`
-// untimed ones: the inference stage alone, for comparing a pipeline against it.
+// Mean milliseconds of `reps` forwards of `batch` frames, after `warmup` untimed ones (at least
+// one): the inference stage alone, for comparing a pipeline against it, so in the pipeline's
+// conditions: frames as the synthetic cameras draw them, letterboxed (a zero batch ran a few
+// percent faster here), on the calling thread, where Pipeline::run runs inference too. The
+// mean, not the median: a pipeline's throughput pays for its slow forwards as well.
 Result<double> time_isolated_forward(InferenceBackend& backend, int batch, int warmup, int reps);
 
 // `cameras` synthetic width x height cameras through the whole pipeline, delivered as fast as it

@@ -167,17 +167,26 @@ Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
   std::sort(batches.begin(), batches.end());
   batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
   for (int batch : batches) {
-    auto isolated_ms =
-        time_isolated_forward(*backend.value(), batch, options.warmup, options.isolated_reps);
-    if (!isolated_ms) return isolated_ms.status();
-    const double isolated_fps =
-        isolated_ms.value() > 0 ? batch * 1000.0 / isolated_ms.value() : 0.0;
+    // The model alone is timed right before and right after each run, and the run is compared
+    // with the mean of the two: on a shared machine the speed drifts within a minute, and a
+    // ceiling timed once per batch size mixed that drift into the ratio.
+    const auto model_alone_fps = [&](int warmup) -> Result<double> {
+      auto ms = time_isolated_forward(*backend.value(), batch, warmup, options.isolated_reps);
+      if (!ms) return ms.status();
+      return ms.value() > 0 ? batch * 1000.0 / ms.value() : 0.0;
+    };
+    auto before = model_alone_fps(options.warmup);
+    if (!before) return before.status();
     for (int pass = 0; pass < 2; ++pass) {
       const bool pipelined = pass == 1;
       if ((pipelined && !options.pipelined) || (!pipelined && !options.serial)) continue;
       auto row = pipelined ? run_pipelined(options, result.source, *backend.value(), batch)
                            : run_serial(options, result.source, *backend.value(), batch);
       if (!row) return row.status();
+      auto after = model_alone_fps(0);
+      if (!after) return after.status();
+      const double isolated_fps = (before.value() + after.value()) / 2;
+      before = after;
       FramesBenchRow r = row.value();
       r.fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
       r.isolated_fps = isolated_fps;
@@ -212,7 +221,7 @@ std::string format_frames_bench(const FramesBenchResult& result) {
     if (r.mode != "pipelined") continue;
     const FramesBenchRow* serial = find(r.batch, "serial");
     out += fmt::format(
-        "batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone (timed before the run), "
+        "batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone (timed before and after), "
         "inference busy {:.0f}% of the run",
         r.batch, r.fps, 100.0 * r.share_of_isolated, 100.0 * r.inference_busy);
     if (serial && serial->fps > 0) {

@@ -39,11 +39,13 @@ struct FramesBenchRow {
   double wall_s = 0;
   double fps = 0;
   double p50_ms = 0, p99_ms = 0;  // per frame: decode start -> detections
-  double isolated_fps = 0;        // the model alone on a ready batch
-  double share_of_isolated = 0;   // fps / isolated_fps
+  // The model alone on a ready batch: the mean of its throughput timed just before and just
+  // after this run.
+  double isolated_fps = 0;
+  double share_of_isolated = 0;  // fps / isolated_fps
   // Share of the run's wall time the inference stage was busy: the run's speed against its own
-  // inference stage, timed in the same run. Unlike the model alone (timed before the run), it
-  // does not move when the machine's load changes between the two.
+  // inference stage, timed in the same run. Unlike the model alone (timed around the run), it
+  // does not move when the machine's load changes.
   double inference_busy = 0;
 };
 
