@@ -3,8 +3,9 @@
 # it never saw in training (seeds 7, 8, 9; training draws seeds from 1,000,000 up), against their
 # exact ground truth, and what input size, precision and dropped frames cost:
 #   held-out cameras at the model's 320 input, then 256 and 416; bf16 (where the precision probe
-#   runs it: on this CPU only with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16); the default job
-#   (4 cameras 1280x720 in real time, so frames are dropped when inference falls behind).
+#   runs it: on this CPU only with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16); int8 (calibrated at load
+#   on scenes of other seeds); the default job (4 cameras 1280x720 in real time, so frames are
+#   dropped when inference falls behind), in fp32 and in int8.
 #   bench/accuracy.sh [build dir]   -> bench/results/accuracy/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +36,6 @@ run_case held_out_256 -- run --no-progress --pace max --imgsz 256 "${held_out[@]
 run_case held_out_416 -- run --no-progress --pace max --imgsz 416 "${held_out[@]}"
 run_case held_out_bf16 ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 -- \
   run --no-progress --pace max --precision bf16 "${held_out[@]}"
+run_case held_out_int8 -- run --no-progress --pace max --precision int8 "${held_out[@]}"
 run_case default_job -- run --no-progress
+run_case default_job_int8 -- run --no-progress --precision int8
