@@ -79,7 +79,7 @@ void add_run_flags(CLI::App& cmd, RunOptions& o, std::string& config_path) {
   cmd.add_option("--max-det", o.max_det, "Detections kept per frame")->capture_default_str();
   cmd.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
   cmd.add_option("--precision", o.precision,
-                 "fp32, fp16, bf16 or int8 (built-in YOLOv8 detectors; calibrated at load on "
+                 "fp32, fp16, bf16 or int8 (built-in YOLOv8 and ResNet; calibrated at load on "
                  "synthetic scenes)")
       ->capture_default_str();
   cmd.add_option("--output", o.output,

@@ -23,7 +23,7 @@ struct BackendOptions {
   std::string split_point;
   // fp32, bf16, fp16 or int8. On the cpu a reduced precision is probed first (precision_probe.h)
   // and falls back to fp32 when it cannot run; ModelInfo says what ran and why. int8: built-in
-  // YOLOv8 detectors, quantized at load after calibration on synthetic scenes (yolov8_int8.h).
+  // YOLOv8 detectors and ResNets, quantized at load after calibration on synthetic scenes.
   std::string precision = "fp32";
   // Built-in architectures: fold BatchNorm into the convolutions at load (inference only; same
   // output within float rounding, fewer passes over memory). TorchScript files: freeze the module

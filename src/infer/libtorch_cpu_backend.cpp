@@ -15,6 +15,7 @@
 #include "infer/caching_cpu_allocator.h"
 #include "infer/model_zoo.h"
 #include "infer/precision_probe.h"
+#include "infer/resnet_int8.h"
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
 #include "infer/yolov8_int8.h"
@@ -335,9 +336,17 @@ class LibTorchCpuBackend : public InferenceBackend {
   // (never a camera's or training's) at the input size, then converted. What cannot be quantized
   // runs fp32 with one line that says why.
   Status quantize(const BackendOptions& options) {
-    auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
-    if (!yolo) {
-      int8_unsupported(fmt::format("the {} classifier", options.model));
+    std::unique_ptr<Int8Model> int8;
+    if (auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module); yolo) {
+      auto made = YoloV8Int8::create(YoloV8(yolo));
+      if (!made) return made.status();
+      int8 = std::make_unique<YoloV8Int8>(std::move(made.value()));
+    } else if (auto resnet = std::dynamic_pointer_cast<ResNetImpl>(builtin_.module); resnet) {
+      auto made = ResNetInt8::create(ResNet(resnet));
+      if (!made) return made.status();
+      int8 = std::make_unique<ResNetInt8>(std::move(made.value()));
+    } else {
+      int8_unsupported(options.model);
       return Status::ok();
     }
     if (!options.fuse_bn) {
@@ -349,8 +358,6 @@ class LibTorchCpuBackend : public InferenceBackend {
           "--split-point {} runs the float32 layers; leave out --precision int8 to split",
           options.split_point));
     }
-    auto int8 = YoloV8Int8::create(YoloV8(yolo));
-    if (!int8) return int8.status();
     const int size = options.input_size > 0 ? options.input_size : builtin_.default_input_size;
     constexpr uint32_t kCalibrationSeed = 600000;
     constexpr int kCalibrationImages = 32, kCalibrationBatch = 8;
@@ -368,7 +375,7 @@ class LibTorchCpuBackend : public InferenceBackend {
       info_.precision_fallback = fmt::format("--precision {}; running fp32", converted.message());
       return Status::ok();
     }
-    int8_ = std::make_unique<YoloV8Int8>(std::move(int8.value()));
+    int8_ = std::move(int8);
     info_.precision = fmt::format("int8 ({}; {})", int8_->describe(), int8_isa_);
     return Status::ok();
   }
@@ -377,7 +384,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (!int8_requested_) return;
     info_.precision_fallback = fmt::format(
         "--precision int8: not available for {}; running fp32 (int8 covers the built-in YOLOv8 "
-        "detectors)",
+        "detectors and ResNets)",
         what);
   }
 
@@ -464,7 +471,7 @@ class LibTorchCpuBackend : public InferenceBackend {
   torch::ScalarType dtype_ = torch::kFloat32;
   bool int8_requested_ = false;  // and the probe ran it
   std::string int8_isa_;
-  std::unique_ptr<YoloV8Int8> int8_;
+  std::unique_ptr<Int8Model> int8_;
   bool channels_last_ = false;
   BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;

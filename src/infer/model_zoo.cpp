@@ -16,18 +16,6 @@ namespace streaminfer {
 
 namespace {
 
-// A classifier's input arrives in [0, 1] like every model's (one letterbox for all models); the
-// normalization its weights expect is one multiply-add per pixel, done here so that preprocessing
-// stays the same for every model.
-struct ImagenetNormalize {
-  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
-  torch::Tensor inv_std = 1.0 / torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
-  torch::Tensor operator()(const torch::Tensor& x) const {
-    if (x.scalar_type() == mean.scalar_type()) return (x - mean) * inv_std;
-    return (x - mean.to(x.scalar_type())) * inv_std.to(x.scalar_type());
-  }
-};
-
 template <typename Holder>
 BuiltinModel wrap(Holder model, ModelTask task) {
   BuiltinModel built;
@@ -36,8 +24,8 @@ BuiltinModel wrap(Holder model, ModelTask task) {
   if (task == ModelTask::kDetect) {
     built.forward = [model](const torch::Tensor& x) mutable { return model->forward(x); };
   } else {
-    built.forward = [model, normalize = ImagenetNormalize()](const torch::Tensor& x) mutable {
-      return model->forward(normalize(x));
+    built.forward = [model](const torch::Tensor& x) mutable {
+      return model->forward(imagenet_normalize(x));
     };
     built.imagenet_normalized = true;
   }
@@ -136,6 +124,19 @@ Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes
   built.default_input_size = spec->default_input_size;
   built.fixed_input_size = spec->fixed_input_size;
   return built;
+}
+
+torch::Tensor imagenet_normalize(const torch::Tensor& x) {
+  // A classifier's input arrives in [0, 1] like every model's (one letterbox for all models); the
+  // normalization its weights expect is one multiply-add per pixel, done in the model so that
+  // preprocessing stays the same for every model.
+  // Built per call (three numbers): a static made under InferenceMode could not join a graph
+  // that fine-tuning differentiates.
+  const auto options = torch::TensorOptions().dtype(x.scalar_type());
+  const auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}).to(options);
+  const auto inv_std =
+      (1.0 / torch::tensor({0.229f, 0.224f, 0.225f})).view({1, 3, 1, 1}).to(options);
+  return (x - mean) * inv_std;
 }
 
 }  // namespace streaminfer

@@ -76,4 +76,8 @@ Result<std::string> weights_to_load(const BuiltinSpec& spec, const std::string& 
 // model's (80 for detectors, 1000 for classifiers).
 Result<BuiltinModel> make_builtin_model(const std::string& name, int num_classes);
 
+// (x - ImageNet mean) / ImageNet std per channel, for x in [0, 1]: what the built-in classifiers
+// apply to their input.
+at::Tensor imagenet_normalize(const at::Tensor& x);
+
 }  // namespace streaminfer

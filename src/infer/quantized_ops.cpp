@@ -127,14 +127,17 @@ torch::Tensor quantize(const torch::Tensor& x, QuantParams params) {
   return output;
 }
 
-torch::Tensor conv(const torch::Tensor& qx, const PackedConv& conv, QuantParams out) {
-  static const auto op = quantized_operator("quantized::conv2d", "new");
-  return call_operator(op, {qx, conv.packed, out.scale, out.zero_point}).toTensor();
+torch::Tensor conv(const torch::Tensor& qx, const PackedConv& conv, QuantParams out, bool relu) {
+  static const auto plain = quantized_operator("quantized::conv2d", "new");
+  static const auto with_relu = quantized_operator("quantized::conv2d_relu", "new");
+  return call_operator(relu ? with_relu : plain, {qx, conv.packed, out.scale, out.zero_point})
+      .toTensor();
 }
 
-torch::Tensor add(const torch::Tensor& qa, const torch::Tensor& qb, QuantParams out) {
-  static const auto op = quantized_operator("quantized::add", "");
-  return call_operator(op, {qa, qb, out.scale, out.zero_point}).toTensor();
+torch::Tensor add(const torch::Tensor& qa, const torch::Tensor& qb, QuantParams out, bool relu) {
+  static const auto plain = quantized_operator("quantized::add", "");
+  static const auto with_relu = quantized_operator("quantized::add_relu", "");
+  return call_operator(relu ? with_relu : plain, {qa, qb, out.scale, out.zero_point}).toTensor();
 }
 
 torch::Tensor dequantize(const torch::Tensor& q) {

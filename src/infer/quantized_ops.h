@@ -56,8 +56,11 @@ PackedConv pack_conv(const torch::Tensor& weight, const torch::Tensor& bias, int
 // A float32 [B, C, H, W] tensor to channels-last quint8, and back (same layout as the input).
 torch::Tensor quantize(const torch::Tensor& x, QuantParams params);
 torch::Tensor dequantize(const torch::Tensor& q);
-torch::Tensor conv(const torch::Tensor& qx, const PackedConv& conv, QuantParams out);
-torch::Tensor add(const torch::Tensor& qa, const torch::Tensor& qb, QuantParams out);
+// relu: the ReLU fused into the operator (ResNet's convolutions and residual adds).
+torch::Tensor conv(const torch::Tensor& qx, const PackedConv& conv, QuantParams out,
+                   bool relu = false);
+torch::Tensor add(const torch::Tensor& qa, const torch::Tensor& qb, QuantParams out,
+                  bool relu = false);
 // Concatenation along channels of channels-last quint8 tensors (or channel slices of them) into
 // one with `out`'s parameters.
 torch::Tensor cat(const std::vector<torch::Tensor>& qs, QuantParams out);

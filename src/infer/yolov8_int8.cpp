@@ -28,49 +28,23 @@ YoloV8Int8::YoloV8Int8(YoloV8 model) : model_(std::move(model)) {}
 
 Result<YoloV8Int8> YoloV8Int8::create(YoloV8 model) {
   if (!model) return Status::error("int8: no model");
-  if (model->is_training()) return Status::error("int8: the model must be in eval mode");
   YoloV8Int8 int8(model);
-  for (const auto& item : model->named_parameters(/*recurse=*/true)) {
-    int8.parameters_[item.key()] = item.value().detach();
-  }
-  if (int8.parameters_.count("model.0.conv.bias") == 0) {
-    return Status::error("int8: fold BatchNorm into the convolutions first (fuse_batch_norm)");
-  }
-  if (int8.parameters_.at("model.0.conv.weight").scalar_type() != torch::kFloat32) {
-    return Status::error("int8: the model must be float32");
-  }
+  SI_RETURN_IF_ERROR(int8.take_parameters(*model, "model.0.conv.bias"));
   for (int l : kC2fLayers) {
     int n = 0;
-    while (int8.parameters_.count(fmt::format("model.{}.m.{}.cv1.conv.weight", l, n)) > 0) ++n;
+    while (int8.has_parameter(fmt::format("model.{}.m.{}.cv1.conv.weight", l, n))) ++n;
     int8.repeats_[l] = n;
   }
   return int8;
 }
 
-const torch::Tensor& YoloV8Int8::parameter(const std::string& name) const {
-  const auto found = parameters_.find(name);
-  TORCH_CHECK(found != parameters_.end(), "int8: the model has no parameter ", name);
-  return found->second;
-}
-
-torch::Tensor YoloV8Int8::observed(const std::string& site, torch::Tensor x) {
-  ranges_[site].observe(x);
-  return x;
-}
-
-int8::QuantParams YoloV8Int8::params(const std::string& site) const {
-  const auto found = params_.find(site);
-  TORCH_CHECK(found != params_.end(), "int8: no calibrated range for ", site);
-  return found->second;
-}
-
 torch::Tensor YoloV8Int8::conv_act(const torch::Tensor& x, const std::string& prefix,
                                    int64_t stride) {
-  if (converted_) {
-    const auto y = int8::conv(x, packed_.at(prefix), params(prefix + ".conv"));
+  if (converted()) {
+    const auto y = int8::conv(x, packed(prefix), params(prefix + ".conv"));
     return int8::apply_table(y, silu_.at(prefix), params(prefix + ".act"));
   }
-  conv_strides_[prefix] = stride;
+  note_conv(prefix, prefix + ".conv.weight", prefix + ".conv.bias", stride);
   const auto& weight = parameter(prefix + ".conv.weight");
   const auto y =
       torch::conv2d(x, weight, parameter(prefix + ".conv.bias"), stride, weight.size(2) / 2);
@@ -78,7 +52,7 @@ torch::Tensor YoloV8Int8::conv_act(const torch::Tensor& x, const std::string& pr
 }
 
 torch::Tensor YoloV8Int8::cat(const std::vector<torch::Tensor>& xs, const std::string& site) {
-  if (converted_) return int8::cat(xs, params(site));
+  if (converted()) return int8::cat(xs, params(site));
   return observed(site, torch::cat(xs, 1));
 }
 
@@ -86,11 +60,11 @@ torch::Tensor YoloV8Int8::c2f(const torch::Tensor& x, int index, bool shortcut) 
   const std::string prefix = int8_layer_name(index);
   const std::string cv1 = prefix + ".cv1";
   std::vector<torch::Tensor> parts;
-  if (converted_) {
+  if (converted()) {
     // cv1's two halves as two convolutions: each output is contiguous, where a channel slice of
     // one output would be copied by every int8 operator that reads it.
     for (const char* half : {"#0", "#1"}) {
-      const auto y = int8::conv(x, packed_.at(cv1 + half), params(cv1 + ".conv"));
+      const auto y = int8::conv(x, packed(cv1 + half), params(cv1 + ".conv"));
       parts.push_back(int8::apply_table(y, silu_.at(cv1), params(cv1 + ".act")));
     }
   } else {
@@ -105,7 +79,7 @@ torch::Tensor YoloV8Int8::c2f(const torch::Tensor& x, int index, bool shortcut) 
     auto z = conv_act(conv_act(y, block + ".cv1"), block + ".cv2");
     if (shortcut) {
       const std::string site = block + ".add";
-      z = converted_ ? int8::add(y, z, params(site)) : observed(site, y + z);
+      z = converted() ? int8::add(y, z, params(site)) : observed(site, y + z);
     }
     parts.push_back(z);
   }
@@ -128,12 +102,10 @@ torch::Tensor YoloV8Int8::upsample(const torch::Tensor& x) {
 }
 
 torch::Tensor YoloV8Int8::final_conv(const torch::Tensor& x, const std::string& prefix) {
-  if (!converted_) {
-    conv_strides_[prefix] = 1;
-    const auto y = torch::conv2d(x, parameter(prefix + ".weight"), parameter(prefix + ".bias"));
-    return observed(prefix + ".out", y);
-  }
-  return int8::dequantize(int8::conv(x, packed_.at(prefix), params(prefix + ".out")));
+  if (converted()) return int8::dequantize(int8::conv(x, packed(prefix), params(prefix + ".out")));
+  note_conv(prefix, prefix + ".weight", prefix + ".bias", 1);
+  const auto y = torch::conv2d(x, parameter(prefix + ".weight"), parameter(prefix + ".bias"));
+  return observed(prefix + ".out", y);
 }
 
 torch::Tensor YoloV8Int8::head_level(const torch::Tensor& feature, int level) {
@@ -145,7 +117,7 @@ torch::Tensor YoloV8Int8::head_level(const torch::Tensor& feature, int level) {
 }
 
 torch::Tensor YoloV8Int8::run(const torch::Tensor& x) {
-  const auto input = converted_ ? int8::quantize(x, params("input")) : observed("input", x);
+  const auto input = converted() ? int8::quantize(x, params("input")) : observed("input", x);
   const auto p2 =
       c2f(conv_act(conv_act(input, int8_layer_name(0), 2), int8_layer_name(1), 2), 2, true);
   const auto p3 = c2f(conv_act(p2, int8_layer_name(3), 2), 4, true);
@@ -161,66 +133,37 @@ torch::Tensor YoloV8Int8::run(const torch::Tensor& x) {
 }
 
 torch::Tensor YoloV8Int8::calibrate(const torch::Tensor& x) {
-  TORCH_CHECK(!converted_, "int8: calibrate() after convert()");
+  TORCH_CHECK(!converted(), "int8: calibrate() after convert()");
   torch::NoGradGuard no_grad;
   auto output = run(x.to(torch::kFloat32));
-  calibration_images_ += x.size(0);
+  count_calibration_images(x.size(0));
   return output;
 }
 
-Status YoloV8Int8::convert() {
-  if (converted_) return Status::ok();
-  if (calibration_images_ == 0) return Status::error("int8: calibrate on some images first");
-  engine_ = int8::select_quantized_engine();
-  if (engine_.empty()) {
-    return Status::error(
-        "int8: this LibTorch has no x86 quantized engine (fbgemm or onednn); use fp32");
-  }
-  try {
-    torch::NoGradGuard no_grad;
-    for (const auto& [site, range] : ranges_) {
-      const float low = int8_site_ends_with(site, ".conv")
-                            ? std::max(range.min(), kPreActivationFloor)
-                            : range.min();
-      params_[site] = int8::params_for_range(low, range.max());
+float YoloV8Int8::range_floor(const std::string& site, float min) const {
+  return int8_site_ends_with(site, ".conv") ? std::max(min, kPreActivationFloor) : min;
+}
+
+void YoloV8Int8::after_convert() {
+  for (const auto& [prefix, spec] : convs()) {
+    if (int8_site_ends_with(spec.weight, ".conv.weight")) {  // followed by SiLU
+      silu_[prefix] = int8::silu_table(params(prefix + ".conv"), params(prefix + ".act"));
     }
-    for (const auto& [prefix, stride] : conv_strides_) {
-      if (params_.count(prefix + ".out") > 0) {  // the head's last: no SiLU, a float32 result
-        packed_[prefix] =
-            int8::pack_conv(parameter(prefix + ".weight"), parameter(prefix + ".bias"), 1, 0);
-        continue;
-      }
-      const auto& weight = parameter(prefix + ".conv.weight");
-      packed_[prefix] =
-          int8::pack_conv(weight, parameter(prefix + ".conv.bias"), stride, weight.size(2) / 2);
-      silu_[prefix] = int8::silu_table(params_.at(prefix + ".conv"), params_.at(prefix + ".act"));
-      if (split_convs_.count(prefix) > 0) {
-        const auto& bias = parameter(prefix + ".conv.bias");
-        const int64_t half = weight.size(0) / 2;
-        for (int64_t i = 0; i < 2; ++i) {
-          packed_[prefix + (i == 0 ? "#0" : "#1")] =
-              int8::pack_conv(weight.narrow(0, i * half, half), bias.narrow(0, i * half, half),
-                              stride, weight.size(2) / 2);
-        }
-      }
+    if (split_convs_.count(prefix) == 0) continue;
+    const auto& weight = parameter(spec.weight);
+    const auto& bias = parameter(spec.bias);
+    const int64_t half = weight.size(0) / 2;
+    for (int64_t i = 0; i < 2; ++i) {
+      packed_convs()[prefix + (i == 0 ? "#0" : "#1")] =
+          int8::pack_conv(weight.narrow(0, i * half, half), bias.narrow(0, i * half, half),
+                          spec.stride, weight.size(2) / 2);
     }
-  } catch (const std::exception& e) {
-    packed_.clear();
-    silu_.clear();
-    return Status::error(fmt::format("int8: packing the weights failed: {}", e.what()));
   }
-  converted_ = true;
-  return Status::ok();
 }
 
 torch::Tensor YoloV8Int8::forward(const torch::Tensor& x) {
-  TORCH_CHECK(converted_, "int8: forward() before convert()");
+  TORCH_CHECK(converted(), "int8: forward() before convert()");
   return run(x.to(torch::kFloat32));
-}
-
-std::string YoloV8Int8::describe() const {
-  return fmt::format("{} int8 convolutions ({}); calibrated on {} images", conv_strides_.size(),
-                     engine_, calibration_images_);
 }
 
 }  // namespace streaminfer

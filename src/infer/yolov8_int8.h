@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "infer/quantized_ops.h"
+#include "infer/int8_model.h"
 #include "infer/yolov8.h"
 #include "streaminfer/status.h"
 
 namespace streaminfer {
 
-class YoloV8Int8 {
+class YoloV8Int8 : public Int8Model {
  public:
   // `model`: eval mode, BatchNorm fused (YoloV8Impl::fuse_batch_norm), float32, on the CPU. It is
   // shared, not copied: it supplies the weights and the box decode.
@@ -28,27 +28,15 @@ class YoloV8Int8 {
 
   // The float32 forward ([B, 4 + nc, A], as YoloV8Impl::forward), recording activation ranges.
   // Only before convert().
-  torch::Tensor calibrate(const torch::Tensor& x);
-  int64_t calibration_images() const { return calibration_images_; }
-
-  // Quantizes and packs every convolution's weights and freezes the recorded ranges. Fails when
-  // nothing was calibrated or no int8 engine is built into LibTorch.
-  Status convert();
-  bool converted() const { return converted_; }
-
+  torch::Tensor calibrate(const torch::Tensor& x) override;
   // The int8 forward; [B, 4 + nc, A] float32. Only after convert().
-  torch::Tensor forward(const torch::Tensor& x);
-
-  // e.g. "63 int8 convolutions (onednn); calibrated on 32 images".
-  std::string describe() const;
+  torch::Tensor forward(const torch::Tensor& x) override;
 
  private:
   explicit YoloV8Int8(YoloV8 model);
+  float range_floor(const std::string& site, float min) const override;
+  void after_convert() override;
   torch::Tensor run(const torch::Tensor& x);
-  // Records (calibrating) or applies (converted) the quantization of a named activation.
-  torch::Tensor observed(const std::string& site, torch::Tensor x);
-  int8::QuantParams params(const std::string& site) const;
-
   torch::Tensor conv_act(const torch::Tensor& x, const std::string& prefix, int64_t stride = 1);
   torch::Tensor c2f(const torch::Tensor& x, int layer, bool shortcut);
   torch::Tensor sppf(const torch::Tensor& x);
@@ -56,19 +44,10 @@ class YoloV8Int8 {
   torch::Tensor upsample(const torch::Tensor& x);
   torch::Tensor head_level(const torch::Tensor& feature, int level);
   torch::Tensor final_conv(const torch::Tensor& x, const std::string& prefix);
-  const torch::Tensor& parameter(const std::string& name) const;
 
   YoloV8 model_;
-  std::map<std::string, torch::Tensor> parameters_;
-  std::map<int, int> repeats_;  // C2f layer -> bottlenecks
-  bool converted_ = false;
-  int64_t calibration_images_ = 0;
-  std::string engine_;
-  std::map<std::string, int8::RangeObserver> ranges_;
-  std::map<std::string, int8::QuantParams> params_;
-  std::map<std::string, int64_t> conv_strides_;  // every int8 convolution met while calibrating
-  std::set<std::string> split_convs_;            // C2f cv1s, packed as two halves too ("#0", "#1")
-  std::map<std::string, int8::PackedConv> packed_;
+  std::map<int, int> repeats_;         // C2f layer -> bottlenecks
+  std::set<std::string> split_convs_;  // C2f cv1s, packed as two halves too ("#0", "#1")
   std::map<std::string, int8::CodeTable> silu_;
 };
 

@@ -112,6 +112,17 @@ class TorchScriptModel : public ::testing::Test {
   static inline bool script_ok_ = false;
 };
 
+// int8 covers the built-in architectures only: a TorchScript file runs fp32, said in one line.
+TEST_F(TorchScriptModel, Int8FallsBackToFp32WithOneLine) {
+  const auto r = run_command(
+      streaminfer_run({"--model", model_.string(), "--precision", "int8", "--max-frames", "1",
+                       "--source", synthetic_uri(160, 96, 1), "--pace", "max"}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(has_line_with_all(
+      r.err, {"streaminfer: warning: --precision int8", "a TorchScript file", "running fp32"}))
+      << r.describe();
+}
+
 TEST_F(TorchScriptModel, ScriptPrintsTheYolov8nParameterCount) {
   EXPECT_NE(script_output_.find("3157200 parameters"), std::string::npos) << script_output_;
 }

@@ -10,6 +10,7 @@
 
 #include "infer/model_zoo.h"
 #include "infer/quantized_ops.h"
+#include "infer/resnet_int8.h"
 #include "infer/weights_file.h"
 #include "train/detector_validation.h"
 
@@ -139,6 +140,35 @@ TEST(YoloV8Int8, TheBundledDetectorLosesLittleMapInInt8) {
       << "fp32 " << fp32->map50 << ", int8 " << quantized->map50;
   std::printf("mAP@0.5 fp32 %.4f int8 %.4f; mAP@0.5:0.95 fp32 %.4f int8 %.4f\n", fp32->map50,
               quantized->map50, fp32->map50_95, quantized->map50_95);
+}
+
+// ResNet-18 in int8 against its own float32 logits on synthetic scenes (random weights: the
+// same top-1 class on most images, logits close relative to their spread).
+TEST(ResNetInt8, Int8LogitsFollowTheFloat32Ones) {
+  at::manual_seed(0);
+  ResNet model(18, 10);
+  model->eval();
+  ASSERT_TRUE(model->fuse_batch_norm());
+  auto int8 = ResNetInt8::create(model);
+  ASSERT_TRUE(int8) << int8.status().message();
+  std::vector<SceneSpec> calibration, held_out;
+  for (uint32_t i = 0; i < 8; ++i) calibration.push_back({640, 360, 6, 600000 + i, 0});
+  for (uint32_t i = 0; i < 8; ++i) held_out.push_back({640, 360, 6, 7 + i, 0});
+  auto images = render_scenes(calibration, 96);
+  auto test_images = render_scenes(held_out, 96);
+  ASSERT_TRUE(images && test_images);
+  torch::NoGradGuard no_grad;
+  const auto reference = int8->calibrate(test_images->images);
+  int8->calibrate(images->images);
+  ASSERT_TRUE(int8->convert());
+  EXPECT_NE(int8->describe().find("20 int8 convolutions"), std::string::npos) << int8->describe();
+  const auto logits = int8->forward(test_images->images);
+  ASSERT_EQ(logits.sizes(), reference.sizes());
+  const double spread = reference.std().item<double>();
+  const double error = (logits - reference).abs().mean().item<double>();
+  EXPECT_LT(error, 0.2 * spread) << "mean |int8 - fp32| " << error << ", logit spread " << spread;
+  const auto agree = (logits.argmax(1) == reference.argmax(1)).to(torch::kFloat).mean();
+  EXPECT_GE(agree.item<double>(), 0.75);
 }
 
 }  // namespace

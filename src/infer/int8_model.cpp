@@ -1,0 +1,78 @@
+#include "infer/int8_model.h"
+
+#include <fmt/format.h>
+#include <torch/nn.h>
+
+namespace streaminfer {
+
+Status Int8Model::take_parameters(torch::nn::Module& model, const std::string& first_conv_bias) {
+  if (model.is_training()) return Status::error("int8: the model must be in eval mode");
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    parameters_[item.key()] = item.value().detach();
+  }
+  if (parameters_.count(first_conv_bias) == 0) {
+    return Status::error("int8: fold BatchNorm into the convolutions first (fuse_batch_norm)");
+  }
+  if (parameters_.at(first_conv_bias).scalar_type() != torch::kFloat32) {
+    return Status::error("int8: the model must be float32");
+  }
+  return Status::ok();
+}
+
+const torch::Tensor& Int8Model::parameter(const std::string& name) const {
+  const auto found = parameters_.find(name);
+  TORCH_CHECK(found != parameters_.end(), "int8: the model has no parameter ", name);
+  return found->second;
+}
+
+torch::Tensor Int8Model::observed(const std::string& site, torch::Tensor x) {
+  ranges_[site].observe(x);
+  return x;
+}
+
+int8::QuantParams Int8Model::params(const std::string& site) const {
+  const auto found = params_.find(site);
+  TORCH_CHECK(found != params_.end(), "int8: no calibrated range for ", site);
+  return found->second;
+}
+
+void Int8Model::note_conv(const std::string& prefix, const std::string& weight_name,
+                          const std::string& bias_name, int64_t stride) {
+  convs_[prefix] = {weight_name, bias_name, stride};
+}
+
+float Int8Model::range_floor(const std::string& /*site*/, float min) const { return min; }
+
+Status Int8Model::convert() {
+  if (converted_) return Status::ok();
+  if (calibration_images_ == 0) return Status::error("int8: calibrate on some images first");
+  engine_ = int8::select_quantized_engine();
+  if (engine_.empty()) {
+    return Status::error(
+        "int8: this LibTorch has no x86 quantized engine (fbgemm or onednn); use fp32");
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    for (const auto& [site, range] : ranges_) {
+      params_[site] = int8::params_for_range(range_floor(site, range.min()), range.max());
+    }
+    for (const auto& [prefix, spec] : convs_) {
+      const auto& weight = parameter(spec.weight);
+      packed_[prefix] =
+          int8::pack_conv(weight, parameter(spec.bias), spec.stride, weight.size(2) / 2);
+    }
+    after_convert();
+  } catch (const std::exception& e) {
+    packed_.clear();
+    return Status::error(fmt::format("int8: packing the weights failed: {}", e.what()));
+  }
+  converted_ = true;
+  return Status::ok();
+}
+
+std::string Int8Model::describe() const {
+  return fmt::format("{} int8 convolutions ({}); calibrated on {} images", convs_.size(), engine_,
+                     calibration_images_);
+}
+
+}  // namespace streaminfer
