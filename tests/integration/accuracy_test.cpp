@@ -163,7 +163,8 @@ TEST(AccuracyRun, DroppedFramesCountAsMissesInTheSecondFigure) {
 // training (seeds 7, 8, 9: training draws seeds from 1,000,000 up), end to end through `run` with
 // its default flags (and `extra`): mAP@0.5 at least 0.9 at the default --conf.
 void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string>& extra,
-                                                   const std::string& model_line_part) {
+                                                   const std::string& model_line_part,
+                                                   int frames_per_camera) {
   TempDir dir;
   const fs::path metrics = dir / "metrics";
   std::vector<std::string> argv = {STREAMINFER_BIN, "run", "--no-progress", "--pace",        "max",
@@ -171,7 +172,7 @@ void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string
   argv.insert(argv.end(), extra.begin(), extra.end());
   for (int seed : {7, 8, 9}) {
     // 2 fps: half a second between frames, so that the shapes move between them.
-    argv.insert(argv.end(), {"--source", synthetic_uri(640, 360, 30, seed, 2)});
+    argv.insert(argv.end(), {"--source", synthetic_uri(640, 360, frames_per_camera, seed, 2)});
   }
   const CommandResult r = run_command(argv, std::chrono::seconds(600));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
@@ -179,7 +180,7 @@ void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string
   const nlohmann::json summary =
       nlohmann::json::parse(read_file(only_file_with_prefix(metrics, "S_yolov8n-shapes_P_")));
   const nlohmann::json& overall = summary["accuracy"]["overall"];
-  EXPECT_EQ(overall["images"].get<int64_t>(), 90);
+  EXPECT_EQ(overall["images"].get<int64_t>(), 3 * frames_per_camera);
   EXPECT_GE(overall["map50"].get<double>(), 0.9) << summary["accuracy"].dump(2);
   EXPECT_GE(overall["map50_95"].get<double>(), 0.6) << summary["accuracy"].dump(2);
   for (const auto& stream : summary["accuracy"]["streams"]) {
@@ -188,12 +189,14 @@ void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string
 }
 
 TEST(AccuracyRun, TheBundledDetectorFindsTheShapesOfHeldOutCameras) {
-  expect_bundled_detector_finds_held_out_shapes({}, "fp32");
+  expect_bundled_detector_finds_held_out_shapes({}, "fp32", 30);
 }
 
-// Post-training int8 (calibrated at load on scenes of other seeds) keeps the same bar.
+// Post-training int8 (calibrated at load on scenes of other seeds) keeps the same bar, on the
+// first third of those frames: int8's byte loops are this project's own code, which
+// ThreadSanitizer instruments, so the CI's TSan run of this test costs several times fp32's.
 TEST(AccuracyRun, InInt8TheBundledDetectorStillFindsThem) {
-  expect_bundled_detector_finds_held_out_shapes({"--precision", "int8"}, "int8 convolutions");
+  expect_bundled_detector_finds_held_out_shapes({"--precision", "int8"}, "int8 convolutions", 10);
 }
 
 }  // namespace
