@@ -41,6 +41,19 @@ void Int8Model::note_conv(const std::string& prefix, const std::string& weight_n
   convs_[prefix] = {weight_name, bias_name, stride};
 }
 
+torch::Tensor Int8Model::calibrate(const torch::Tensor& x) {
+  TORCH_CHECK(!converted_, "int8: calibrate() after convert()");
+  torch::NoGradGuard no_grad;
+  auto output = run(x.to(torch::kFloat32));
+  calibration_images_ += x.size(0);
+  return output;
+}
+
+torch::Tensor Int8Model::forward(const torch::Tensor& x) {
+  TORCH_CHECK(converted_, "int8: forward() before convert()");
+  return run(x.to(torch::kFloat32));
+}
+
 float Int8Model::range_floor(const std::string& /*site*/, float min) const { return min; }
 
 Status Int8Model::convert() {

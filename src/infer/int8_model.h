@@ -21,9 +21,9 @@ class Int8Model {
  public:
   virtual ~Int8Model() = default;
   // The float32 forward, recording activation ranges (only before convert()), and the int8
-  // forward (only after); both return what the float32 model returns.
-  virtual torch::Tensor calibrate(const torch::Tensor& x) = 0;
-  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  // forward (only after); both return what the float32 model returns, for its input.
+  torch::Tensor calibrate(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x);
   int64_t calibration_images() const { return calibration_images_; }
   bool converted() const { return converted_; }
   // Quantizes and packs every convolution's weights and freezes the recorded ranges. Fails when
@@ -45,8 +45,9 @@ class Int8Model {
   void note_conv(const std::string& prefix, const std::string& weight_name,
                  const std::string& bias_name, int64_t stride);
   const int8::PackedConv& packed(const std::string& prefix) const { return packed_.at(prefix); }
-  void count_calibration_images(int64_t n) { calibration_images_ += n; }
 
+  // The model's graph, in whichever mode converted() says; x is float32.
+  virtual torch::Tensor run(const torch::Tensor& x) = 0;
   // Hooks of convert(): the lowest value kept of a site's range (default: its minimum), and
   // whatever a model derives from the parameters once they exist (code tables, split weights).
   virtual float range_floor(const std::string& site, float min) const;

@@ -336,6 +336,16 @@ class LibTorchCpuBackend : public InferenceBackend {
   // (never a camera's or training's) at the input size, then converted. What cannot be quantized
   // runs fp32 with one line that says why.
   Status quantize(const BackendOptions& options) {
+    // Checked before building: both int8 models need the BatchNorm folded.
+    if (!options.fuse_bn) {
+      int8_unsupported("a model whose BatchNorm is not folded (BackendOptions::fuse_bn off)");
+      return Status::ok();
+    }
+    if (!options.split_point.empty()) {
+      return Status::error(fmt::format(
+          "--split-point {} runs the float32 layers; leave out --precision int8 to split",
+          options.split_point));
+    }
     std::unique_ptr<Int8Model> int8;
     if (auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module); yolo) {
       auto made = YoloV8Int8::create(YoloV8(yolo));
@@ -348,15 +358,6 @@ class LibTorchCpuBackend : public InferenceBackend {
     } else {
       int8_unsupported(options.model);
       return Status::ok();
-    }
-    if (!options.fuse_bn) {
-      int8_unsupported("a model whose BatchNorm is not folded (--no-fuse-bn)");
-      return Status::ok();
-    }
-    if (!options.split_point.empty()) {
-      return Status::error(fmt::format(
-          "--split-point {} runs the float32 layers; leave out --precision int8 to split",
-          options.split_point));
     }
     const int size = options.input_size > 0 ? options.input_size : builtin_.default_input_size;
     constexpr uint32_t kCalibrationSeed = 600000;

@@ -29,8 +29,16 @@ c10::OperatorHandle quantized_operator(const char* name, const char* overload) {
   return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
 }
 
-uint8_t clamp_code(double code) {
-  return static_cast<uint8_t>(std::clamp(std::nearbyint(code), 0.0, 255.0));
+// The output code of f at each input code's real value.
+template <typename Function>
+CodeTable code_table(QuantParams in, QuantParams out, Function f) {
+  CodeTable table{};
+  for (int code = 0; code < 256; ++code) {
+    const double y = f(in.scale * static_cast<double>(code - in.zero_point));
+    const double out_code = y / out.scale + static_cast<double>(out.zero_point);
+    table[code] = static_cast<uint8_t>(std::clamp(std::nearbyint(out_code), 0.0, 255.0));
+  }
+  return table;
 }
 
 }  // namespace
@@ -43,8 +51,6 @@ void RangeObserver::observe(const torch::Tensor& x) {
   max_ = seen_ ? std::max(max_, hi) : hi;
   seen_ = true;
 }
-
-QuantParams RangeObserver::params() const { return params_for_range(min_, max_); }
 
 QuantParams params_for_range(float min, float max) {
   const double lo = std::min(0.0, static_cast<double>(min));
@@ -76,10 +82,9 @@ PackedConv pack_conv(const torch::Tensor& weight, const torch::Tensor& bias, int
                      int64_t padding) {
   torch::NoGradGuard no_grad;
   const auto w = weight.detach().to(torch::kFloat32).contiguous();
-  const int64_t out_channels = w.size(0);
   // Symmetric per output channel: the largest weight of each channel maps to 127.
   const auto scales = w.abs().amax({1, 2, 3}).clamp_min(1e-12).div(127.0).to(torch::kFloat64);
-  const auto zero_points = torch::zeros({out_channels}, torch::kLong);
+  const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
   const auto qweight = torch::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
   static const auto prepack = quantized_operator("quantized::conv2d_prepack", "");
   c10::optional<torch::Tensor> b;
@@ -89,7 +94,6 @@ PackedConv pack_conv(const torch::Tensor& weight, const torch::Tensor& bias, int
   PackedConv packed;
   packed.packed =
       call_operator(prepack, {qweight, b, strides, paddings, dilations, static_cast<int64_t>(1)});
-  packed.out_channels = out_channels;
   return packed;
 }
 
@@ -160,12 +164,7 @@ torch::Tensor dequantize(const torch::Tensor& q) {
 }
 
 CodeTable requantize_table(QuantParams in, QuantParams out) {
-  CodeTable table{};
-  for (int code = 0; code < 256; ++code) {
-    const double x = in.scale * static_cast<double>(code - in.zero_point);
-    table[code] = clamp_code(x / out.scale + static_cast<double>(out.zero_point));
-  }
-  return table;
+  return code_table(in, out, [](double x) { return x; });
 }
 
 namespace {
@@ -232,13 +231,7 @@ torch::Tensor cat(const std::vector<torch::Tensor>& qs, QuantParams out) {
 }
 
 CodeTable silu_table(QuantParams in, QuantParams out) {
-  CodeTable table{};
-  for (int code = 0; code < 256; ++code) {
-    const double x = in.scale * static_cast<double>(code - in.zero_point);
-    const double y = x / (1.0 + std::exp(-x));
-    table[code] = clamp_code(y / out.scale + static_cast<double>(out.zero_point));
-  }
-  return table;
+  return code_table(in, out, [](double x) { return x / (1.0 + std::exp(-x)); });
 }
 
 torch::Tensor apply_table(const torch::Tensor& q, const CodeTable& table, QuantParams out) {

@@ -28,9 +28,6 @@ struct QuantParams {
 class RangeObserver {
  public:
   void observe(const torch::Tensor& x);
-  bool seen() const { return seen_; }
-  // The quint8 parameters that cover [min, max] (and 0, so that zero padding is exact).
-  QuantParams params() const;
   float min() const { return min_; }
   float max() const { return max_; }
 
@@ -39,6 +36,7 @@ class RangeObserver {
   float min_ = 0, max_ = 0;
 };
 
+// The quint8 parameters that cover [min, max] (and 0, so that zero padding is exact).
 QuantParams params_for_range(float min, float max);
 
 // Whether LibTorch was built with a quantized engine that runs these operators on this CPU
@@ -48,7 +46,6 @@ std::string select_quantized_engine();
 // A convolution's weights quantized per output channel and packed for the engine.
 struct PackedConv {
   c10::IValue packed;
-  int64_t out_channels = 0;
 };
 PackedConv pack_conv(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
                      int64_t padding);

@@ -53,7 +53,7 @@ torch::Tensor ResNetInt8::block(const torch::Tensor& x, int stage, int index) {
 }
 
 torch::Tensor ResNetInt8::run(const torch::Tensor& x) {
-  const auto normalized = imagenet_normalize(x.to(torch::kFloat32));
+  const auto normalized = imagenet_normalize(x);
   auto y =
       converted() ? int8::quantize(normalized, params("input")) : observed("input", normalized);
   y = conv(y, "conv1", 2, true);
@@ -65,19 +65,6 @@ torch::Tensor ResNetInt8::run(const torch::Tensor& x) {
   }
   const auto features = (converted() ? int8::dequantize(y) : y).mean({2, 3});
   return torch::linear(features, parameter("fc.weight"), parameter("fc.bias"));
-}
-
-torch::Tensor ResNetInt8::calibrate(const torch::Tensor& x) {
-  TORCH_CHECK(!converted(), "int8: calibrate() after convert()");
-  torch::NoGradGuard no_grad;
-  auto output = run(x);
-  count_calibration_images(x.size(0));
-  return output;
-}
-
-torch::Tensor ResNetInt8::forward(const torch::Tensor& x) {
-  TORCH_CHECK(converted(), "int8: forward() before convert()");
-  return run(x);
 }
 
 }  // namespace streaminfer

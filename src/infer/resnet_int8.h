@@ -17,14 +17,13 @@ class ResNetInt8 : public Int8Model {
   // `model`: eval mode, BatchNorm fused (ResNetImpl::fuse_batch_norm), float32, on the CPU.
   static Result<ResNetInt8> create(ResNet model);
 
-  // Inputs in [0, 1], as the pipeline gives them: ImageNet's normalization is applied here, as
-  // the float32 built-in does. Returns [B, num_classes] logits in both.
-  torch::Tensor calibrate(const torch::Tensor& x) override;
-  torch::Tensor forward(const torch::Tensor& x) override;
+  // calibrate() and forward() take inputs in [0, 1], as the pipeline gives them (ImageNet's
+  // normalization is applied here, as the float32 built-in does), and return [B, num_classes]
+  // logits.
 
  private:
   ResNetInt8() = default;
-  torch::Tensor run(const torch::Tensor& x);
+  torch::Tensor run(const torch::Tensor& x) override;
   torch::Tensor conv(const torch::Tensor& x, const std::string& name, int64_t stride, bool relu);
   torch::Tensor block(const torch::Tensor& x, int stage, int index);
 

@@ -15,11 +15,6 @@ constexpr float kPreActivationFloor = -8.0f;
 
 constexpr int kC2fLayers[] = {2, 4, 6, 8, 12, 15, 18, 21};
 
-bool int8_site_ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string int8_layer_name(int index) { return fmt::format("model.{}", index); }
 
 }  // namespace
@@ -132,21 +127,13 @@ torch::Tensor YoloV8Int8::run(const torch::Tensor& x) {
   return model_->decode_levels({head_level(out3, 0), head_level(out4, 1), head_level(out5, 2)});
 }
 
-torch::Tensor YoloV8Int8::calibrate(const torch::Tensor& x) {
-  TORCH_CHECK(!converted(), "int8: calibrate() after convert()");
-  torch::NoGradGuard no_grad;
-  auto output = run(x.to(torch::kFloat32));
-  count_calibration_images(x.size(0));
-  return output;
-}
-
 float YoloV8Int8::range_floor(const std::string& site, float min) const {
-  return int8_site_ends_with(site, ".conv") ? std::max(min, kPreActivationFloor) : min;
+  return site.ends_with(".conv") ? std::max(min, kPreActivationFloor) : min;
 }
 
 void YoloV8Int8::after_convert() {
   for (const auto& [prefix, spec] : convs()) {
-    if (int8_site_ends_with(spec.weight, ".conv.weight")) {  // followed by SiLU
+    if (spec.weight.ends_with(".conv.weight")) {  // followed by SiLU
       silu_[prefix] = int8::silu_table(params(prefix + ".conv"), params(prefix + ".act"));
     }
     if (split_convs_.count(prefix) == 0) continue;
@@ -159,11 +146,6 @@ void YoloV8Int8::after_convert() {
                           spec.stride, weight.size(2) / 2);
     }
   }
-}
-
-torch::Tensor YoloV8Int8::forward(const torch::Tensor& x) {
-  TORCH_CHECK(converted(), "int8: forward() before convert()");
-  return run(x.to(torch::kFloat32));
 }
 
 }  // namespace streaminfer

@@ -26,17 +26,13 @@ class YoloV8Int8 : public Int8Model {
   // shared, not copied: it supplies the weights and the box decode.
   static Result<YoloV8Int8> create(YoloV8 model);
 
-  // The float32 forward ([B, 4 + nc, A], as YoloV8Impl::forward), recording activation ranges.
-  // Only before convert().
-  torch::Tensor calibrate(const torch::Tensor& x) override;
-  // The int8 forward; [B, 4 + nc, A] float32. Only after convert().
-  torch::Tensor forward(const torch::Tensor& x) override;
+  // calibrate() and forward() return [B, 4 + nc, A] float32, as YoloV8Impl::forward.
 
  private:
   explicit YoloV8Int8(YoloV8 model);
+  torch::Tensor run(const torch::Tensor& x) override;
   float range_floor(const std::string& site, float min) const override;
   void after_convert() override;
-  torch::Tensor run(const torch::Tensor& x);
   torch::Tensor conv_act(const torch::Tensor& x, const std::string& prefix, int64_t stride = 1);
   torch::Tensor c2f(const torch::Tensor& x, int layer, bool shortcut);
   torch::Tensor sppf(const torch::Tensor& x);

@@ -72,6 +72,19 @@ TEST(Backend, MicroBatchIsMeasuredWhenNotSet) {
   EXPECT_NE(refused.status().message().find("--micro-batch"), std::string::npos);
 }
 
+// int8 needs BatchNorm folded: without it the model runs fp32, and says so, rather than failing.
+TEST(Backend, Int8WithoutFoldedBatchNormRunsFp32AndSaysWhy) {
+  BackendOptions options = small_options("yolov8n");
+  options.fuse_bn = false;
+  options.precision = "int8";
+  auto backend = create_backend(options);
+  ASSERT_TRUE(backend) << backend.status().message();
+  const ModelInfo& info = backend.value()->info();
+  EXPECT_EQ(info.precision, "fp32");
+  EXPECT_NE(info.precision_fallback.find("BatchNorm is not folded"), std::string::npos)
+      << info.precision_fallback;
+}
+
 TEST(Backend, UnknownModelNameIsNamed) {
   auto backend = create_backend(small_options("yolov9000"));
   ASSERT_FALSE(backend);
