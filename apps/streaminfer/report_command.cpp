@@ -31,10 +31,10 @@ int report_command(const std::string& dir, const std::string& output, int64_t pi
     print_error(data.status().message());
     return 2;
   }
-  if (data->batches.empty()) {
-    print_error(fmt::format("report: {} has no batch rows (did the run finish a batch?)",
-                            data->files.metrics.string()));
-    return 2;
+  // A run stopped while writing leaves cut-off lines: the report is made from the rest, and
+  // says what it left out.
+  for (const auto& warning : data->warnings) {
+    fmt::print(stderr, "streaminfer: warning: {}\n", warning);
   }
   // The run's date: when its metrics CSV was last written.
   std::error_code ec;

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "common/text.h"
+
 namespace streaminfer {
 namespace {
 
@@ -63,7 +65,7 @@ class Row {
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
     if (cell.empty() || ec != std::errc() || end != cell.data() + cell.size() ||
         !std::isfinite(value)) {
-      throw RowError(fmt::format("{} is not a number: '{}'", names_[i], cell));
+      throw RowError(fmt::format("{} is not a number: '{}'", names_[i], excerpt(cell)));
     }
     return value;
   }
@@ -74,14 +76,14 @@ class Row {
     int64_t value = 0;
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
     if (cell.empty() || ec != std::errc() || end != cell.data() + cell.size()) {
-      throw RowError(fmt::format("{} is not an integer: '{}'", names_[i], cell));
+      throw RowError(fmt::format("{} is not an integer: '{}'", names_[i], excerpt(cell)));
     }
     return value;
   }
   int small_integer(size_t i) const {
     const int64_t value = integer(i);
     if (value < 0 || value > 1'000'000'000) {
-      throw RowError(fmt::format("{} is out of range: '{}'", names_[i], cells_[i]));
+      throw RowError(fmt::format("{} is out of range: '{}'", names_[i], excerpt(cells_[i])));
     }
     return static_cast<int>(value);
   }
@@ -92,51 +94,74 @@ class Row {
   std::vector<std::string> cells_;
 };
 
-// Reads `path`: checks the header has every column of `names`, each row as many fields as the
-// header, and hands the asked-for cells to `on_row` (which throws RowError on a bad value).
+// Reads `path`: checks the header has every column of `names`, and hands the asked-for cells of
+// each row with as many fields as the header to `on_row` (which throws RowError on a bad value,
+// before it keeps anything). Rows that cannot be read are counted in `skipped`, not fatal: a run
+// stopped while writing leaves a cut-off last line, and the rows before it are still good.
 Status read_csv(const fs::path& path, const std::vector<std::string>& names,
-                const std::function<void(const Row&)>& on_row) {
+                const std::function<void(const Row&)>& on_row, SkippedLines& skipped) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::error(fmt::format("cannot open '{}'", path.string()));
+  if (!in) return Status::error(fmt::format("report: cannot open '{}'", path.string()));
   std::string line;
   size_t line_number = 0;
   std::vector<size_t> index;  // header position of each asked-for column
   size_t field_count = 0;
-  try {
-    while (std::getline(in, line)) {
-      ++line_number;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line_number == 1) {
+  const auto skip = [&](const std::string& problem) {
+    if (skipped.count++ == 0) {
+      skipped.first_line = line_number;
+      skipped.first_problem = problem;
+    }
+  };
+  while (std::getline(in, line)) {
+    ++line_number;
+    // getline stops at the end of the file without a newline only on a last line cut short.
+    const bool terminated = !in.eof();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_number == 1) {
+      try {
         const auto header = split_csv_line(line);
         field_count = header.size();
         for (const auto& name : names) {
           const auto it = std::find(header.begin(), header.end(), name);
           if (it == header.end()) {
-            throw RowError(fmt::format("header has no column '{}' (header: '{}')", name, line));
+            throw RowError(
+                fmt::format("header has no column '{}' (header: '{}')", name, excerpt(line, 200)));
           }
           index.push_back(static_cast<size_t>(it - header.begin()));
         }
-        continue;
+      } catch (const RowError& e) {
+        return Status::error(fmt::format("report: {} line 1: {}", path.string(), e.what()));
       }
-      if (line.empty()) continue;
+      continue;
+    }
+    if (line.empty()) continue;
+    try {
       auto fields = split_csv_line(line);
       if (fields.size() != field_count) {
-        throw RowError(
-            fmt::format("expected {} fields as in the header, got {}", field_count, fields.size()));
+        throw RowError(fmt::format("{} of {} fields", fields.size(), field_count));
       }
+      if (!terminated) throw RowError("no newline at its end");
       std::vector<std::string> cells;
       cells.reserve(index.size());
       for (size_t i : index) cells.push_back(std::move(fields[i]));
       on_row(Row(names, std::move(cells)));
+    } catch (const RowError& e) {
+      skip(e.what());
     }
-  } catch (const RowError& e) {
-    return Status::error(
-        fmt::format("report: {} line {}: {}", path.string(), line_number, e.what()));
   }
   if (line_number == 0) {
     return Status::error(fmt::format("report: {} is empty (no header line)", path.string()));
   }
+  skipped.first_is_last = skipped.count > 0 && skipped.first_line == line_number;
   return Status::ok();
+}
+
+// "line 801: 3 of 15 fields; a run stopped while writing leaves such a line"
+std::string describe_skipped(const SkippedLines& skipped) {
+  return fmt::format(
+      "{}line {}: {}{}", skipped.count > 1 ? "first at " : "", skipped.first_line,
+      skipped.first_problem,
+      skipped.first_is_last ? "; a run stopped while writing leaves such a line" : "");
 }
 
 std::vector<int> parse_stream_list(const std::string& text) {
@@ -150,7 +175,8 @@ std::vector<int> parse_stream_list(const std::string& text) {
     const char* last = text.data() + end;
     const auto [ptr, ec] = std::from_chars(first, last, id);
     if (first == last || ec != std::errc() || ptr != last || id < 0) {
-      throw RowError(fmt::format("streams is not a ';'-separated list of ids: '{}'", text));
+      throw RowError(
+          fmt::format("streams is not a ';'-separated list of ids: '{}'", excerpt(text)));
     }
     ids.push_back(id);
     if (end == text.size()) break;
@@ -235,66 +261,70 @@ Result<RunFiles> find_run_files(const fs::path& dir, int64_t pid) {
   return files;
 }
 
-Result<std::vector<BatchRow>> load_metrics_csv(const fs::path& path) {
-  std::vector<BatchRow> rows;
-  const Status status =
-      read_csv(path,
-               {"step", "read_latency_ms", "prep_latency_ms", "exec_latency_ms", "post_latency_ms",
-                "total_step_latency_ms", "batch_size", "loss", "start_ms", "streams"},
-               [&](const Row& row) {
-                 BatchRow b;
-                 b.step = row.integer(0);
-                 b.read_ms = row.number(1);
-                 b.prep_ms = row.number(2);
-                 b.exec_ms = row.number(3);
-                 b.post_ms = row.number(4);
-                 b.total_ms = row.number(5);
-                 b.batch_size = row.small_integer(6);
-                 if (!row.empty(7)) b.loss = row.number(7);
-                 b.start_ms = row.number(8);
-                 b.streams = parse_stream_list(row.text(9));
-                 rows.push_back(std::move(b));
-               });
+Result<CsvRows<BatchRow>> load_metrics_csv(const fs::path& path) {
+  CsvRows<BatchRow> rows;
+  const Status status = read_csv(
+      path,
+      {"step", "read_latency_ms", "prep_latency_ms", "exec_latency_ms", "post_latency_ms",
+       "total_step_latency_ms", "batch_size", "loss", "start_ms", "streams"},
+      [&](const Row& row) {
+        BatchRow b;
+        b.step = row.integer(0);
+        b.read_ms = row.number(1);
+        b.prep_ms = row.number(2);
+        b.exec_ms = row.number(3);
+        b.post_ms = row.number(4);
+        b.total_ms = row.number(5);
+        b.batch_size = row.small_integer(6);
+        if (!row.empty(7)) b.loss = row.number(7);
+        b.start_ms = row.number(8);
+        b.streams = parse_stream_list(row.text(9));
+        rows.rows.push_back(std::move(b));
+      },
+      rows.skipped);
   if (!status) return status;
   return rows;
 }
 
-Result<std::vector<FrameRow>> load_frames_csv(const fs::path& path) {
-  std::vector<FrameRow> rows;
-  const Status status =
-      read_csv(path,
-               {"stream", "frame", "step", "batch_size", "decode_ms", "queue_wait_ms",
-                "batch_wait_ms", "preprocess_ms", "inference_wait_ms", "exec_ms", "post_ms",
-                "end_to_end_ms", "done_ms", "detections"},
-               [&](const Row& row) {
-                 FrameRow f;
-                 f.stream = row.small_integer(0);
-                 f.frame = row.integer(1);
-                 f.step = row.empty(2) ? -1 : row.integer(2);
-                 f.batch_size = row.empty(3) ? 0 : row.small_integer(3);
-                 f.decode_ms = row.number_or_none(4);
-                 f.queue_wait_ms = row.number_or_none(5);
-                 f.batch_wait_ms = row.number_or_none(6);
-                 f.preprocess_ms = row.number_or_none(7);
-                 f.inference_wait_ms = row.number_or_none(8);
-                 f.exec_ms = row.number_or_none(9);
-                 f.post_ms = row.number_or_none(10);
-                 f.end_to_end_ms = row.number(11);
-                 f.done_ms = row.number(12);
-                 f.detections = row.empty(13) ? 0 : row.small_integer(13);
-                 rows.push_back(f);
-               });
+Result<CsvRows<FrameRow>> load_frames_csv(const fs::path& path) {
+  CsvRows<FrameRow> rows;
+  const Status status = read_csv(
+      path,
+      {"stream", "frame", "step", "batch_size", "decode_ms", "queue_wait_ms", "batch_wait_ms",
+       "preprocess_ms", "inference_wait_ms", "exec_ms", "post_ms", "end_to_end_ms", "done_ms",
+       "detections"},
+      [&](const Row& row) {
+        FrameRow f;
+        f.stream = row.small_integer(0);
+        f.frame = row.integer(1);
+        f.step = row.empty(2) ? -1 : row.integer(2);
+        f.batch_size = row.empty(3) ? 0 : row.small_integer(3);
+        f.decode_ms = row.number_or_none(4);
+        f.queue_wait_ms = row.number_or_none(5);
+        f.batch_wait_ms = row.number_or_none(6);
+        f.preprocess_ms = row.number_or_none(7);
+        f.inference_wait_ms = row.number_or_none(8);
+        f.exec_ms = row.number_or_none(9);
+        f.post_ms = row.number_or_none(10);
+        f.end_to_end_ms = row.number(11);
+        f.done_ms = row.number(12);
+        f.detections = row.empty(13) ? 0 : row.small_integer(13);
+        rows.rows.push_back(f);
+      },
+      rows.skipped);
   if (!status) return status;
   return rows;
 }
 
-Result<std::vector<QueueSample>> load_queues_csv(const fs::path& path) {
-  std::vector<QueueSample> rows;
-  const Status status =
-      read_csv(path, {"time_ms", "stream", "depth", "dropped"}, [&](const Row& row) {
-        rows.push_back({row.number(0), row.small_integer(1), row.small_integer(2),
-                        row.empty(3) ? 0 : row.integer(3)});
-      });
+Result<CsvRows<QueueSample>> load_queues_csv(const fs::path& path) {
+  CsvRows<QueueSample> rows;
+  const Status status = read_csv(
+      path, {"time_ms", "stream", "depth", "dropped"},
+      [&](const Row& row) {
+        rows.rows.push_back({row.number(0), row.small_integer(1), row.small_integer(2),
+                             row.empty(3) ? 0 : row.integer(3)});
+      },
+      rows.skipped);
   if (!status) return status;
   return rows;
 }
@@ -304,12 +334,20 @@ Result<nlohmann::json> load_summary_json(const fs::path& path) {
   if (!in) return Status::error(fmt::format("report: cannot open '{}'", path.string()));
   nlohmann::json summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (summary.is_discarded()) {
-    return Status::error(fmt::format("report: {} is not valid JSON", path.string()));
+    return Status::error(fmt::format(
+        "report: '{}' is not valid JSON (a run stopped while writing leaves such a file)",
+        path.string()));
   }
   if (!summary.is_object()) {
-    return Status::error(fmt::format("report: {} is not a JSON object", path.string()));
+    return Status::error(fmt::format("report: '{}' is not a JSON object", path.string()));
   }
   return summary;
+}
+
+std::string skipped_lines_warning(const fs::path& path, const SkippedLines& skipped) {
+  if (skipped.count == 0) return "";
+  return fmt::format("report: '{}': skipped {} unreadable line{} ({})", path.string(),
+                     skipped.count, skipped.count == 1 ? "" : "s", describe_skipped(skipped));
 }
 
 Result<ReportData> load_report_data(const fs::path& dir, int64_t pid) {
@@ -317,23 +355,43 @@ Result<ReportData> load_report_data(const fs::path& dir, int64_t pid) {
   if (!files) return files.status();
   ReportData data;
   data.files = *files;
+  // Each CSV's rows, with the warning for what its loader skipped.
+  const auto take = [&data](auto& loaded, auto& rows, const fs::path& path) {
+    rows = std::move(loaded.rows);
+    std::string warning = skipped_lines_warning(path, loaded.skipped);
+    if (!warning.empty()) data.warnings.push_back(std::move(warning));
+  };
   auto batches = load_metrics_csv(data.files.metrics);
   if (!batches) return batches.status();
-  data.batches = std::move(*batches);
+  if (batches->rows.empty()) {
+    const SkippedLines& skipped = batches->skipped;
+    return Status::error(
+        skipped.count == 0
+            ? fmt::format("report: '{}' has no batch rows (did the run finish a batch?)",
+                          data.files.metrics.string())
+            : fmt::format("report: '{}' has no readable batch rows ({} unreadable, {})",
+                          data.files.metrics.string(), skipped.count, describe_skipped(skipped)));
+  }
+  take(*batches, data.batches, data.files.metrics);
+  // Optional files: a bad header is still an error (nothing of the file can be read), skipped
+  // rows and an unreadable summary are warnings.
   if (!data.files.frames.empty()) {
     auto frames = load_frames_csv(data.files.frames);
     if (!frames) return frames.status();
-    data.frames = std::move(*frames);
+    take(*frames, data.frames, data.files.frames);
   }
   if (!data.files.queues.empty()) {
     auto queues = load_queues_csv(data.files.queues);
     if (!queues) return queues.status();
-    data.queues = std::move(*queues);
+    take(*queues, data.queues, data.files.queues);
   }
   if (!data.files.summary.empty()) {
     auto summary = load_summary_json(data.files.summary);
-    if (!summary) return summary.status();
-    data.summary = std::move(*summary);
+    if (summary) {
+      data.summary = std::move(*summary);
+    } else {
+      data.warnings.push_back(summary.status().message() + "; the report is made without it");
+    }
   }
   return data;
 }

@@ -5,8 +5,11 @@
 //   F_{model}_P_{pid}_frames.csv   one row per frame (optional)
 //   Q_{model}_P_{pid}_queues.csv   queue depth per stream, sampled (optional)
 //   S_{model}_P_{pid}_summary.json the end-of-run summary (optional)
-// Columns are found by their header name, so added columns do not break the reader. Errors are
-// one line naming the file (and the line for CSV rows).
+// Columns are found by their header name, so added columns do not break the reader. A run killed
+// while writing (SIGKILL, power loss) leaves a cut-off last line or summary: rows that cannot be
+// read are skipped and counted, and the report is made from the rest with one warning per file.
+// Errors (a file that cannot be opened, a header without the needed columns) are one line naming
+// the file.
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -59,6 +62,23 @@ struct QueueSample {
   int64_t dropped = 0;  // cumulative
 };
 
+// The lines of a CSV that a loader skipped: rows with a field count unlike the header's, a cell
+// that is not the column's number, or a last line without its newline (a cut-off write whose
+// cells may be cut short too). The first one is described.
+struct SkippedLines {
+  size_t count = 0;
+  size_t first_line = 0;       // 1-based line number
+  std::string first_problem;   // e.g. "3 of 15 fields"
+  bool first_is_last = false;  // the first skipped line is the file's last one
+};
+
+// What a CSV loader read: the rows it could, and what it skipped.
+template <typename T>
+struct CsvRows {
+  std::vector<T> rows;
+  SkippedLines skipped;
+};
+
 // The files of one run (one model and pid). Optional ones are empty paths when absent.
 struct RunFiles {
   std::string model;
@@ -74,7 +94,10 @@ struct ReportData {
   std::vector<BatchRow> batches;
   std::vector<FrameRow> frames;
   std::vector<QueueSample> queues;
-  nlohmann::json summary;  // null when there is no summary file
+  nlohmann::json summary;  // null when there is no summary file, or an unreadable one
+  // One line per file read in part (skipped rows) or left out (an unreadable summary), for the
+  // command to print as warnings.
+  std::vector<std::string> warnings;
 };
 
 // Picks the run in `dir`: the one with the given pid (0: the newest metrics CSV, by modification
@@ -82,12 +105,22 @@ struct ReportData {
 // given.
 Result<RunFiles> find_run_files(const std::filesystem::path& dir, int64_t pid = 0);
 
-Result<std::vector<BatchRow>> load_metrics_csv(const std::filesystem::path& path);
-Result<std::vector<FrameRow>> load_frames_csv(const std::filesystem::path& path);
-Result<std::vector<QueueSample>> load_queues_csv(const std::filesystem::path& path);
+// Errors only for a file that cannot be opened or has no header with the needed columns; rows
+// that cannot be read are skipped (CsvRows::skipped).
+Result<CsvRows<BatchRow>> load_metrics_csv(const std::filesystem::path& path);
+Result<CsvRows<FrameRow>> load_frames_csv(const std::filesystem::path& path);
+Result<CsvRows<QueueSample>> load_queues_csv(const std::filesystem::path& path);
+// An error for a file that cannot be opened, is not valid JSON or is not a JSON object.
 Result<nlohmann::json> load_summary_json(const std::filesystem::path& path);
 
-// find_run_files, then every file it found.
+// The warning for a CSV whose loader skipped lines, e.g. "report: 'DIR/F_..._frames.csv':
+// skipped 1 unreadable line (line 801: 3 of 15 fields; a run stopped while writing leaves such a
+// line)"; empty when nothing was skipped.
+std::string skipped_lines_warning(const std::filesystem::path& path, const SkippedLines& skipped);
+
+// find_run_files, then every file it found. Errors: those of find_run_files and of the metrics
+// CSV's loader, and a metrics CSV without one readable row. Skipped rows of any CSV and an
+// unreadable summary (left out) are `warnings`.
 Result<ReportData> load_report_data(const std::filesystem::path& dir, int64_t pid = 0);
 
 // Frames completed per second of the run, per stream: bin k counts frames with done_ms in

@@ -132,20 +132,24 @@ TEST(ReportData, PicksTheNewestRunOrTheGivenPid) {
   EXPECT_EQ(data->batches[0].streams, (std::vector<int>{0, 1}));
 }
 
-// Each malformed metrics file and what its error must name.
+// Each metrics file without a readable row and what its error must name.
 struct BadCsv {
   std::string body;
   std::string expected;
 };
 
-TEST(ReportData, MalformedRowsNameFileAndLine) {
+TEST(ReportData, MetricsWithoutReadableRowsIsAnErrorNamingFileAndLine) {
   const std::vector<BadCsv> cases = {
-      {std::string(kHeader) + "0,1,2,3,4,10,1,,0,0\n1,1,2,3\n", "line 3: expected 10 fields"},
+      {std::string(kHeader) + "1,1,2,3\n", "line 2: 4 of 10 fields"},
       {std::string(kHeader) + "0,1,2,abc,4,10,1,,0,0\n", "line 2: exec_latency_ms is not a number"},
       {std::string(kHeader) + "0,1,2,3,4,10,x,,0,0\n", "line 2: batch_size is not an integer"},
       {std::string(kHeader) + "0,1,2,nan,4,10,1,,0,0\n", "line 2: exec_latency_ms"},
       {std::string(kHeader) + "0,1,2,3,4,10,1,,0,0;a\n", "line 2: streams"},
+      {std::string(kHeader) + "0,1,2,3,4,10,1,,0,0", "line 2: no newline at its end"},
+      {std::string(kHeader), "has no batch rows"},
+      {std::string(kHeader) + "\n\n", "has no batch rows"},
       {"step,read_latency_ms\n0,1\n", "line 1: header has no column 'prep_latency_ms'"},
+      {"step,read_latency_ms", "line 1: header has no column 'prep_latency_ms'"},
       {"", "is empty"},
   };
   for (const auto& c : cases) {
@@ -160,21 +164,120 @@ TEST(ReportData, MalformedRowsNameFileAndLine) {
   }
 }
 
-TEST(ReportData, MalformedOptionalFilesAreErrorsToo) {
+// The fixture's file `name`, with its last line cut after `keep` bytes: what a run killed while
+// writing leaves.
+std::string cut_last_line(const std::string& name, size_t keep) {
+  std::ifstream in(kFixtures / name, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t last = text.rfind('\n', text.size() - 2) + 1;
+  return text.substr(0, last + keep);
+}
+
+const char* kFrames = "F_yolov8n_P_4242_frames.csv";
+const char* kQueues = "Q_yolov8n_P_4242_queues.csv";
+const char* kSummary = "S_yolov8n_P_4242_summary.json";
+
+// A copy of the fixture run in a scratch directory.
+void copy_fixture_run(const ScratchDir& dir) {
+  for (const char* name : {kMetrics, kFrames, kQueues, kSummary}) {
+    fs::copy_file(kFixtures / name, dir.path / name);
+  }
+}
+
+TEST(ReportData, CutOffLastLineOfEachCsvIsSkippedWithOneWarning) {
+  ScratchDir intact;
+  copy_fixture_run(intact);
+  auto whole = load_report_data(intact.path);
+  ASSERT_TRUE(whole) << whole.status().message();
+  EXPECT_TRUE(whole->warnings.empty());
+  const char* names[] = {kMetrics, kFrames, kQueues};
+  const size_t whole_rows[] = {whole->batches.size(), whole->frames.size(), whole->queues.size()};
+  for (int i = 0; i < 3; ++i) {
+    ScratchDir dir;
+    copy_fixture_run(dir);
+    dir.write(names[i], cut_last_line(names[i], 5));
+    auto data = load_report_data(dir.path);
+    ASSERT_TRUE(data) << data.status().message();
+    const size_t rows[] = {data->batches.size(), data->frames.size(), data->queues.size()};
+    EXPECT_EQ(rows[i], whole_rows[i] - 1) << names[i];
+    ASSERT_EQ(data->warnings.size(), 1u) << names[i];
+    const std::string& warning = data->warnings[0];
+    EXPECT_EQ(warning.rfind("report: '" + (dir.path / names[i]).string() +
+                                "': skipped 1 unreadable line (line ",
+                            0),
+              0u)
+        << warning;
+    EXPECT_NE(warning.find(" fields; a run stopped while writing leaves such a line)"),
+              std::string::npos)
+        << warning;
+    EXPECT_EQ(warning.find('\n'), std::string::npos) << warning;
+  }
+}
+
+TEST(ReportData, CutOffLineWithEveryFieldIsSkippedToo) {
+  // The last cell may be cut short ("12.5" -> "12"): a line without its newline is not trusted.
   ScratchDir dir;
-  fs::copy_file(kFixtures / kMetrics, dir.path / kMetrics);
-  dir.write("Q_yolov8n_P_4242_queues.csv", "time_ms,stream,depth,dropped\n0,0,1,0\n100,0,-1,0\n");
+  dir.write("frames.csv",
+            "stream,frame,step,batch_size,decode_ms,queue_wait_ms,batch_wait_ms,preprocess_ms,"
+            "inference_wait_ms,exec_ms,post_ms,end_to_end_ms,done_ms,detections\n"
+            "1,5,2,4,3.5,,1,2,0,20,1,30.5,120.25,3\n"
+            "1,6,2,4,3.5,,1,2,0,20,1,30.5,120.25,1");
+  auto frames = load_frames_csv(dir.path / "frames.csv");
+  ASSERT_TRUE(frames) << frames.status().message();
+  EXPECT_EQ(frames->rows.size(), 1u);
+  EXPECT_EQ(frames->skipped.count, 1u);
+  EXPECT_EQ(frames->skipped.first_line, 3u);
+  EXPECT_EQ(frames->skipped.first_problem, "no newline at its end");
+  EXPECT_TRUE(frames->skipped.first_is_last);
+}
+
+TEST(ReportData, GarbageMiddleLinesAreSkippedAndCounted) {
+  ScratchDir dir;
+  copy_fixture_run(dir);
+  dir.write(kQueues,
+            "time_ms,stream,depth,dropped\n0,0,1,0\n100,0,-1,0\n\x01\x02garbage\n"
+            "200,0,2,1\n");
+  dir.write(kMetrics, std::string(kHeader) + "0,1,2,3,4,10,1,,0,0\n1,1,2,z\rz,4,10,1,,5,0\n" +
+                          "2,1,2,3,4,10,1,,9,0\n");
+  auto data = load_report_data(dir.path);
+  ASSERT_TRUE(data) << data.status().message();
+  EXPECT_EQ(data->batches.size(), 2u);
+  EXPECT_EQ(data->batches[1].step, 2);
+  ASSERT_EQ(data->queues.size(), 2u);
+  EXPECT_EQ(data->queues[1].depth, 2);
+  ASSERT_EQ(data->warnings.size(), 2u);
+  EXPECT_EQ(data->warnings[0], "report: '" + (dir.path / kMetrics).string() +
+                                   "': skipped 1 unreadable line (line 3: exec_latency_ms is "
+                                   "not a number: 'z?z')");  // one line, whatever the file holds
+  EXPECT_EQ(data->warnings[1], "report: '" + (dir.path / kQueues).string() +
+                                   "': skipped 2 unreadable lines (first at line 3: depth is out "
+                                   "of range: '-1')");
+}
+
+TEST(ReportData, CutOffOrInvalidSummaryIsLeftOutWithAWarning) {
+  for (const std::string body : {"{\"model\": ", "[1, 2]", ""}) {
+    ScratchDir dir;
+    copy_fixture_run(dir);
+    dir.write(kSummary, body);
+    auto data = load_report_data(dir.path);
+    ASSERT_TRUE(data) << data.status().message();
+    EXPECT_TRUE(data->summary.is_null());
+    EXPECT_EQ(data->batches.size(), 200u);
+    ASSERT_EQ(data->warnings.size(), 1u) << body;
+    EXPECT_EQ(data->warnings[0].rfind("report: '" + (dir.path / kSummary).string() + "' is not", 0),
+              0u)
+        << data->warnings[0];
+    EXPECT_NE(data->warnings[0].find("; the report is made without it"), std::string::npos);
+  }
+}
+
+TEST(ReportData, OptionalFileWithoutItsHeaderIsStillAnError) {
+  ScratchDir dir;
+  copy_fixture_run(dir);
+  dir.write(kFrames, "stream,frame,step\n0,1,2\n");
   auto data = load_report_data(dir.path);
   ASSERT_FALSE(data);
-  EXPECT_NE(data.status().message().find("Q_yolov8n_P_4242_queues.csv line 3: depth"),
-            std::string::npos)
-      << data.status().message();
-
-  fs::remove(dir.path / "Q_yolov8n_P_4242_queues.csv");
-  dir.write("S_yolov8n_P_4242_summary.json", "{\"model\": ");
-  data = load_report_data(dir.path);
-  ASSERT_FALSE(data);
-  EXPECT_NE(data.status().message().find("S_yolov8n_P_4242_summary.json is not valid JSON"),
+  EXPECT_NE(data.status().message().find(std::string(kFrames) + " line 1: header has no column"),
             std::string::npos)
       << data.status().message();
 }
@@ -187,8 +290,9 @@ TEST(ReportData, FramesCsvReadsColumnsByNameAndAllowsEmptyStages) {
             "1,5,2,4,3.5,,1,2,0,20,1,30.5,120.25,3,x\r\n");
   auto frames = load_frames_csv(dir.path / "frames.csv");
   ASSERT_TRUE(frames) << frames.status().message();
-  ASSERT_EQ(frames->size(), 1u);
-  const FrameRow& f = frames->front();
+  ASSERT_EQ(frames->rows.size(), 1u);
+  EXPECT_EQ(frames->skipped.count, 0u);
+  const FrameRow& f = frames->rows.front();
   EXPECT_EQ(f.stream, 1);
   EXPECT_EQ(f.frame, 5);
   EXPECT_DOUBLE_EQ(f.decode_ms, 3.5);
