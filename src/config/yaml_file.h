@@ -1,6 +1,11 @@
 #pragma once
-// Loads a YAML file for a command that takes one (`run --config`, `launch`), with the errors both
-// give: "<what>: file 'P' not found" and "<what> 'P': invalid YAML at line L, column C: ...".
+// Loads the YAML a command takes (`run --config`, `launch`), with the errors all of them give:
+//   "<what>: file 'P' not found"
+//   "<what> 'P': invalid YAML at line L, column C: ..."
+//   "<what> 'P': key 'K' appears twice (lines A and B); keep one"
+// yaml-cpp keeps a repeated key silently and lookups see only the first, so a setting written
+// twice (the second one usually the one meant) would be ignored without a word.
+// An empty document (nothing, or only comments) is a Null node: the caller decides what it means.
 #include <yaml-cpp/yaml.h>
 
 #include <string>
@@ -9,6 +14,12 @@
 
 namespace streaminfer {
 
+// Reads the file at `path` and parses it with parse_yaml_text (origin: `path`).
 Result<YAML::Node> load_yaml_file(const std::string& path, const std::string& what);
+
+// Parses the first document of `text`; a mapping with the same key twice, at any depth, is an
+// error. Messages quote `what` (e.g. "--config") and `origin` (the file name) as above.
+Result<YAML::Node> parse_yaml_text(const std::string& text, const std::string& origin,
+                                   const std::string& what);
 
 }  // namespace streaminfer
