@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "source/source.h"
+#include "source/synthetic_uri.h"
 
 struct AVBufferPool;
 
@@ -17,15 +18,6 @@ namespace streaminfer {
 // Classes the synthetic scenes draw: 0 rectangle, 1 ellipse, 2 triangle, 3 cross.
 int synthetic_num_classes();
 const std::vector<std::string>& synthetic_class_names();
-
-struct SyntheticParams {
-  int width = 1280;
-  int height = 720;
-  double fps = 30;
-  int objects = 6;
-  uint32_t seed = 1;
-  int64_t frames = 0;  // 0 = unlimited
-};
 
 class SyntheticSource : public Source {
  public:
@@ -64,8 +56,6 @@ class SyntheticSource : public Source {
   int64_t next_index_ = 0;
 };
 
-// Parses "synthetic:?width=..&height=..&fps=..&objects=..&seed=..&frames=.." (all optional).
-Result<SyntheticParams> parse_synthetic_uri(const std::string& uri);
 Result<std::unique_ptr<Source>> open_synthetic_source(const std::string& uri);
 
 }  // namespace streaminfer
