@@ -16,17 +16,15 @@
 namespace streaminfer {
 namespace {
 
-// Finds the first mapping with a key twice, from the parser's events: anchors and aliases stay
+// Checks the keys of every mapping, from the parser's events: anchors and aliases stay
 // references there, so a document that aliases one mapping many times is read once (walking the
-// loaded Node tree would expand every alias).
-class DuplicateKeyFinder : public YAML::EventHandler {
+// loaded Node tree would expand every alias). Finds the first key written twice in one mapping,
+// and the first key that is a list or a mapping: every reader of streaminfer's files takes keys
+// as names (Node::as<std::string>() throws on any other).
+class KeyChecker : public YAML::EventHandler {
  public:
-  struct Duplicate {
-    std::string key;
-    int first_line = 0;  // 1-based
-    int second_line = 0;
-  };
-  const std::optional<Duplicate>& duplicate() const { return duplicate_; }
+  // What is wrong with the first bad key, e.g. "key 'x' appears twice (lines 2 and 5); keep one".
+  const std::optional<std::string>& problem() const { return problem_; }
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
@@ -70,9 +68,16 @@ class DuplicateKeyFinder : public YAML::EventHandler {
   void on_node(const YAML::Mark& mark, const std::optional<std::string>& key) {
     if (stack_.empty() || !stack_.back().is_map) return;
     Collection& map = stack_.back();
-    if (map.next_is_key && key && !duplicate_) {
-      const auto [it, inserted] = map.keys.emplace(*key, mark.line + 1);
-      if (!inserted) duplicate_ = Duplicate{*key, it->second, mark.line + 1};
+    const int line = mark.line + 1;
+    if (map.next_is_key && !problem_) {
+      if (!key) {
+        problem_ = fmt::format("the key at line {} is a list or a mapping; use a plain name", line);
+      } else if (const auto [it, inserted] = map.keys.emplace(*key, line); !inserted) {
+        const std::string where = it->second == line
+                                      ? fmt::format("line {}", line)
+                                      : fmt::format("lines {} and {}", it->second, line);
+        problem_ = fmt::format("key '{}' appears twice ({}); keep one", excerpt(*key), where);
+      }
     }
     map.next_is_key = !map.next_is_key;
   }
@@ -88,7 +93,7 @@ class DuplicateKeyFinder : public YAML::EventHandler {
 
   std::vector<Collection> stack_;
   std::map<YAML::anchor_t, std::optional<std::string>> anchors_;  // scalar text, if scalar
-  std::optional<Duplicate> duplicate_;
+  std::optional<std::string> problem_;
 };
 
 }  // namespace
@@ -96,23 +101,18 @@ class DuplicateKeyFinder : public YAML::EventHandler {
 Result<YAML::Node> parse_yaml_text(const std::string& text, const std::string& origin,
                                    const std::string& what) {
   YAML::Node root;
-  DuplicateKeyFinder finder;
+  KeyChecker keys;
   try {
     root = YAML::Load(text);
     std::istringstream in(text);
     YAML::Parser parser(in);
-    parser.HandleNextDocument(finder);
+    parser.HandleNextDocument(keys);
   } catch (const YAML::Exception& e) {
     return Status::error(fmt::format("{} '{}': invalid YAML at line {}, column {}: {}", what,
                                      origin, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
-  if (const auto& twice = finder.duplicate()) {
-    const std::string where =
-        twice->first_line == twice->second_line
-            ? fmt::format("line {}", twice->first_line)
-            : fmt::format("lines {} and {}", twice->first_line, twice->second_line);
-    return Status::error(fmt::format("{} '{}': key '{}' appears twice ({}); keep one", what, origin,
-                                     excerpt(twice->key), where));
+  if (keys.problem()) {
+    return Status::error(fmt::format("{} '{}': {}", what, origin, *keys.problem()));
   }
   return root;
 }

@@ -81,8 +81,31 @@ TEST(YamlFile, SameKeyInDifferentMapsIsFine) {
             "");
   // A mapping used through aliases many times is still one mapping.
   EXPECT_EQ(yaml_error("base: &b {model: yolov8n, conf: 0.3}\none: *b\ntwo: *b\n"), "");
-  // A key that is itself a mapping holds keys of its own.
-  EXPECT_EQ(yaml_error("? {a: 1}\n: {a: 2}\n"), "");
+}
+
+// Found by fuzz_run_config and fuzz_launch_file: Node::as<std::string>() on such a key threw out
+// of load_run_options_yaml and load_workers (an uncaught exception: the command crashed).
+TEST(YamlFile, KeyThatIsAListOrAMappingIsAnError) {
+  EXPECT_EQ(yaml_error("threads: 2\n? [a, b]\n: 1\n"),
+            "--config 'job.yaml': the key at line 2 is a list or a mapping; use a plain name");
+  EXPECT_NE(yaml_error("{threads: 2, {c: 1}: 4}").find("the key at line 1 is a list or a mapping"),
+            std::string::npos);
+  EXPECT_NE(yaml_error("list: &l [1]\nw:\n  - *l : 2\n").find("the key at line 3"),
+            std::string::npos);
+  EXPECT_EQ(yaml_error("key: [a, {b: [c]}]\n"), "");  // lists and mappings as values are fine
+
+  YamlTempFile config("{threads: 2, [warmup]: 10}: 4\n");
+  RunOptions options;
+  const Status loaded = load_run_options_yaml(config.path.string(), options);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.message().find("is a list or a mapping"), std::string::npos);
+
+  YamlTempFile launch("- name: a\n  ? model\n  : x\n  ? {mode: 1}\n  : 2\n");
+  auto workers = load_workers(launch.path.string(), launch.dir / "out");
+  ASSERT_FALSE(workers);
+  EXPECT_EQ(workers.status().message(), "launch '" + launch.path.string() +
+                                            "': the key at line 4 is a list or a mapping; use a "
+                                            "plain name");
 }
 
 TEST(YamlFile, AliasOfAKeySeenBeforeIsADuplicate) {
