@@ -398,22 +398,31 @@ Result<ReportData> load_report_data(const fs::path& dir, int64_t pid) {
 
 FpsSeries fps_per_stream(const std::vector<FrameRow>& frames) {
   FpsSeries series;
-  if (frames.empty()) return series;
   std::map<int, std::vector<double>> counts;
   double last_ms = 0;
-  for (const auto& f : frames) last_ms = std::max(last_ms, f.done_ms);
-  const double run_seconds = last_ms / 1000.0;
-  const auto full_bins = static_cast<size_t>(std::floor(run_seconds));
-  const double last_width = run_seconds - static_cast<double>(full_bins);
-  const size_t bins = full_bins + (last_width >= 0.5 ? 1 : 0);
   for (const auto& f : frames) {
-    auto& c = counts[f.stream];
-    c.resize(bins, 0.0);
-    const auto bin = static_cast<size_t>(std::max(0.0, std::floor(f.done_ms / 1000.0)));
-    if (bin < bins) c[bin] += 1;
+    if (!std::isfinite(f.done_ms)) continue;
+    last_ms = std::max(last_ms, f.done_ms);
+    counts[f.stream];
   }
-  for (size_t k = 0; k < bins; ++k) series.seconds.push_back(static_cast<double>(k));
+  if (counts.empty()) return series;
+  // A cell of a damaged file (done_ms 1e18) would otherwise ask for more bins than memory holds.
+  const double width_s = std::max(
+      1.0, std::ceil(last_ms / 1000.0 / kMaxFpsValues * static_cast<double>(counts.size())));
+  const double run_bins = last_ms / 1000.0 / width_s;  // at most kMaxFpsValues
+  const auto full_bins = static_cast<size_t>(std::floor(run_bins));
+  const double last_width = run_bins - static_cast<double>(full_bins);  // in bins
+  const size_t bins = full_bins + (last_width >= 0.5 ? 1 : 0);
+  for (auto& [id, c] : counts) c.assign(bins, 0.0);
+  for (const auto& f : frames) {
+    if (!std::isfinite(f.done_ms)) continue;
+    const double bin = std::floor(f.done_ms / 1000.0 / width_s);
+    if (bin < static_cast<double>(bins))
+      counts[f.stream][static_cast<size_t>(std::max(0.0, bin))] += 1;
+  }
+  for (size_t k = 0; k < bins; ++k) series.seconds.push_back(static_cast<double>(k) * width_s);
   for (auto& [id, c] : counts) {
+    for (double& count : c) count /= width_s;
     if (bins > full_bins) c[full_bins] /= last_width;
     series.stream_ids.push_back(id);
     series.fps.push_back(std::move(c));

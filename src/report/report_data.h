@@ -124,8 +124,11 @@ std::string skipped_lines_warning(const std::filesystem::path& path, const Skipp
 Result<ReportData> load_report_data(const std::filesystem::path& dir, int64_t pid = 0);
 
 // Frames completed per second of the run, per stream: bin k counts frames with done_ms in
-// [1000 k, 1000 (k + 1)). A last bin shorter than half a second is left out; a longer one is
-// scaled to a rate. Streams in ascending id order.
+// [1000 k w, 1000 (k + 1) w), w = 1 s, or the whole seconds that keep all streams' series under
+// kMaxFpsValues values (a run of weeks, or a damaged file's huge done_ms), as a rate. A last bin
+// shorter than half a bin is left out; a longer one is scaled to a rate. Frames whose done_ms is
+// not finite are left out. Streams in ascending id order.
+constexpr double kMaxFpsValues = 2'000'000;
 struct FpsSeries {
   std::vector<double> seconds;  // bin starts
   std::vector<int> stream_ids;

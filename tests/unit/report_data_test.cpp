@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -317,6 +318,44 @@ TEST(ReportData, FpsPerStreamCountsFramesPerSecond) {
   EXPECT_DOUBLE_EQ(fps.fps[1][0], 1);
   EXPECT_NEAR(fps.fps[1][2], 1 / 0.6, 1e-9);
   EXPECT_TRUE(fps_per_stream({}).seconds.empty());
+}
+
+// Found by fuzz_report_csv: a damaged frames CSV with done_ms 8.6e17 made the report ask for
+// 8.6e14 bins per stream (and 1e300 cast out of size_t's range, undefined behaviour).
+TEST(ReportData, FpsPerStreamStaysBoundedOnHugeTimes) {
+  for (const double huge : {8.64e17, 1e300, std::numeric_limits<double>::max()}) {
+    std::vector<FrameRow> frames(3);
+    frames[0].done_ms = 100;
+    frames[1].done_ms = huge;
+    frames[1].stream = 7;
+    frames[2].done_ms = std::numeric_limits<double>::infinity();  // left out
+    const FpsSeries fps = fps_per_stream(frames);
+    ASSERT_EQ(fps.stream_ids, (std::vector<int>{0, 7})) << huge;
+    size_t values = 0;
+    for (const auto& series : fps.fps) {
+      EXPECT_EQ(series.size(), fps.seconds.size());
+      values += series.size();
+      for (double v : series) EXPECT_TRUE(std::isfinite(v)) << huge;
+    }
+    EXPECT_LE(values, kMaxFpsValues) << huge;
+  }
+}
+
+TEST(ReportData, FpsPerStreamWidensBinsForVeryLongRuns) {
+  // 4 streams over 1e6 s: 1-s bins would be 4e6 values, so 2-s bins, still rates.
+  std::vector<FrameRow> frames;
+  for (int stream = 0; stream < 4; ++stream) {
+    for (double t : {0.5, 1.5, 1.7, 1e9}) {
+      FrameRow f;
+      f.stream = stream;
+      f.done_ms = t * (t < 1e6 ? 1000 : 1);
+      frames.push_back(f);
+    }
+  }
+  const FpsSeries fps = fps_per_stream(frames);
+  ASSERT_EQ(fps.seconds.size(), 500'000u);
+  EXPECT_DOUBLE_EQ(fps.seconds[1], 2.0);
+  EXPECT_DOUBLE_EQ(fps.fps[3][0], 1.5);  // 3 frames in the first 2 s
 }
 
 TEST(HtmlReport, PageIsSelfContainedAndCarriesTheData) {
