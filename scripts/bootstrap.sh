@@ -3,13 +3,14 @@
 #   scripts/bootstrap.sh run [streaminfer run flags...]   install what is missing, build, run
 #   scripts/bootstrap.sh test                             install, build, run every test
 # Packages are installed with apt only when absent. Builds go to build/ (Release) and, for the
-# tests, build-sanitize/ (AddressSanitizer + UndefinedBehaviorSanitizer) and build-tsan/
-# (ThreadSanitizer).
+# tests, build-fuzz/ (the fuzz targets, clang), build-sanitize/ (AddressSanitizer +
+# UndefinedBehaviorSanitizer) and build-tsan/ (ThreadSanitizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and its libFuzzer/sanitizer runtimes
   libtorch-dev libopenblas0-pthread
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev
@@ -66,6 +67,10 @@ case "$cmd" in
     ;;
   test)
     check_format
+    # The parsers of user input under libFuzzer + ASan/UBSan (scripts/fuzz.sh): 30 s a target,
+    # two at a time on 2 cores. Measured on a 2-core VM that another build was also using (load
+    # 4): 162 s for the whole stage, build-fuzz/ from scratch included (about 70 s of it).
+    scripts/fuzz.sh 30
     configure build -DSTREAMINFER_WERROR=ON
     cmake --build build -j "$JOBS"
     # Tests run side by side on 2 cores, each streaminfer with 2 LibTorch threads. With OpenMP's
