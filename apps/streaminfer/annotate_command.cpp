@@ -13,13 +13,20 @@ extern "C" {
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "commands.h"
+#include "common/atomic_file.h"
 #include "common/image_file.h"
+#include "common/path_guard.h"
+#include "common/stop_request.h"
 #include "config/run_options.h"
 #include "dataset_commands.h"
 #include "infer/backend.h"
+#include "postprocess/output_health.h"
 #include "postprocess/yolo_decode.h"
 #include "preprocess/letterbox.h"
 #include "sink/box_drawing.h"
@@ -33,30 +40,21 @@ namespace fs = std::filesystem;
 struct AnnotateOptions {
   std::string input_dir;
   std::string output_dir;
-  // The defaults of `run`, taken from RunOptions so that a new default model (or default
-  // weights) reaches both commands from one place.
-  std::string model = RunOptions{}.model;
-  std::string weights = RunOptions{}.weights;
-  int input_size = RunOptions{}.imgsz;
-  float threshold = RunOptions{}.conf;
-  float iou = RunOptions{}.iou;
-  int batch_size = RunOptions{}.batch_size;
-  int threads = RunOptions{}.threads;
-  int micro_batch = RunOptions{}.micro_batch;
+  // Model, weights, input size, thresholds, batch and threads: run's options, from the same table
+  // (config/run_option_table.h), so their defaults and checks are run's.
+  RunOptions run;
   std::string format = "json";
   int quality = 90;
 };
 
+// The run options annotate takes, and its own names for two of them.
+const std::vector<std::string> kAnnotateRunOptions = {
+    "model", "weights", "imgsz", "conf", "iou", "batch-size", "threads", "micro-batch"};
+const std::map<std::string, std::string> kAnnotateAliases = {{"imgsz", "input-size"},
+                                                             {"conf", "threshold"}};
+
 Status validate_annotate(const AnnotateOptions& o) {
-  if (o.input_size < 32 || o.input_size > 4096 || o.input_size % 32 != 0) {
-    return Status::error(
-        fmt::format("--input-size {}: must be a multiple of 32 from 32 to 4096", o.input_size));
-  }
-  if (!(o.threshold >= 0 && o.threshold <= 1)) return Status::error("--threshold must be 0..1");
-  if (!(o.iou >= 0 && o.iou <= 1)) return Status::error("--iou must be 0..1");
-  if (o.batch_size < 1) return Status::error("--batch-size must be >= 1");
-  if (o.micro_batch < 0) return Status::error("--micro-batch must be >= 0 (0: measured at load)");
-  if (o.threads < 0) return Status::error("--threads must be >= 0 (0: all cores)");
+  SI_RETURN_IF_ERROR(validate(o.run));
   if (o.quality < 1 || o.quality > 100) return Status::error("--quality must be 1..100");
   if (o.format != "json" && o.format != "coco") {
     return Status::error(fmt::format("--format {}: use json or coco", o.format));
@@ -107,15 +105,83 @@ struct Pending {
 
 BackendOptions annotate_backend_options(const AnnotateOptions& o) {
   BackendOptions b;
-  b.model = o.model;
-  b.weights = o.weights;
-  b.input_size = o.input_size;
-  b.threads = o.threads;
-  b.micro_batch = o.micro_batch;
+  b.model = o.run.model;
+  b.weights = o.run.weights;
+  b.input_size = o.run.imgsz;
+  b.threads = o.run.threads;
+  b.micro_batch = o.run.micro_batch;
   return b;
 }
 
+// Every image read, every drawn image and detections.json, checked against each other and for
+// writability before the model loads (common/path_guard.h).
+Status check_annotate_paths(const AnnotateOptions& o, const FolderListing& listing) {
+  std::error_code ec;
+  if (fs::exists(o.output_dir, ec) && fs::equivalent(o.input_dir, o.output_dir, ec)) {
+    return Status::error(
+        fmt::format("annotate: -o '{}' is the input folder; the drawn images would replace the "
+                    "originals, give another folder",
+                    o.output_dir));
+  }
+  PathPlan plan;
+  plan.output_folder("annotate -o", o.output_dir);
+  for (const auto& name : listing.images) {
+    plan.input("annotate -i image", (fs::path(o.input_dir) / name).string());
+    plan.output("annotate's drawn image", (fs::path(o.output_dir) / name).string());
+  }
+  plan.output("annotate's detections", (fs::path(o.output_dir) / "detections.json").string());
+  if (fs::exists(o.run.model, ec)) plan.input("--model", o.run.model);
+  plan.input("--weights", o.run.weights);
+  if (Status checked = plan.check(); !checked)
+    return Status::error("annotate: " + checked.message());
+  return Status::ok();
+}
+
+// One batch of decoded images through the model; their drawn copies are written and their
+// detections appended to `results`.
+Status annotate_batch(const AnnotateOptions& o, InferenceBackend& backend, const at::Tensor& input,
+                      std::vector<Pending>& batch, OutputHealthMonitor& health,
+                      std::vector<ImageDetections>& results, int64_t& detections) {
+  const ModelInfo& model = backend.info();
+  const int n = static_cast<int>(batch.size());
+  auto output = backend.infer(input.narrow(0, 0, n));
+  if (!output) return output.status();
+  const at::Tensor& out = output.value();
+  const int channels = static_cast<int>(out.size(1));
+  const int64_t anchors = out.size(2);
+  for (int i = 0; i < n; ++i) {
+    const float* frame = out.data_ptr<float>() + static_cast<int64_t>(i) * channels * anchors;
+    for (const auto& line : health.on_frame(0, static_cast<int64_t>(results.size()) + i,
+                                            check_detector_output(frame, channels, anchors))) {
+      std::fprintf(stderr, "streaminfer: warning: annotate: %s\n", line.c_str());
+    }
+  }
+  PostprocessOptions post;
+  post.score_threshold = o.run.conf;
+  post.iou_threshold = o.run.iou;
+  auto decoded = decode_yolov8(out.data_ptr<float>(), n, channels, static_cast<int>(anchors), post);
+  ImageWriteOptions write_options;
+  write_options.jpeg_quality = o.quality;
+  for (int i = 0; i < n; ++i) {
+    Pending& p = batch[static_cast<size_t>(i)];
+    auto& found = decoded[static_cast<size_t>(i)];
+    for (auto& d : found) d.box = p.letterbox.to_source(d.box);
+    detections += static_cast<int64_t>(found.size());
+    Status drawn = draw_detections(*p.rgb, found, model.labels);
+    // Same name, same format: a .jpeg stays a JPEG, a .bmp a BMP.
+    write_options.format = image_format_of_file(p.name).value();
+    const std::string out_path = (fs::path(o.output_dir) / p.name).string();
+    if (drawn) drawn = write_image(*p.rgb, out_path, write_options);
+    if (!drawn) return drawn;
+    results.push_back({p.name, p.rgb->width, p.rgb->height, std::move(found)});
+  }
+  return Status::ok();
+}
+
 int annotate(const AnnotateOptions& o) {
+  // Ctrl-C / SIGTERM: the batch in hand finishes and detections.json lists what was done.
+  StopRequest& stop = process_stop_request();
+  install_stop_signals(stop);
   if (Status valid = validate_annotate(o); !valid) {
     print_error("annotate: " + valid.message());
     return 2;
@@ -125,18 +191,8 @@ int annotate(const AnnotateOptions& o) {
     print_error(listing.status().message());
     return 2;
   }
-  std::error_code ec;
-  if (fs::exists(o.output_dir, ec) && fs::equivalent(o.input_dir, o.output_dir, ec)) {
-    print_error(
-        fmt::format("annotate: -o '{}' is the input folder; the drawn images would "
-                    "replace the originals, give another folder",
-                    o.output_dir));
-    return 2;
-  }
-  fs::create_directories(o.output_dir, ec);
-  if (ec) {
-    print_error(
-        fmt::format("annotate: cannot create the folder '{}': {}", o.output_dir, ec.message()));
+  if (Status paths = check_annotate_paths(o, listing.value()); !paths) {
+    print_error(paths.message());
     return 2;
   }
   auto backend = create_backend(annotate_backend_options(o));
@@ -145,31 +201,43 @@ int annotate(const AnnotateOptions& o) {
     return 2;
   }
   const ModelInfo& model = backend.value()->info();
+  if (model.task != ModelTask::kDetect) {
+    print_error(
+        fmt::format("annotate: --model {} is a classifier; annotate draws a detector's boxes "
+                    "(give yolov8n-shapes, yolov8n, yolov8s or a TorchScript detector)",
+                    o.run.model));
+    return 2;
+  }
+  if (Status sizes = backend.value()->check_batch_sizes(o.run.batch_size); !sizes) {
+    print_error("annotate: --model: " + sizes.message());
+    return 2;
+  }
+  if (const std::string warning =
+          threads_warning(o.run.threads, static_cast<int>(std::thread::hardware_concurrency()));
+      !warning.empty()) {
+    std::fprintf(stderr, "streaminfer: warning: %s\n", warning.c_str());
+  }
   std::printf("model: %s, input %dx%d, %d LibTorch thread(s)\n", model.description.c_str(),
               model.input_width, model.input_height, at::get_num_threads());
   std::printf("annotate: %zu image(s) in %s, batches of %d\n", listing->images.size(),
-              o.input_dir.c_str(), o.batch_size);
+              o.input_dir.c_str(), o.run.batch_size);
   std::fflush(stdout);
 
-  const int size = o.input_size;
+  const int size = model.input_width;
   const int64_t plane = 3LL * size * size;
-  at::Tensor input = torch::empty({o.batch_size, 3, size, size}, torch::kFloat32);
+  at::Tensor input = torch::empty({o.run.batch_size, 3, size, size}, torch::kFloat32);
   LetterboxPreprocessor preprocessor;
-  PostprocessOptions post;
-  post.score_threshold = o.threshold;
-  post.iou_threshold = o.iou;
-  ImageWriteOptions write_options;
-  write_options.jpeg_quality = o.quality;
+  OutputHealthMonitor health(model.name, /*detector=*/true);
 
   std::vector<ImageDetections> results;
   int64_t unreadable = 0, detections = 0;
   const int64_t start = now_ns();
   const auto& names = listing->images;
   size_t next = 0;
-  while (next < names.size()) {
+  while (next < names.size() && !stop.requested()) {
     // Fill a batch with images that decode; one that does not is reported and skipped.
     std::vector<Pending> batch;
-    while (next < names.size() && static_cast<int>(batch.size()) < o.batch_size) {
+    while (next < names.size() && static_cast<int>(batch.size()) < o.run.batch_size) {
       const std::string& name = names[next++];
       const std::string path = (fs::path(o.input_dir) / name).string();
       auto image = read_image(path);
@@ -192,50 +260,36 @@ int annotate(const AnnotateOptions& o) {
       batch.push_back(std::move(p));
     }
     if (batch.empty()) continue;
-    const int n = static_cast<int>(batch.size());
-    auto output = backend.value()->infer(input.narrow(0, 0, n));
-    if (!output) {
-      print_error("annotate: " + output.status().message());
+    if (Status done =
+            annotate_batch(o, *backend.value(), input, batch, health, results, detections);
+        !done) {
+      print_error("annotate: " + done.message());
       return 1;
-    }
-    const at::Tensor& out = output.value();
-    auto decoded = decode_yolov8(out.data_ptr<float>(), n, static_cast<int>(out.size(1)),
-                                 static_cast<int>(out.size(2)), post);
-    for (int i = 0; i < n; ++i) {
-      Pending& p = batch[static_cast<size_t>(i)];
-      for (auto& d : decoded[static_cast<size_t>(i)]) d.box = p.letterbox.to_source(d.box);
-      detections += static_cast<int64_t>(decoded[static_cast<size_t>(i)].size());
-      Status drawn = draw_detections(*p.rgb, decoded[static_cast<size_t>(i)], model.labels);
-      // Same name, same format: a .jpeg stays a JPEG, a .bmp a BMP.
-      write_options.format = image_format_of_file(p.name).value();
-      const std::string out_path = (fs::path(o.output_dir) / p.name).string();
-      if (drawn) drawn = write_image(*p.rgb, out_path, write_options);
-      if (!drawn) {
-        print_error("annotate: " + drawn.message());
-        return 1;
-      }
-      results.push_back(
-          {p.name, p.rgb->width, p.rgb->height, std::move(decoded[static_cast<size_t>(i)])});
     }
   }
   const double seconds = ns_to_ms(now_ns() - start) / 1000.0;
 
+  // Written whole, also after a stop: it lists the images that were drawn.
   const std::string json_path = (fs::path(o.output_dir) / "detections.json").string();
   const nlohmann::json json = o.format == "coco"
                                   ? detections_coco_json(results, model.labels, model.name)
                                   : detections_json(results, model.labels, model.name);
-  std::ofstream json_file(json_path);
-  json_file << json.dump(1) << '\n';
-  json_file.close();
-  if (!json_file) {
-    print_error(fmt::format("annotate: cannot write '{}'", json_path));
+  if (Status written = write_file_atomically(json_path, json.dump(1) + "\n", "detections");
+      !written) {
+    print_error("annotate: " + written.message());
     return 1;
   }
   const size_t done = results.size();
+  if (stop.requested()) {
+    std::printf(
+        "annotate: interrupted by %s after %zu of %zu image(s); detections.json lists "
+        "those\n",
+        stop.first_cause().c_str(), done, names.size());
+  }
   std::printf(
       "annotate: %zu image(s) annotated, %lld detection(s) at threshold %g, in %.2f s "
       "(%.1f ms/image); %lld unreadable, %lld non-image file(s) skipped\n",
-      done, static_cast<long long>(detections), o.threshold, seconds,
+      done, static_cast<long long>(detections), o.run.conf, seconds,
       done ? seconds * 1000.0 / static_cast<double>(done) : 0.0, static_cast<long long>(unreadable),
       static_cast<long long>(listing->other_files));
   if (model.random_weights) {
@@ -243,7 +297,7 @@ int annotate(const AnnotateOptions& o) {
   }
   std::printf("wrote %s (%s)\n", json_path.c_str(), o.format.c_str());
   std::fflush(stdout);
-  if (done == 0) {
+  if (done == 0 && !stop.requested()) {
     print_error(fmt::format("annotate: none of the {} image(s) in '{}' could be read", names.size(),
                             o.input_dir));
     return 1;
@@ -262,24 +316,7 @@ std::function<int()> add_annotate_command(CLI::App& app) {
   cmd->add_option("-o,--output", o->output_dir,
                   "Folder for the drawn images (same names) and detections.json")
       ->required();
-  cmd->add_option("--model", o->model,
-                  "yolov8n-shapes (bundled, the default), yolov8n, yolov8s or a TorchScript file "
-                  "([B, 4+nc, A] output)")
-      ->capture_default_str();
-  cmd->add_option("--weights", o->weights,
-                  "TorchScript file whose parameters (by name) load into a built-in architecture");
-  cmd->add_option("--input-size,--imgsz", o->input_size,
-                  "Model input size (square, multiple of 32)")
-      ->capture_default_str();
-  cmd->add_option("--threshold,--conf", o->threshold, "Score threshold")->capture_default_str();
-  cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Images per model forward")->capture_default_str();
-  cmd->add_option("--micro-batch", o->micro_batch,
-                  "Images per model forward at most (0: measure 1, 2 and 4 at load and keep the "
-                  "fastest per image)")
-      ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "LibTorch intra-op threads (0: all cores)")
-      ->capture_default_str();
+  add_run_option_flags(*cmd, o->run, kAnnotateRunOptions, kAnnotateAliases);
   cmd->add_option("--format", o->format,
                   "detections.json layout: json (per image: file, size, detections) or coco "
                   "(images, categories, annotations)")

@@ -1,12 +1,21 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "config/run_options.h"
 
 namespace streaminfer::app {
 
 // Binds every `run` flag to `options` (whose current values are the defaults shown in --help).
 void add_run_flags(CLI::App& command, RunOptions& options, std::string& config_path);
+// Binds the run options `names` (all when empty) from the option table to `options`; `aliases`
+// gives an option a second flag name (annotate's --input-size for --imgsz).
+void add_run_option_flags(CLI::App& command, RunOptions& options,
+                          const std::vector<std::string>& names = {},
+                          const std::map<std::string, std::string>& aliases = {});
 
 struct LaunchOptions {
   std::string workers_file;
@@ -20,6 +29,10 @@ int run_command(RunOptions options);
 // on Ctrl-C / SIGTERM and prints their merged summary (1 when a worker failed for good).
 int launch_command(const LaunchOptions& options);
 int info_command();
+
+// CLI11's message for a command line it refused, in words a user can act on where CLI11's are
+// cryptic ("--threads: At Most 1 required but received 2").
+std::string describe_parse_error(const CLI::ParseError& error);
 
 // Prints "streaminfer: error: <message>" on stderr.
 void print_error(const std::string& message);

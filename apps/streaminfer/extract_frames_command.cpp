@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "common/image_file.h"
+#include "common/path_guard.h"
 #include "dataset_commands.h"
 #include "source/frame_sampler.h"
 #include "source/source.h"
@@ -87,6 +88,30 @@ Status prepare_output_dir(const ExtractOptions& o) {
   return Status::ok();
 }
 
+// The input against frames.csv and the images this run may write, before anything is written
+// (common/path_guard.h): with --overwrite a video inside the output folder could be replaced.
+Status check_extract_paths(const ExtractOptions& o, ImageFormat format) {
+  PathPlan plan;
+  if (is_local_file_uri(o.input)) plan.input("extract-frames -i", o.input);
+  plan.output_folder("extract-frames -o", o.output_dir);
+  plan.output("extract-frames' frames.csv", (fs::path(o.output_dir) / "frames.csv").string());
+  SI_RETURN_IF_ERROR(plan.check_clashes());
+  std::error_code ec;
+  const fs::path input(o.input);
+  const std::string name = input.filename().string();
+  if (is_local_file_uri(o.input) && fs::exists(input, ec) &&
+      fs::equivalent(input.has_parent_path() ? input.parent_path() : fs::path("."), o.output_dir,
+                     ec) &&
+      name.rfind(o.prefix, 0) == 0 &&
+      input.extension() == std::string(".") + image_extension(format)) {
+    return Status::error(fmt::format(
+        "extract-frames -i '{}' is in -o '{}' under a name the frames take ({}*.{}); a frame "
+        "could replace it: give another folder or --prefix",
+        o.input, o.output_dir, o.prefix, image_extension(format)));
+  }
+  return Status::ok();
+}
+
 int extract_frames(const ExtractOptions& o) {
   if (Status valid = validate_extract(o); !valid) {
     print_error("extract-frames: " + valid.message());
@@ -98,6 +123,10 @@ int extract_frames(const ExtractOptions& o) {
     return 2;
   }
   const ImageFormat format = parsed_format.value();
+  if (Status paths = check_extract_paths(o, format); !paths) {
+    print_error(paths.message());
+    return 2;
+  }
   auto source = open_source(o.input, SourceOptions{});
   if (!source) {
     print_error("extract-frames: " + source.status().message());

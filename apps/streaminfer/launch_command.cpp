@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "commands.h"
+#include "common/atomic_file.h"
 #include "launch/merged_summary.h"
 #include "launch/supervisor.h"
 #include "launch/worker_config.h"
@@ -57,7 +58,12 @@ int launch_command(const LaunchOptions& options) {
   const auto totals = collect_worker_totals(supervisor.workers());
   std::printf("%s", format_merged_summary(totals).c_str());
   const auto summary_path = out_dir / "launch_summary.json";
-  std::ofstream(summary_path) << merged_summary_json(totals).dump(2) << "\n";
+  if (Status written = write_file_atomically(
+          summary_path.string(), merged_summary_json(totals).dump(2) + "\n", "launch summary");
+      !written) {
+    print_error(written.message());
+    return 1;
+  }
   std::printf("wrote %s\n", summary_path.c_str());
   std::fflush(stdout);
   for (const auto& worker : supervisor.workers()) {

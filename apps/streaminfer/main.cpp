@@ -1,11 +1,13 @@
 // streaminfer: DNN inference over many video streams, with every stage timed.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstring>
 #include <string>
 
 #include "bench_command.h"
 #include "commands.h"
+#include "common/stop_request.h"
 #include "dataset_commands.h"
 #include "report_command.h"
 #include "train_command.h"
@@ -22,10 +24,23 @@ std::string find_config_path(int argc, char** argv) {
   return {};
 }
 
+// Runs before any shared library initializes (LibTorch's registrations take most of a second):
+// from the first instant a stop signal is recorded for `run` to honour, instead of killing the
+// process before it could write anything. Commands that do not drain get the default actions
+// back in main() (and a signal that came meanwhile then ends them).
+extern "C" void streaminfer_install_early_stop_signals(int, char**, char**) {
+  streaminfer::install_stop_signals(streaminfer::process_stop_request());
+}
+__attribute__((section(".preinit_array"), used)) void (*const streaminfer_early_stop_signals)(
+    int, char**, char**) = streaminfer_install_early_stop_signals;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace streaminfer;
+  // A write to a closed pipe or socket then fails with EPIPE, which the writer reports, instead
+  // of killing the process without a word (`streaminfer run --output - | head -1`).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"streaminfer: DNN inference over many video streams, every millisecond accounted"};
   app.require_subcommand(1);
   app.set_version_flag("--version", STREAMINFER_VERSION);
@@ -79,10 +94,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, as "errors" with exit code 0.
     if (e.get_exit_code() == 0) return app.exit(e);
-    app::print_error(std::string(e.what()) + " (see streaminfer --help)");
+    app::print_error(app::describe_parse_error(e) + " (see streaminfer --help)");
     return 2;
   }
   if (run->parsed()) return app::run_command(std::move(options));
+  restore_stop_signals(/*raise_pending=*/true);
   if (info->parsed()) return app::info_command();
   if (launch->parsed()) return app::launch_command(launch_options);
   if (report->parsed()) return app::report_command(report_dir, report_output, report_pid);

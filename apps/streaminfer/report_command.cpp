@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "common/path_guard.h"
 #include "report/html_report.h"
 #include "report/report_data.h"
 
@@ -44,6 +45,17 @@ int report_command(const std::string& dir, const std::string& output, int64_t pi
          : local_time(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
                std::chrono::file_clock::to_sys(written)));
   const std::string path = output.empty() ? (fs::path(dir) / "report.html").string() : output;
+  // The page must not replace what it is made from (-o naming one of the run's files).
+  PathPlan plan;
+  for (const fs::path& file :
+       {data->files.metrics, data->files.frames, data->files.queues, data->files.summary}) {
+    plan.input("report's input", file.string());
+  }
+  plan.output("report -o", path);
+  if (Status paths = plan.check(); !paths) {
+    print_error(paths.message());
+    return 2;
+  }
   const auto page = report_page_data(*data, run_date, local_time(std::chrono::system_clock::now()));
   const Status written_ok = write_html_report(path, render_html_report(page));
   if (!written_ok) {

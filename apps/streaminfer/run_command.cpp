@@ -1,18 +1,25 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/version.h>
+#include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "commands.h"
+#include "common/console.h"
+#include "common/path_guard.h"
+#include "common/stop_request.h"
+#include "config/run_paths.h"
 #include "config/shard.h"
 #include "infer/backend.h"
 #include "infer/caching_cpu_allocator.h"
 #include "infer/model_zoo.h"
+#include "infer/precision_probe.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/run_outputs.h"
 #include "profile/cpu_affinity.h"
 #include "profile/system_info.h"
 #include "streaminfer/clock.h"
@@ -21,15 +28,6 @@
 namespace streaminfer::app {
 
 namespace {
-
-Pipeline* g_running_pipeline = nullptr;
-
-extern "C" void on_stop_signal(int signal_number) {
-  // Only an atomic store happens here (async-signal-safe): sources stop, queued frames drain.
-  if (g_running_pipeline) g_running_pipeline->request_stop();
-  // A second Ctrl-C ends the process at once, for when draining takes too long.
-  std::signal(signal_number, SIG_DFL);
-}
 
 PaceMode pace_of(const std::string& pace) {
   if (pace == "max") return PaceMode::kMax;
@@ -54,9 +52,13 @@ BackendOptions backend_options(const RunOptions& o) {
   return b;
 }
 
+OutputOptions output_options(const RunOptions& o, const std::string& model_name) {
+  return {o.output, o.metrics_dir, o.trace, model_name, o.sinks};
+}
+
 PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name) {
   PipelineOptions p;
-  p.sources = o.sources.empty() ? default_sources() : o.sources;
+  p.sources = o.sources;
   p.source_options.decode_threads = o.decode_threads;
   p.source_options.stall_timeout_s = o.stall_timeout;
   p.source_options.max_reconnects = o.max_reconnects;
@@ -76,13 +78,52 @@ PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_n
   p.postprocess.score_threshold = o.conf;
   p.postprocess.iou_threshold = o.iou;
   p.postprocess.max_detections = o.max_det;
-  p.output_jsonl = o.output;
-  p.metrics_dir = o.metrics_dir;
-  p.trace_path = o.trace;
+  const OutputOptions outputs = output_options(o, model_name);
+  p.output_jsonl = outputs.output_jsonl;
+  p.metrics_dir = outputs.metrics_dir;
+  p.trace_path = outputs.trace_path;
   p.model_name = model_name;
-  p.sinks = o.sinks;
+  p.sinks = outputs.sinks;
   p.progress = o.progress;
   return p;
+}
+
+// Every file the run reads and writes, checked against each other and for writability before
+// the model loads (common/path_guard.h).
+Status check_run_paths(const RunOptions& o) {
+  PathPlan plan;
+  add_run_paths(plan, o);
+  if (const BuiltinSpec* spec = find_builtin(o.model); spec != nullptr) {
+    if (auto bundled = weights_to_load(*spec, o.weights); bundled && !bundled->empty()) {
+      plan.input("the bundled weights of --model " + o.model, *bundled);
+    }
+  }
+  if (o.precision != "fp32") {
+    const std::string cache = default_probe_cache_dir();
+    if (!cache.empty()) {
+      plan.input("the precision probe's cache",
+                 (std::filesystem::path(cache) / "precision_probe.json").string());
+    }
+  }
+  // The profiler's files carry the model's file stem, as RunOutputs names them (--output and
+  // --trace are in already).
+  RunOutputs planned(output_options(o, o.model));
+  for (const auto& [flag, path] : planned.planned_files()) {
+    if (flag == "--metrics-dir") plan.output(flag, path);
+  }
+  return plan.check();
+}
+
+int exit_code_of(const RunStats& stats, const StopRequest& stop) {
+  // Twice asked to stop: the second cut the drain short, or came while the process ended; either
+  // way the caller asked for an end now (130 for Ctrl-C twice).
+  if (stop.hurry()) {
+    return interrupted_exit_code(stop.second_cause_code() > 0 ? stop.second_cause_code()
+                                                              : stop.first_cause_code());
+  }
+  // Stopped on request, everything read got its result: a clean end, whatever was read.
+  if (stats.stopped) return 0;
+  return stats.total_frames_done() > 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -92,14 +133,22 @@ void print_error(const std::string& message) {
 }
 
 int run_command(RunOptions options) {
+  // First of all: a stop during start-up (model loading takes seconds) is seen and honoured.
+  // The binary sends the stop signals to process_stop_request() from before main() to the exit:
+  // a signal that comes while the process ends is counted, not a death.
+  StopRequest& stop = process_stop_request();
+  install_stop_signals(stop);
+  set_stdout_carries_data(options.output == "-");
+  FILE* out = info_out();
   if (Status valid = validate(options); !valid) {
     print_error(valid.message());
     return 2;
   }
+  options.sources = sources_to_run(options);
   std::string shard_line;
   if (!options.shard.empty()) {
     const Shard shard = parse_shard(options.shard).value();  // validate() checked the form
-    const auto all = options.sources.empty() ? default_sources() : options.sources;
+    const auto all = options.sources;
     auto mine = sources_of_shard(all, shard);
     if (!mine) {
       print_error(mine.status().message());
@@ -123,12 +172,21 @@ int run_command(RunOptions options) {
     }
     binding = "cores " + format_core_list(current_thread_cores());
   }
+  if (const std::string warning =
+          threads_warning(options.threads, static_cast<int>(current_thread_cores().size()));
+      !warning.empty()) {
+    std::fprintf(stderr, "streaminfer: warning: %s\n", warning.c_str());
+  }
   const bool retrain = options.mode == "retrain";
   if (retrain && !find_builtin(options.model)) {
     print_error(fmt::format(
         "--mode retrain: --model {} is not a built-in architecture (a TorchScript file cannot be "
         "fine-tuned); give yolov8n, yolov8s, resnet18, resnet50 or vit_b_16",
         options.model));
+    return 2;
+  }
+  if (Status paths = check_run_paths(options); !paths) {
+    print_error(paths.message());
     return 2;
   }
   auto backend = create_backend(backend_options(options));
@@ -153,6 +211,19 @@ int run_command(RunOptions options) {
   if (!model.precision_fallback.empty()) {
     std::fprintf(stderr, "streaminfer: warning: %s\n", model.precision_fallback.c_str());
   }
+  // Loading took seconds: a stop that came meanwhile is answered now (the run then ends at once,
+  // its outputs written).
+  if (const std::string said = stop.take_announcement(); !said.empty()) {
+    std::fprintf(stderr, "%s\n", said.c_str());
+  }
+  // Every forward size the run will use, before the first frame: a model whose output does not
+  // follow its batch fails here, not in the middle of the run.
+  if (!trainer && !stop.requested()) {
+    if (Status sizes = backend.value()->check_batch_sizes(options.batch_size); !sizes) {
+      print_error("--model: " + sizes.message());
+      return 2;
+    }
+  }
 
   SystemInfo system = collect_system_info();
   system.extra["libtorch"] = TORCH_VERSION;
@@ -167,6 +238,7 @@ int run_command(RunOptions options) {
   PipelineOptions pipeline_opts = pipeline_options(options, model.name);
   pipeline_opts.system = to_json(system);
   pipeline_opts.trainer = trainer.get();
+  pipeline_opts.stop = &stop;
   Pipeline pipeline(std::move(pipeline_opts), *backend.value());
   if (Status opened = pipeline.open_outputs(); !opened) {
     print_error(opened.message());
@@ -174,69 +246,66 @@ int run_command(RunOptions options) {
   }
   const Status sources_opened = pipeline.open_sources();
 
-  std::printf("%s", format_system_info(system).c_str());
-  std::printf("streaminfer %s | LibTorch %s on %s, %d threads, %s | batch %d, max wait %.1f ms\n",
-              STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), at::get_num_threads(),
-              binding.c_str(), options.batch_size, options.max_wait_ms);
-  std::printf("model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
-              model.input_height);
-  std::printf("forwards of at most %d frame(s) (%s)\n", model.micro_batch,
-              model.micro_batch_why.c_str());
-  std::printf("%s", shard_line.c_str());
+  std::fprintf(out, "%s", format_system_info(system).c_str());
+  std::fprintf(out,
+               "streaminfer %s | LibTorch %s on %s, %d threads, %s | batch %d, max wait %.1f ms\n",
+               STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), at::get_num_threads(),
+               binding.c_str(), options.batch_size, options.max_wait_ms);
+  std::fprintf(out, "model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
+               model.input_height);
+  std::fprintf(out, "forwards of at most %d frame(s) (%s)\n", model.micro_batch,
+               model.micro_batch_why.c_str());
+  std::fprintf(out, "%s", shard_line.c_str());
   const auto& infos = pipeline.source_infos();
   for (size_t i = 0; i < infos.size(); ++i) {
-    std::printf("stream %zu: %s [%s]\n", i, infos[i].uri.c_str(), infos[i].description.c_str());
+    std::fprintf(out, "stream %zu: %s [%s]\n", i, infos[i].uri.c_str(),
+                 infos[i].description.c_str());
   }
   if (trainer) {
-    std::printf("retrain: %s\n", trainer->description().c_str());
+    std::fprintf(out, "retrain: %s\n", trainer->description().c_str());
     for (int id : pipeline.generated_label_streams()) {
-      std::printf("%s\n", generated_labels_line(id).c_str());
+      std::fprintf(out, "%s\n", generated_labels_line(id).c_str());
     }
   }
-  if (!sources_opened) {
-    // Each source that failed has already said why, in one line of its own.
-    return 1;
+  // Each source that failed has already said why, in one line of its own. The run still goes
+  // through its end with no stream, so that every output it opened is closed validly.
+  if (sources_opened && !stop.requested()) {
+    // Retrain mode: no warm-up, every step trains (a warm-up step would change the weights).
+    if (trainer) options.warmup = 0;
+    const int64_t warm_start = now_ns();
+    if (Status warmed = backend.value()->warm_up(options.batch_size, options.warmup); !warmed) {
+      print_error(warmed.message());
+      return 1;
+    }
+    backend.value()->reset_report();
+    if (options.warmup > 0) {
+      std::fprintf(out, "warm-up: %d inferences at batch %d in %.0f ms\n", options.warmup,
+                   options.batch_size, ns_to_ms(now_ns() - warm_start));
+    }
   }
+  std::fflush(out);
 
-  // Retrain mode: no warm-up, every step trains (a warm-up step would change the weights).
-  if (trainer) options.warmup = 0;
-  const int64_t warm_start = now_ns();
-  if (Status warmed = backend.value()->warm_up(options.batch_size, options.warmup); !warmed) {
-    print_error(warmed.message());
-    return 1;
-  }
-  backend.value()->reset_report();
-  if (options.warmup > 0) {
-    std::printf("warm-up: %d inferences at batch %d in %.0f ms\n", options.warmup,
-                options.batch_size, ns_to_ms(now_ns() - warm_start));
-  }
-  std::fflush(stdout);
-
-  g_running_pipeline = &pipeline;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   auto stats = pipeline.run();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  g_running_pipeline = nullptr;
   if (!stats) {
     print_error(stats.status().message());
     return 1;
   }
-  std::printf("%s", format_summary(stats.value()).c_str());
-  std::printf("%s", backend.value()->end_of_run_report().c_str());
-  std::printf("%s", format_tensor_cache(installed_tensor_cache_stats()).c_str());
+  std::fprintf(out, "%s", format_summary(stats.value()).c_str());
+  std::fprintf(out, "%s", backend.value()->end_of_run_report().c_str());
+  std::fprintf(out, "%s", format_tensor_cache(installed_tensor_cache_stats()).c_str());
   if (trainer && !options.retrain_save.empty()) {
     if (Status saved = trainer->save(options.retrain_save); !saved) {
       print_error("--retrain-save: " + saved.message());
       return 1;
     }
-    std::printf("wrote %s (the fine-tuned weights: --weights %s loads them)\n",
-                options.retrain_save.c_str(), options.retrain_save.c_str());
+    std::fprintf(out, "wrote %s (the fine-tuned weights: --weights %s loads them)\n",
+                 options.retrain_save.c_str(), options.retrain_save.c_str());
   }
-  for (const auto& file : pipeline.written_files()) std::printf("wrote %s\n", file.c_str());
-  std::fflush(stdout);
-  return stats.value().total_frames_done() > 0 ? 0 : 1;
+  for (const auto& file : pipeline.written_files()) std::fprintf(out, "wrote %s\n", file.c_str());
+  std::fflush(out);
+  // Every source that failed said why in its own line.
+  if (!sources_opened) return 1;
+  return exit_code_of(stats.value(), stop);
 }
 
 }  // namespace streaminfer::app

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "common/path_guard.h"
 #include "train/detector_trainer.h"
 
 namespace streaminfer::app {
@@ -42,6 +43,18 @@ std::function<int()> add_train_command(CLI::App& app) {
     if (!train->parsed()) return -1;
     if (Status valid = validate_train_options(*options); !valid) {
       print_error(valid.message());
+      return 2;
+    }
+    // Its outputs against each other and the weights it starts from, before an epoch is spent.
+    // (With --resume the checkpoint is read and then rewritten, as intended.)
+    const TrainOptions& o = *options;
+    PathPlan plan;
+    plan.input("train --init-weights", o.init_weights);
+    plan.output("train -o", o.output);
+    plan.output("train --checkpoint", o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint);
+    plan.output("train --log", o.log_csv.empty() ? o.output + ".csv" : o.log_csv);
+    if (Status paths = plan.check(); !paths) {
+      print_error(paths.message());
       return 2;
     }
     auto summary = train_detector(*options, std::cout);

@@ -41,6 +41,9 @@ struct Frame {
   LetterboxTransform letterbox;              // filled by preprocess
   std::vector<Detection> detections;         // filled by postprocess, source pixels
   std::vector<ClassScore> classes;           // classifiers: top classes, best first
+  // A classifier's result: its line has "classes" (empty when the logits were not finite)
+  // instead of "detections".
+  bool classified = false;
   FrameTimestamps t;
 };
 using FramePtr = std::unique_ptr<Frame>;

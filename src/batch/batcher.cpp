@@ -25,12 +25,9 @@ Batcher::Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stre
   // The deadline arithmetic is in int64 ns; a day is far beyond any sensible wait.
   options_.max_wait = std::clamp(options_.max_wait, std::chrono::microseconds(0),
                                  std::chrono::microseconds(std::chrono::hours(24)));
-  const size_t live_capacity =
-      options_.live_queue_capacity > 0 ? options_.live_queue_capacity : options_.queue_capacity;
   for (size_t i = 0; i < stream_policies.size(); ++i) {
     streams_[i].policy = stream_policies[i];
-    streams_[i].capacity =
-        stream_policies[i] == OverflowPolicy::kDropOldest ? live_capacity : options_.queue_capacity;
+    streams_[i].capacity = capacity_for(stream_policies[i]);
   }
 }
 
@@ -65,6 +62,36 @@ void Batcher::close_stream(int stream_id) {
   streams_[static_cast<size_t>(stream_id)].closed = true;
   frame_arrived_.notify_all();
   space_freed_.notify_all();
+}
+
+size_t Batcher::capacity_for(OverflowPolicy policy) const {
+  if (policy == OverflowPolicy::kBlock) return options_.queue_capacity;
+  return options_.live_queue_capacity > 0 ? options_.live_queue_capacity : options_.queue_capacity;
+}
+
+void Batcher::set_policy(int stream_id, OverflowPolicy policy) {
+  std::lock_guard lock(mutex_);
+  if (stream_id < 0 || stream_id >= num_streams()) return;
+  StreamQueue& queue = streams_[static_cast<size_t>(stream_id)];
+  queue.policy = policy;
+  queue.capacity = capacity_for(policy);
+}
+
+std::vector<int64_t> Batcher::abandon() {
+  std::vector<int64_t> lost;
+  std::deque<FramePtr> discarded;  // freed outside the lock
+  {
+    std::lock_guard lock(mutex_);
+    shut_down_ = true;
+    for (StreamQueue& queue : streams_) {
+      lost.push_back(static_cast<int64_t>(queue.frames.size()));
+      for (auto& frame : queue.frames) discarded.push_back(std::move(frame));
+      queue.frames.clear();
+    }
+    frame_arrived_.notify_all();
+    space_freed_.notify_all();
+  }
+  return lost;
 }
 
 void Batcher::shutdown() {

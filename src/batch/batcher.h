@@ -53,6 +53,12 @@ class Batcher {
   void close_stream(int stream_id);
   // Stops everything: producers unblock, next_batch() drains then returns nullopt.
   void shutdown();
+  // Shuts down and discards every queued frame (a stop that must not wait for them): returns how
+  // many each stream lost.
+  std::vector<int64_t> abandon();
+  // Sets a stream's overflow policy, and with it its queue capacity, before its first frame: a
+  // source that opens late learns only then whether it is live.
+  void set_policy(int stream_id, OverflowPolicy policy);
 
   // Consumer side: blocks until a batch is ready; nullopt when every stream is closed and drained.
   // Sets frame->t.batched on each frame.
@@ -73,6 +79,8 @@ class Batcher {
   bool all_closed_and_empty() const;  // requires mutex_
   size_t total_queued() const;        // requires mutex_
   int64_t oldest_enqueue_ns() const;  // requires mutex_, 0 when nothing queued
+
+  size_t capacity_for(OverflowPolicy policy) const;
 
   BatcherOptions options_;
   mutable std::mutex mutex_;

@@ -1,16 +1,13 @@
 #include "config/run_options.h"
 
-#include "config/shard.h"
-#include "config/yaml_file.h"
-
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "sink/mqtt_uri.h"
-
-#include <algorithm>
-#include <functional>
 #include <map>
+
+#include "common/text.h"
+#include "config/run_option_table.h"
+#include "config/yaml_file.h"
 
 namespace streaminfer {
 
@@ -23,74 +20,32 @@ std::vector<std::string> default_sources() {
   return sources;
 }
 
+std::vector<std::string> sources_to_run(const RunOptions& options) {
+  if (options.sources.empty() && options.config.empty()) return default_sources();
+  return options.sources;
+}
+
 namespace {
 
-using Setter = std::function<void(const YAML::Node&, RunOptions&)>;
-
-template <typename T>
-Setter set(T RunOptions::*field) {
-  return [field](const YAML::Node& node, RunOptions& o) { o.*field = node.as<T>(); };
-}
-
-const std::map<std::string, Setter>& setters() {
-  static const std::map<std::string, Setter> table = {
-      {"source",
-       [](const YAML::Node& node, RunOptions& o) {
-         o.sources = node.IsSequence() ? node.as<std::vector<std::string>>()
-                                       : std::vector<std::string>{node.as<std::string>()};
-       }},
-      {"sink",
-       [](const YAML::Node& node, RunOptions& o) {
-         o.sinks = node.IsSequence() ? node.as<std::vector<std::string>>()
-                                     : std::vector<std::string>{node.as<std::string>()};
-       }},
-      {"model", set(&RunOptions::model)},
-      {"weights", set(&RunOptions::weights)},
-      {"imgsz", set(&RunOptions::imgsz)},
-      {"batch-size", set(&RunOptions::batch_size)},
-      {"max-wait-ms", set(&RunOptions::max_wait_ms)},
-      {"threads", set(&RunOptions::threads)},
-      {"micro-batch", set(&RunOptions::micro_batch)},
-      {"tensor-cache-mb", set(&RunOptions::tensor_cache_mb)},
-      {"decode-threads", set(&RunOptions::decode_threads)},
-      {"warmup", set(&RunOptions::warmup)},
-      {"max-frames", set(&RunOptions::max_frames)},
-      {"every-nth", set(&RunOptions::every_nth)},
-      {"sample-fps", set(&RunOptions::sample_fps)},
-      {"stall-timeout", set(&RunOptions::stall_timeout)},
-      {"max-reconnects", set(&RunOptions::max_reconnects)},
-      {"max-steps", set(&RunOptions::max_steps)},
-      {"pace", set(&RunOptions::pace)},
-      {"queue-size", set(&RunOptions::queue_size)},
-      {"conf", set(&RunOptions::conf)},
-      {"iou", set(&RunOptions::iou)},
-      {"max-det", set(&RunOptions::max_det)},
-      {"device", set(&RunOptions::device)},
-      {"precision", set(&RunOptions::precision)},
-      {"split-point", set(&RunOptions::split_point)},
-      {"output", set(&RunOptions::output)},
-      {"metrics-dir", set(&RunOptions::metrics_dir)},
-      {"trace", set(&RunOptions::trace)},
-      {"core-bind", set(&RunOptions::core_bind)},
-      {"shard", set(&RunOptions::shard)},
-      {"progress", set(&RunOptions::progress)},
-      {"mode", set(&RunOptions::mode)},
-      {"retrain-lr", set(&RunOptions::retrain_lr)},
-      {"retrain-save", set(&RunOptions::retrain_save)},
-  };
-  return table;
-}
-
-Status check_range(const char* flag, double value, double low, double high) {
-  if (value >= low && value <= high) return Status::ok();
-  return Status::error(fmt::format("--{} {}: must be between {} and {}", flag, value, low, high));
-}
-
-Status check_choice(const char* flag, const std::string& value,
-                    const std::vector<std::string>& choices) {
-  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return Status::ok();
-  return Status::error(
-      fmt::format("--{} {}: must be one of {}", flag, value, fmt::join(choices, ", ")));
+// Sets the spec's member from a YAML value; throws YAML::Exception on a wrong type.
+void set_from_yaml(const RunOptionSpec& spec, const YAML::Node& node, bool negated,
+                   RunOptions& options) {
+  std::visit(
+      [&](auto member) {
+        auto& value = options.*member;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          value = node.IsSequence() ? node.as<std::vector<std::string>>()
+                                    : std::vector<std::string>{node.as<std::string>()};
+        } else if constexpr (std::is_same_v<T, bool>) {
+          value = node.as<bool>() != negated;
+        } else {
+          // A list or a mapping where one value belongs is a wrong type, not its first element.
+          if (!node.IsScalar()) throw YAML::TypedBadConversion<T>(node.Mark());
+          value = node.as<T>();
+        }
+      },
+      spec.field);
 }
 
 }  // namespace
@@ -99,73 +54,84 @@ Status load_run_options_yaml(const std::string& path, RunOptions& options) {
   auto loaded = load_yaml_file(path, "--config");
   if (!loaded) return loaded.status();
   const YAML::Node root = loaded.value();
-  if (root.IsNull()) return Status::ok();
+  options.config = path;
+  if (root.IsNull()) {
+    return Status::error(fmt::format(
+        "--config '{}': the file is empty; give at least 'source:' (a list of sources)", path));
+  }
   if (!root.IsMap()) {
     return Status::error(
         fmt::format("--config '{}': expected a mapping of flag names to values", path));
   }
-  for (const auto& entry : root) {
-    std::string key = entry.first.as<std::string>();
-    std::replace(key.begin(), key.end(), '_', '-');
-    auto found = setters().find(key);
-    if (found == setters().end()) {
-      return Status::error(fmt::format("--config '{}': unknown key '{}' (line {})", path, key,
-                                       entry.first.Mark().line + 1));
+  return apply_run_options_yaml(root, fmt::format("--config '{}'", path), options);
+}
+
+Status apply_run_options_yaml(const YAML::Node& mapping, const std::string& origin,
+                              RunOptions& options) {
+  std::map<std::string, int> seen;  // option name -> line, to refuse the same option twice
+  for (const auto& entry : mapping) {
+    const int line = entry.first.Mark().line + 1;
+    // Quoted in messages as one short line, whatever the file holds.
+    const std::string key = excerpt(entry.first.Scalar());
+    bool negated = false;
+    const RunOptionSpec* spec = find_run_option(key, &negated);
+    if (spec == nullptr) {
+      return Status::error(
+          fmt::format("{}: unknown key '{}' (line {}); the keys are run's flags without dashes "
+                      "(see streaminfer run --help)",
+                      origin, key, line));
+    }
+    if (auto [at, added] = seen.emplace(spec->name, line); !added) {
+      return Status::error(fmt::format("{}: '{}' is set twice (lines {} and {}); keep one", origin,
+                                       key, at->second, line));
     }
     try {
-      found->second(entry.second, options);
+      set_from_yaml(*spec, entry.second, negated, options);
     } catch (const YAML::Exception&) {
-      return Status::error(
-          fmt::format("--config '{}': key '{}' has a value of the wrong type "
-                      "(line {})",
-                      path, key, entry.second.Mark().line + 1));
+      return Status::error(fmt::format(
+          "{}: key '{}' has a value of the wrong type (line {}): expected {}", origin, key,
+          entry.second.Mark().line + 1,
+          spec->repeatable ? "a string or a list of strings"
+          : std::holds_alternative<bool RunOptions::*>(spec->field)        ? "true or false"
+          : std::holds_alternative<std::string RunOptions::*>(spec->field) ? "a string"
+                                                                           : "a number"));
+    }
+    if (spec->name == "source" && options.sources.empty()) {
+      return Status::error(fmt::format(
+          "{}: 'source' is an empty list (line {}); list at least one source", origin, line));
     }
   }
   return Status::ok();
 }
 
 Status validate(const RunOptions& o) {
-  SI_RETURN_IF_ERROR(check_range("batch-size", o.batch_size, 1, 256));
-  SI_RETURN_IF_ERROR(check_range("max-wait-ms", o.max_wait_ms, 0, 60000));
-  SI_RETURN_IF_ERROR(check_range("threads", o.threads, 0, 1024));
-  SI_RETURN_IF_ERROR(check_range("micro-batch", o.micro_batch, 0, 1024));
-  SI_RETURN_IF_ERROR(check_range("tensor-cache-mb", o.tensor_cache_mb, 0, 1 << 20));
-  SI_RETURN_IF_ERROR(check_range("decode-threads", o.decode_threads, 0, 64));
-  SI_RETURN_IF_ERROR(check_range("warmup", o.warmup, 0, 1000));
-  SI_RETURN_IF_ERROR(check_range("max-frames", static_cast<double>(o.max_frames), 0, 1e15));
-  SI_RETURN_IF_ERROR(check_range("max-steps", static_cast<double>(o.max_steps), 0, 1e15));
-  SI_RETURN_IF_ERROR(check_range("every-nth", o.every_nth, 1, 1000000));
-  SI_RETURN_IF_ERROR(check_range("sample-fps", o.sample_fps, 0, 10000));
-  SI_RETURN_IF_ERROR(check_range("stall-timeout", o.stall_timeout, 0.1, 3600));
-  SI_RETURN_IF_ERROR(check_range("max-reconnects", o.max_reconnects, -1, 1000000));
-  SI_RETURN_IF_ERROR(check_range("queue-size", o.queue_size, 0, 4096));
-  SI_RETURN_IF_ERROR(check_range("conf", o.conf, 0, 1));
-  SI_RETURN_IF_ERROR(check_range("iou", o.iou, 0, 1));
-  SI_RETURN_IF_ERROR(check_range("max-det", o.max_det, 1, 100000));
-  if (o.imgsz != 0) SI_RETURN_IF_ERROR(check_range("imgsz", o.imgsz, 32, 4096));
-  if (o.imgsz % 32 != 0) {
-    return Status::error(fmt::format("--imgsz {}: must be a multiple of 32", o.imgsz));
+  for (const auto& spec : run_option_table()) SI_RETURN_IF_ERROR(check_run_option(spec, o));
+  if (o.micro_batch > o.batch_size) {
+    return Status::error(fmt::format(
+        "--micro-batch {}: more than --batch-size {}; a forward never holds more frames than a "
+        "batch: give at most {}, or 0 to measure",
+        o.micro_batch, o.batch_size, o.batch_size));
   }
-  SI_RETURN_IF_ERROR(check_choice("pace", o.pace, {"auto", "max", "realtime"}));
-  SI_RETURN_IF_ERROR(check_choice("mode", o.mode, {"infer", "retrain"}));
-  SI_RETURN_IF_ERROR(check_range("retrain-lr", o.retrain_lr, 1e-9, 10));
   if (!o.retrain_save.empty() && o.mode != "retrain") {
     return Status::error(fmt::format(
         "--retrain-save {}: only --mode retrain changes the weights; add --mode retrain",
         o.retrain_save));
   }
-  SI_RETURN_IF_ERROR(check_choice("device", o.device, {"cpu", "cuda"}));
-  SI_RETURN_IF_ERROR(check_choice("precision", o.precision, {"fp32", "fp16", "bf16", "int8"}));
-  if (!o.shard.empty()) SI_RETURN_IF_ERROR(parse_shard(o.shard).status());
-  for (const auto& source : o.sources) {
-    if (source.empty()) return Status::error("--source: an empty source was given");
-  }
-  for (const auto& sink : o.sinks) {
-    // Malformed sinks fail here, before the model loads; brokers are only contacted by the run.
-    auto parsed = parse_mqtt_uri(sink);
-    if (!parsed) return parsed.status();
+  if (o.sources.empty() && !o.config.empty()) {
+    return Status::error(fmt::format(
+        "--config '{}' lists no source: add 'source:' to it or give --source (only a run with "
+        "neither a config nor sources runs the demo job)",
+        o.config));
   }
   return Status::ok();
+}
+
+std::string threads_warning(int threads, int cores) {
+  if (threads <= cores || cores <= 0) return {};
+  return fmt::format(
+      "--threads {}: this process may run on {} core(s); threads beyond that take turns on "
+      "them and every forward waits for the slowest (0 uses all cores)",
+      threads, cores);
 }
 
 }  // namespace streaminfer

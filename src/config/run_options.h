@@ -7,6 +7,10 @@
 
 #include "streaminfer/status.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace streaminfer {
 
 struct RunOptions {
@@ -49,17 +53,38 @@ struct RunOptions {
 
   // mqtt://host[:port]/topic[?qos=&client_id=&queue=]: detections and stats to a broker.
   std::vector<std::string> sinks;
+
+  // The --config file these options were read from; empty when none. A run with neither a config
+  // nor sources runs the demo job (default_sources()); one with a config but no source is an
+  // error, never the demo.
+  std::string config;
 };
 
 // The default job: four synthetic 1280x720 cameras at 30 fps, 10 seconds each.
 std::vector<std::string> default_sources();
 
-// Sets the fields present in the YAML file; keys are the flag names without dashes ("batch-size"
-// or "batch_size"); `source` and `sink` are a string or a list. Unknown keys and wrong types are
-// errors naming the file and the key.
+// Sets the fields present in the YAML file (and options.config = path); keys are the flag names
+// without dashes ("batch-size" or "batch_size", "no-progress: true" or "progress: false");
+// `source` and `sink` are a string or a list. An empty file, an unknown or repeated key, a wrong
+// type and an empty `source` list are errors naming the file, the key and its line.
 Status load_run_options_yaml(const std::string& path, RunOptions& options);
+// The same keys from a mapping already parsed (a worker of a `launch` file); messages start
+// with `origin` ("launch 'workers.yaml': worker 'lobby'") and give the mapping's own lines.
+// Leaves options.config alone.
+Status apply_run_options_yaml(const YAML::Node& mapping, const std::string& origin,
+                              RunOptions& options);
 
-// Range and choice checks; the message names the flag and the accepted values.
+// Every option's own check (run_option_table.h), then the checks across options (a micro-batch
+// larger than the batch, --retrain-save without --mode retrain, a config without sources); the
+// message names the flag and what is accepted.
 Status validate(const RunOptions& options);
+
+// The sources to run: options.sources, or the demo job's when neither sources nor a config were
+// given.
+std::vector<std::string> sources_to_run(const RunOptions& options);
+
+// A warning line (without the "streaminfer: warning: " prefix) when --threads asks for more
+// threads than `cores` (the cores this process may run on); empty otherwise.
+std::string threads_warning(int threads, int cores);
 
 }  // namespace streaminfer

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,8 @@ struct ModelInfo {
   std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
 };
 
-// Ownership: the caller owns the backend; infer() is called from one thread at a time.
+// Ownership: the caller owns the backend; infer() is called from one thread at a time. infer()
+// checks every forward's output against its batch (model_output_check.h) before returning it.
 class InferenceBackend {
  public:
   virtual ~InferenceBackend() = default;
@@ -84,6 +86,17 @@ class InferenceBackend {
   virtual void reset_report() {}
   // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
   Status warm_up(int batch, int iterations);
+  // Runs one forward of every size a batch of up to `max_batch` frames is split into (1 ..
+  // min(max_batch, micro-batch)) that no forward has run yet, so a model whose output does not
+  // follow its input's batch fails before the first frame, with the sizes in its message.
+  Status check_batch_sizes(int max_batch);
+
+ protected:
+  // A backend records each forward size whose output passed check_model_output().
+  void mark_batch_size_checked(int64_t size) { checked_sizes_.insert(size); }
+
+ private:
+  std::set<int64_t> checked_sizes_;
 };
 
 using BackendFactory =

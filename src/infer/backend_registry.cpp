@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <map>
 
 #include "infer/backend.h"
@@ -46,6 +47,17 @@ Status InferenceBackend::warm_up(int batch, int iterations) {
   auto zeros = torch::zeros({batch, 3, model.input_height, model.input_width});
   for (int i = 0; i < iterations; ++i) {
     auto result = infer(zeros);
+    if (!result) return result.status();
+  }
+  return Status::ok();
+}
+
+Status InferenceBackend::check_batch_sizes(int max_batch) {
+  const auto& model = info();
+  const int largest = model.micro_batch > 0 ? std::min(max_batch, model.micro_batch) : max_batch;
+  for (int n = 1; n <= largest; ++n) {
+    if (checked_sizes_.count(n) != 0) continue;
+    auto result = infer(torch::zeros({n, 3, model.input_height, model.input_width}));
     if (!result) return result.status();
   }
   return Status::ok();

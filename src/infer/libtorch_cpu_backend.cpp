@@ -13,6 +13,7 @@
 
 #include "common/text.h"
 #include "infer/caching_cpu_allocator.h"
+#include "infer/model_output_check.h"
 #include "infer/model_zoo.h"
 #include "infer/precision_probe.h"
 #include "infer/resnet_int8.h"
@@ -50,10 +51,11 @@ class LibTorchCpuBackend : public InferenceBackend {
 
   Result<torch::Tensor> infer(const torch::Tensor& input) override {
     const int64_t n = input.size(0);
-    if (info_.micro_batch <= 0 || n <= info_.micro_batch) return forward(input);
+    if (info_.micro_batch <= 0 || n <= info_.micro_batch) return checked_forward(input);
     std::vector<torch::Tensor> parts;
     for (int64_t start = 0; start < n; start += info_.micro_batch) {
-      auto part = forward(input.narrow(0, start, std::min<int64_t>(info_.micro_batch, n - start)));
+      auto part =
+          checked_forward(input.narrow(0, start, std::min<int64_t>(info_.micro_batch, n - start)));
       if (!part) return part.status();
       parts.push_back(std::move(part.value()));
     }
@@ -85,7 +87,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     for (int round = 0; round <= kTimedRounds; ++round) {
       for (size_t i = 0; i < kSizes.size(); ++i) {
         const auto start = std::chrono::steady_clock::now();
-        auto out = forward(inputs[i]);
+        auto out = checked_forward(inputs[i]);
         if (!out) return Status::error(fmt::format("--model: {}", out.status().message()));
         if (round > 0) {
           ms[i].push_back(
@@ -111,6 +113,16 @@ class LibTorchCpuBackend : public InferenceBackend {
   }
 
  private:
+  // A forward whose output is checked against its batch before anyone indexes it; a size that
+  // passed is remembered, so check_batch_sizes() does not run it again.
+  Result<torch::Tensor> checked_forward(const torch::Tensor& input) {
+    auto output = forward(input);
+    if (!output) return output;
+    SI_RETURN_IF_ERROR(check_model_output(info_, input.size(0), output.value()));
+    mark_batch_size_checked(input.size(0));
+    return output;
+  }
+
   Result<torch::Tensor> forward(const torch::Tensor& input) {
     c10::InferenceMode inference_mode;
     try {
@@ -133,7 +145,7 @@ class LibTorchCpuBackend : public InferenceBackend {
       return output.to(torch::kFloat32).contiguous();
     } catch (const std::exception& e) {
       return Status::error(fmt::format("model '{}' failed on input {}: {}", info_.name,
-                                       fmt::join(input.sizes(), "x"), first_line(e.what())));
+                                       fmt::join(input.sizes(), "x"), error_reason(e.what())));
     }
   }
 
@@ -255,7 +267,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     } catch (const std::exception& e) {
       return Status::error(
           fmt::format("--model: cannot load '{}': not a TorchScript file LibTorch can read ({})",
-                      options.model, first_line(e.what())));
+                      options.model, error_reason(e.what())));
     }
     scripted_.eval();
     for (const auto& p : scripted_.parameters()) info_.num_parameters += p.numel();
@@ -282,7 +294,8 @@ class LibTorchCpuBackend : public InferenceBackend {
   // One forward at the input size checks the output layout before any stream starts.
   Status probe(const BackendOptions& options, int input_size) {
     info_.input_width = info_.input_height = input_size;
-    auto result = infer(torch::zeros({1, 3, input_size, input_size}));
+    // Unchecked: this forward is what tells the output's layout.
+    auto result = forward(torch::zeros({1, 3, input_size, input_size}));
     if (!result) return Status::error(fmt::format("--model: {}", result.status().message()));
     const auto& out = result.value();
     if (info_.task == ModelTask::kClassify) {

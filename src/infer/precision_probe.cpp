@@ -1,5 +1,7 @@
 #include "infer/precision_probe.h"
 
+#include "common/signal_name.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -80,25 +82,6 @@ std::string max_cpu_isa() {
   return {};
 }
 
-std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGILL:
-      return "SIGILL";
-    case SIGSEGV:
-      return "SIGSEGV";
-    case SIGBUS:
-      return "SIGBUS";
-    case SIGABRT:
-      return "SIGABRT";
-    case SIGFPE:
-      return "SIGFPE";
-    case SIGKILL:
-      return "SIGKILL";
-    default:
-      return fmt::format("signal {}", sig);
-  }
-}
-
 struct ChildOutcome {
   std::string spawn_error;  // non-empty: the child never ran
   bool timed_out = false;
@@ -140,8 +123,17 @@ ChildOutcome run_child(const std::string& precision, int timeout_s) {
   std::string exe = "/proc/self/exe", arg1 = "__probe-precision", arg2 = precision;
   std::vector<char*> argv = {exe.data(), arg1.data(), arg2.data(), nullptr};
 
+  // A process group of its own: Ctrl-C in the terminal goes to the foreground group, and the
+  // child killed by it would look like a CPU that cannot run the kernels. The parent sees the
+  // signal and stops after the probe (which takes seconds and ends by itself).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int spawned =
+      posix_spawn(&pid, exe.c_str(), &actions, &attributes, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   if (spawned != 0) {
@@ -359,8 +351,11 @@ PrecisionProbe probe_precision(const std::string& precision, const PrecisionProb
   }
   const ChildOutcome child = run_child(precision, options.timeout_s);
   probe = verdict(precision, child);
-  // A verdict that depends on the moment (no child, a timeout) is not worth remembering.
-  const bool lasting = child.spawn_error.empty() && !child.timed_out;
+  // A verdict that depends on the moment (no child, a timeout, a child that someone killed) is
+  // not worth remembering.
+  const int sig = child.term_signal;
+  const bool killed = sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
+  const bool lasting = child.spawn_error.empty() && !child.timed_out && !killed;
   if (options.use_cache && lasting) {
     if (!dir.empty()) write_cached(dir, key, probe);
     PrecisionProbe remembered = probe;

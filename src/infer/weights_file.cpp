@@ -1,5 +1,7 @@
 #include "infer/weights_file.h"
 
+#include "common/atomic_file.h"
+
 #include <torch/nn/module.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
@@ -104,16 +106,8 @@ Status save_weights(const torch::nn::Module& module, const std::string& path) {
     return Status::error(
         fmt::format("cannot serialize weights for '{}': {}", path, first_line(e.what())));
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) {
-    return Status::error(
-        fmt::format("cannot write weights file '{}': {} (check the directory exists "
-                    "and is writable)",
-                    path, std::strerror(errno)));
-  }
-  return Status::ok();
+  // Whole or not at all: a stop while saving keeps the weights file that was there.
+  return write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "weights file");
 }
 
 Status load_weights(torch::nn::Module& module, const std::string& path) {

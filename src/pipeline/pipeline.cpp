@@ -4,20 +4,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <condition_variable>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 
-#include "batch/bounded_queue.h"
-#include "pipeline/batch.h"
+#include "common/console.h"
+#include "infer/model_output_check.h"
+#include "pipeline/pipeline_impl.h"
 #include "pipeline/progress_display.h"
 #include "pipeline/retrain_labels.h"
-#include "pipeline/run_outputs.h"
 #include "postprocess/classify.h"
 #include "preprocess/letterbox.h"
-#include "profile/accuracy_tracker.h"
 #include "profile/nvtx.h"
-#include "source/frame_sampler.h"
 #include "streaminfer/clock.h"
 #include "train/online_trainer.h"
 
@@ -27,149 +26,12 @@ extern "C" {
 
 namespace streaminfer {
 
-namespace {
-
-// Double buffering: one batch tensor in inference while the next one is filled. More tensors
-// would only queue ready batches in front of inference and add their latency to every frame.
-constexpr size_t kTensorPoolSize = 2;
-constexpr size_t kStageQueueCapacity = 1;
-constexpr auto kQueueSampleInterval = std::chrono::milliseconds(100);
-
-}  // namespace
-
-struct Pipeline::Impl {
-  struct Stream {
-    std::string uri;
-    std::unique_ptr<Source> source;
-    SourceInfo info;
-    bool realtime = false;  // drops its oldest queued frame instead of waiting for room
-    bool paced = false;     // delivered at its frame rate by the pipeline (synthetic, --pace)
-    std::string status = "ok";
-    std::atomic<int64_t> decoded{0};
-    std::atomic<int64_t> skipped{0};  // left out on purpose (--every-nth, --sample-fps)
-    std::atomic<int64_t> done{0};
-  };
-
-  Impl(PipelineOptions opts, InferenceBackend& backend_ref)
-      : options(std::move(opts)),
-        backend(backend_ref),
-        outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
-                 options.sinks}) {}
-
-  PipelineOptions options;
-  InferenceBackend& backend;
-  RunOutputs outputs;
-  std::vector<std::unique_ptr<Stream>> streams;
-  std::unique_ptr<Batcher> batcher;
-  BoundedQueue<at::Tensor> tensor_pool{kTensorPoolSize, OverflowPolicy::kBlock};
-  BoundedQueue<BatchPtr> to_inference{kStageQueueCapacity, OverflowPolicy::kBlock};
-  BoundedQueue<BatchPtr> to_postprocess{kStageQueueCapacity, OverflowPolicy::kBlock};
-  std::atomic<bool> stop{false};
-  bool sources_interrupted = false;  // sampler thread only
-  std::atomic<int64_t> batches_done{0};
-  int64_t run_start = 0;
-  int64_t inference_thread_end = 0;  // guarded by stats_mutex
-
-  std::mutex sampler_mutex;
-  std::condition_variable sampler_wake;
-  bool sampler_done = false;
-
-  std::mutex stats_mutex;  // guards stats and inference_error
-  RunStats stats;
-  std::string inference_error;
-
-  void source_loop(int id);
-  void report_end_of_stream(int id, int64_t frames);
-  void preprocess_loop();
-  void inference_loop();
-  // Retrain mode: one fine-tuning step on the batch's first n rows; its forward's output is the
-  // batch's output.
-  Result<at::Tensor> train_step(Batch& b, int64_t n);
-  void postprocess_loop();
-  void sampler_loop();
-  void record_batch(const Batch& batch);
-  void fail_inference(const std::string& message);
-  std::string live_detail();
-  // For the streams whose source has ground truth; null when none has.
-  std::unique_ptr<AccuracyTracker> accuracy_tracker() const;
-};
-
-void Pipeline::Impl::source_loop(int id) {
-  Stream& stream = *streams[id];
-  const int64_t start = now_ns();
-  const double fps = stream.info.fps > 0 ? stream.info.fps : 30.0;
-  FrameSampler sampler(options.every_nth, options.sample_fps);
-  int64_t index = 0;
-  while (!stop.load()) {
-    if (options.max_frames > 0 && index >= options.max_frames) break;
-    FramePtr frame;
-    const int64_t t0 = now_ns();
-    Status status;
-    {
-      SI_NVTX_RANGE("decode");
-      status = stream.source->next(frame);
-    }
-    if (!status) {
-      std::lock_guard lock(stats_mutex);
-      stream.status = "failed: " + status.message();
-      std::fprintf(stderr, "streaminfer: error: stream %d: %s\n", id, status.message().c_str());
-      break;
-    }
-    if (!frame) {
-      report_end_of_stream(id, index);
-      break;
-    }
-    int64_t t1 = now_ns();
-    stream.decoded.fetch_add(1);
-    // The index is the frame's number in the stream, so skipped frames leave gaps in it.
-    const int64_t frame_number = index++;
-    if (!sampler.keep(frame_number, frame->pts_seconds)) {
-      stream.skipped.fetch_add(1);
-      continue;
-    }
-    if (stream.paced) {
-      // Deliver like a live camera: frame i is due i / fps after the stream started. The
-      // frame's clock starts when it is due, as a camera's would.
-      const int64_t due =
-          start + static_cast<int64_t>(static_cast<double>(frame_number) * 1e9 / fps);
-      if (due > t1) std::this_thread::sleep_for(std::chrono::nanoseconds(due - t1));
-      const int64_t decode_ns = t1 - t0;
-      t1 = now_ns();
-      frame->t.decode_start = t1 - decode_ns;
-    } else if (frame->t.decode_start <= 0 || frame->t.decode_start > t1) {
-      // Not set by a live source: the clock starts when the frame was asked for. (A live
-      // source's arrival time may be before t0: data that waited in buffers is latency too.)
-      frame->t.decode_start = t0;
-    }
-    frame->t.decode_end = t1;
-    frame->stream_id = id;
-    frame->index = frame_number;
-    // A live stream's queue drops its oldest frame when inference falls behind; the frame comes
-    // back here so that its ground truth counts as missed, and is freed on this thread.
-    FramePtr dropped;
-    if (!batcher->push(std::move(frame), &dropped)) break;
-    if (dropped) outputs.on_dropped(*dropped);
-  }
-  batcher->close_stream(id);
-}
-
-void Pipeline::Impl::report_end_of_stream(int id, int64_t frames) {
-  Stream& stream = *streams[id];
-  const std::string problem = stream.source->end_of_stream_problem();
-  if (problem.empty()) {
-    // Beside cameras that never end, this says when a file's last frame is in the pipeline (a
-    // Ctrl-C from then on still gives every frame of it a result). Not when stdout carries the
-    // JSONL.
-    if (options.output_jsonl == "-") return;
-    std::printf("stream %d: end of stream after %lld frame(s)\n", id,
-                static_cast<long long>(frames));
-    std::fflush(stdout);
-    return;
-  }
-  std::lock_guard lock(stats_mutex);
-  stream.status = "damaged: " + problem;
-  std::fprintf(stderr, "streaminfer: error: stream %d: %s\n", id, problem.c_str());
-}
+Pipeline::Impl::Impl(PipelineOptions opts, InferenceBackend& backend_ref)
+    : options(std::move(opts)),
+      backend(backend_ref),
+      stop_request(options.stop != nullptr ? options.stop : &own_stop),
+      outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
+               options.sinks}) {}
 
 void Pipeline::Impl::preprocess_loop() {
   LetterboxPreprocessor preprocessor;
@@ -256,6 +118,13 @@ void Pipeline::Impl::inference_loop() {
     // the scheduler switches to the threads it wakes), so it counts as idle.
     const int64_t handoff_start = now_ns();
     tensor_pool.push(std::move(b.input));
+    // The backend checks its forwards; a trainer's output is checked here. Nothing indexes an
+    // output that does not match its batch.
+    if (output) {
+      if (Status shaped = check_model_output(backend.info(), n, output.value()); !shaped) {
+        output = shaped;
+      }
+    }
     if (!output) {
       fail_inference(output.status().message());
       break;
@@ -281,7 +150,7 @@ Result<at::Tensor> Pipeline::Impl::train_step(Batch& b, int64_t n) {
   try {
     OnlineStep step = options.trainer->step(b.input.narrow(0, 0, n), labels);
     b.train = step.record;
-    return std::move(step.output);
+    return step.output.to(at::kFloat).contiguous();
   } catch (const std::exception& e) {
     return Status::error(fmt::format("retrain step {}: {}", b.step, e.what()));
   }
@@ -298,32 +167,50 @@ void Pipeline::Impl::fail_inference(const std::string& message) {
   tensor_pool.close();
 }
 
-void Pipeline::Impl::postprocess_loop() {
-  const auto& labels = backend.info().labels;
+void Pipeline::Impl::postprocess(Batch& b) {
   // A classifier's [B, nc] logits become each frame's top classes (softmax), a detector's
-  // [B, 4 + nc, A] its detections.
+  // [B, 4 + nc, A] its detections. Each frame's output is checked first (output_health.h).
   const bool classifier = backend.info().task == ModelTask::kClassify;
   constexpr int kTopClasses = 5;
+  const auto& out = b.output;
+  const float* data = out.data_ptr<float>();
+  const int n = static_cast<int>(out.size(0));
+  const int64_t per_frame = n > 0 ? out.numel() / n : 0;
+  for (int i = 0; i < n; ++i) {
+    const float* frame_out = data + i * per_frame;
+    const Frame& frame = *b.frames[static_cast<size_t>(i)];
+    const OutputHealth h =
+        classifier ? check_logits(frame_out, static_cast<int>(out.size(1)))
+                   : check_detector_output(frame_out, static_cast<int>(out.size(1)), out.size(2));
+    for (const auto& line : health->on_frame(frame.stream_id, frame.index, h)) {
+      std::fprintf(stderr, "streaminfer: warning: %s\n", line.c_str());
+    }
+  }
+  if (classifier) {
+    auto classes = top_k_classes(data, n, static_cast<int>(out.size(1)), kTopClasses);
+    for (size_t i = 0; i < b.frames.size(); ++i) {
+      b.frames[i]->classes = std::move(classes[i]);
+      b.frames[i]->classified = true;
+    }
+    return;
+  }
+  auto detections = decode_yolov8(data, n, static_cast<int>(out.size(1)),
+                                  static_cast<int>(out.size(2)), options.postprocess);
+  for (size_t i = 0; i < b.frames.size(); ++i) {
+    Frame& frame = *b.frames[i];
+    frame.detections = std::move(detections[i]);
+    for (auto& d : frame.detections) d.box = frame.letterbox.to_source(d.box);
+  }
+}
+
+void Pipeline::Impl::postprocess_loop() {
+  const auto& labels = backend.info().labels;
   while (auto batch = to_postprocess.pop()) {
     Batch& b = **batch;
     {
       SI_NVTX_RANGE("postprocess");
       b.post_start = now_ns();
-      const auto& out = b.output;
-      if (classifier) {
-        auto classes = top_k_classes(out.data_ptr<float>(), static_cast<int>(out.size(0)),
-                                     static_cast<int>(out.size(1)), kTopClasses);
-        for (size_t i = 0; i < b.frames.size(); ++i) b.frames[i]->classes = std::move(classes[i]);
-      } else {
-        auto detections = decode_yolov8(out.data_ptr<float>(), static_cast<int>(out.size(0)),
-                                        static_cast<int>(out.size(1)),
-                                        static_cast<int>(out.size(2)), options.postprocess);
-        for (size_t i = 0; i < b.frames.size(); ++i) {
-          Frame& frame = *b.frames[i];
-          frame.detections = std::move(detections[i]);
-          for (auto& d : frame.detections) d.box = frame.letterbox.to_source(d.box);
-        }
-      }
+      postprocess(b);
       b.post_end = now_ns();
     }
     for (auto& frame : b.frames) {
@@ -334,6 +221,13 @@ void Pipeline::Impl::postprocess_loop() {
     {
       SI_NVTX_RANGE("sinks");
       outputs.on_batch(b, labels);
+    }
+    if (outputs.stdout_closed() && !stdout_closed_said.exchange(true)) {
+      // The reader of the detections went away (`| head`): nothing more can reach it.
+      std::fprintf(stderr,
+                   "streaminfer: warning: --output -: stdout was closed by its reader; stopping "
+                   "the run (the summary goes to stderr)\n");
+      stop_request->request(kStopStdoutClosed);
     }
     for (auto& frame : b.frames) streams[frame->stream_id]->done.fetch_add(1);
     record_batch(b);
@@ -349,14 +243,7 @@ void Pipeline::Impl::sampler_loop() {
   std::vector<int64_t> done(streams.size());
   std::unique_lock lock(sampler_mutex);
   do {
-    // request_stop() may come from a signal handler, which can only set a flag: the sources
-    // blocked on a network read are interrupted from here.
-    if (stop.load() && !sources_interrupted) {
-      sources_interrupted = true;
-      for (auto& stream : streams) {
-        if (stream->source) stream->source->interrupt();
-      }
-    }
+    follow_stop_request();
     for (size_t i = 0; i < streams.size(); ++i) {
       depths[i] = batcher->depth(static_cast<int>(i));
       dropped[i] = batcher->dropped(static_cast<int>(i));
@@ -364,6 +251,29 @@ void Pipeline::Impl::sampler_loop() {
     }
     outputs.on_queue_sample(now_ns(), depths, dropped, done);
   } while (!sampler_wake.wait_for(lock, kQueueSampleInterval, [this] { return sampler_done; }));
+}
+
+void Pipeline::Impl::follow_stop_request() {
+  // A stop request may come from a signal handler, which can only set a flag: the sources
+  // blocked on a network read are interrupted from here.
+  if (stop_request->requested()) stop.store(true);
+  if (const std::string said = stop_request->take_announcement(); !said.empty()) {
+    std::fprintf(stderr, "%s\n", said.c_str());
+  }
+  if (stop.load() && !sources_interrupted) {
+    sources_interrupted = true;
+    for (auto& stream : streams) {
+      if (stream->ready.load(std::memory_order_acquire)) stream->source->interrupt();
+    }
+  }
+  if (stop_request->hurry() && !abandoned.exchange(true)) {
+    // A second request: the frames still queued are left (and counted); the batches already
+    // in preprocess or inference finish, and every output closes validly.
+    const std::vector<int64_t> lost = batcher->abandon();
+    for (size_t i = 0; i < lost.size() && i < streams.size(); ++i) {
+      streams[i]->unprocessed += lost[i];
+    }
+  }
 }
 
 void Pipeline::Impl::record_batch(const Batch& b) {
@@ -399,7 +309,8 @@ std::unique_ptr<AccuracyTracker> Pipeline::Impl::accuracy_tracker() const {
   std::vector<bool> has_ground_truth;
   std::vector<std::vector<std::string>> classes;
   for (const auto& stream : streams) {
-    const bool known = stream->source && stream->info.has_ground_truth;
+    const bool known =
+        stream->ready.load(std::memory_order_acquire) && stream->info.has_ground_truth;
     has_ground_truth.push_back(known);
     if (known) classes.push_back(stream->info.ground_truth_classes);
   }
@@ -416,7 +327,7 @@ std::string Pipeline::Impl::live_detail() {
   }
   std::string states;
   for (size_t i = 0; i < streams.size(); ++i) {
-    if (!streams[i]->source) continue;
+    if (!streams[i]->ready.load(std::memory_order_acquire)) continue;
     const std::string state = streams[i]->source->state();
     if (!state.empty()) states += fmt::format(" | stream {} {}", i, state);
   }
@@ -431,57 +342,34 @@ std::string Pipeline::Impl::live_detail() {
 Pipeline::Pipeline(PipelineOptions options, InferenceBackend& backend)
     : impl_(std::make_unique<Impl>(std::move(options), backend)) {}
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() {
+  // An open still waiting for a camera gives up at once; its thread must end before the state
+  // it reads goes away.
+  impl_->stop.store(true);
+  impl_->wait_for_opens();
+}
 
-void Pipeline::request_stop() { impl_->stop.store(true); }
+void Pipeline::request_stop() { impl_->stop_request->request(0); }
 
 std::vector<std::string> Pipeline::written_files() const { return impl_->outputs.written_files(); }
 
 Status Pipeline::open_outputs() { return impl_->outputs.open(); }
 
-Status Pipeline::open_sources() {
-  Impl& m = *impl_;
-  std::vector<OverflowPolicy> policies;
-  int opened = 0;
-  for (const auto& uri : m.options.sources) {
-    auto stream = std::make_unique<Impl::Stream>();
-    stream->uri = uri;
-    auto source = open_source(uri, m.options.source_options);
-    if (source) {
-      stream->source = std::move(source.value());
-      stream->info = stream->source->info();
-      stream->realtime = m.options.pace == PaceMode::kRealtime ||
-                         (m.options.pace == PaceMode::kAuto && stream->info.live);
-      // A camera is its own clock; pacing it by a stated fps that is wrong would pile frames up.
-      stream->paced = stream->realtime && !stream->info.self_paced;
-      ++opened;
-    } else {
-      stream->status = "failed: " + source.status().message();
-      stream->info.uri = uri;
-      stream->info.description = "failed to open";
-      std::fprintf(stderr, "streaminfer: error: stream %zu: %s\n", m.streams.size(),
-                   source.status().message().c_str());
-    }
-    policies.push_back(stream->realtime ? OverflowPolicy::kDropOldest : OverflowPolicy::kBlock);
-    source_infos_.push_back(stream->info);
-    m.streams.push_back(std::move(stream));
-  }
-  m.batcher = std::make_unique<Batcher>(m.options.batcher, std::move(policies));
-  if (opened == 0) {
-    return Status::error(fmt::format("none of the {} source(s) could be opened, nothing to run",
-                                     m.options.sources.size()));
-  }
-  return Status::ok();
-}
-
-std::vector<int> Pipeline::generated_label_streams() const {
-  std::vector<int> ids;
-  if (!impl_->options.trainer) return ids;
-  for (size_t i = 0; i < impl_->streams.size(); ++i) {
-    const auto& stream = *impl_->streams[i];
-    if (stream.source && !stream.info.has_ground_truth) ids.push_back(static_cast<int>(i));
-  }
-  return ids;
+std::optional<StopRecord> Pipeline::Impl::stop_record() const {
+  if (!stop_request->requested()) return std::nullopt;
+  StopRecord record;
+  record.cause = stop_request->first_cause();
+  record.phase = run_phase_name(stop_request->phase_at_first());
+  record.after_s = ns_to_ms(stop_request->first_at_ns() - stop_request->started_ns()) / 1000.0;
+  const std::time_t at = static_cast<std::time_t>(stop_request->first_at_unix_ns() / 1000000000);
+  std::tm local{};
+  localtime_r(&at, &local);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
+  record.at_time = text;
+  record.second_cause = stop_request->second_cause();
+  for (const auto& stream : streams) record.unprocessed += stream->unprocessed;
+  return record;
 }
 
 Result<RunStats> Pipeline::run() {
@@ -502,17 +390,23 @@ Result<RunStats> Pipeline::run() {
     m.stats.retrain->generated_label_streams = generated_label_streams();
   }
   if (auto tracker = m.accuracy_tracker(); tracker) m.outputs.track_accuracy(std::move(tracker));
+  m.health = std::make_unique<OutputHealthMonitor>(model.name, model.task == ModelTask::kDetect);
   m.run_start = now_ns();
   SI_RETURN_IF_ERROR(m.outputs.start(m.run_start, static_cast<int>(m.streams.size())));
+  m.stop_request->set_phase(RunPhase::kRunning);
+  if (m.stop_request->requested()) m.stop.store(true);
 
   std::vector<std::thread> source_threads;
   for (size_t i = 0; i < m.streams.size(); ++i) {
-    if (m.streams[i]->source) {
+    const auto& stream = *m.streams[i];
+    if (stream.ready.load() || stream.opening.valid()) {
+      m.sources_running.fetch_add(1);
       source_threads.emplace_back([&m, i] { m.source_loop(static_cast<int>(i)); });
     } else {
       m.batcher->close_stream(static_cast<int>(i));
     }
   }
+  if (source_threads.empty()) m.stop_request->set_phase(RunPhase::kDraining);
   std::thread preprocess([&m] { m.preprocess_loop(); });
   std::thread postprocess([&m] { m.postprocess_loop(); });
   std::thread sampler([&m] { m.sampler_loop(); });
@@ -546,7 +440,6 @@ Result<RunStats> Pipeline::run() {
   const int64_t run_end = now_ns();
 
   std::lock_guard lock(m.stats_mutex);
-  if (!m.inference_error.empty()) return Status::error(m.inference_error);
   RunStats stats = std::move(m.stats);
   stats.wall_seconds = ns_to_ms(run_end - m.run_start) / 1000.0;
   // After its last batch the inference thread is idle until the run ends (last postprocess,
@@ -562,6 +455,8 @@ Result<RunStats> Pipeline::run() {
     s.dropped = m.batcher->dropped(static_cast<int>(i));
     s.decode_errors = stream.source ? stream.source->decode_errors() : 0;
     s.reconnects = stream.source ? stream.source->reconnects() : 0;
+    s.unprocessed = stream.unprocessed;
+    s.non_finite_frames = m.health->non_finite_frames(static_cast<int>(i));
   }
   // Decode runs on one thread per stream: report its busy share per thread.
   const auto running =
@@ -569,7 +464,12 @@ Result<RunStats> Pipeline::run() {
                                         [](const auto& s) { return s->source != nullptr; }));
   stats.busy_ms[static_cast<size_t>(Stage::kDecode)] /= static_cast<double>(running);
   stats.accuracy = m.outputs.accuracy();
-  SI_RETURN_IF_ERROR(m.outputs.close(stats, m.options.system));
+  stats.stopped = m.stop_record();
+  // Closed whatever happened, so that what was written stays valid (whole JSONL lines, CSVs
+  // with their header, a trace that parses, the summary).
+  const Status closed = m.outputs.close(stats, m.options.system);
+  if (!m.inference_error.empty()) return Status::error(m.inference_error);
+  SI_RETURN_IF_ERROR(closed);
   return stats;
 }
 

@@ -23,6 +23,7 @@
 namespace streaminfer {
 
 class OnlineTrainer;
+class StopRequest;
 
 enum class PaceMode { kAuto, kMax, kRealtime };
 
@@ -46,6 +47,11 @@ struct PipelineOptions {
   // mqtt://host[:port]/topic: per-frame detections and a stats message to a broker.
   std::vector<std::string> sinks;
 
+  // Stop requests from outside (signals, stdout closed), not owned: the first ends the sources
+  // and drains every frame already read, a second discards the queued frames; the run's stats
+  // say how and when (RunStats::stopped). Null: only request_stop().
+  StopRequest* stop = nullptr;
+
   // Retrain mode (not owned; outlives the run): each batch runs one fine-tuning step instead of
   // the backend's forward, and the frames get their results from that step's forward. Null:
   // inference mode.
@@ -59,14 +65,17 @@ class Pipeline {
 
   // Opens the outputs (JSONL, CSVs, trace); fails naming the path that cannot be written.
   Status open_outputs();
-  // Opens every source. One that cannot be opened is reported (one line on stderr) and marked
-  // failed, and the run goes on with the others. Fails when no source could be opened.
+  // Opens every source, side by side. One that cannot be opened is reported (one line on
+  // stderr) and marked failed, and the run goes on with the others. One still opening after a
+  // second (a camera that does not answer) goes on opening on its own thread and joins the run
+  // when it opens (SourceInfo::description says "opening"). Fails when every source failed.
+  // After a stop request nothing is opened (the run then ends at once, its outputs written).
   Status open_sources();
   // Runs until every stream ended (or max_steps, or request_stop()). Fails only when inference
   // itself failed; per-stream failures are in the stats.
   Result<RunStats> run();
   // Stops the sources; frames already queued are still processed and every output is written.
-  // Async-signal-safe (one atomic store): a signal handler may call it. Sources blocked on a
+  // Async-signal-safe (atomic stores): a signal handler may call it. Sources blocked on a
   // network read are interrupted within 100 ms (the queue sampling interval).
   void request_stop();
 

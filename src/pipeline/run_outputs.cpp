@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/console.h"
 #include "infer/caching_cpu_allocator.h"
 #include "profile/summary_json.h"
 #include "profile/timeline.h"
@@ -45,12 +46,25 @@ BatchTimeline timeline_of(const Batch& b) {
 
 RunOutputs::RunOutputs(OutputOptions options) : options_(std::move(options)) {}
 
-std::string RunOutputs::metrics_path(const std::string& prefix, const std::string& suffix) const {
-  // Same naming as the per-batch CSV: {prefix}_{model}_P_{pid}_{suffix}.
-  std::string name = metrics_file_name(options_.model_name, static_cast<int>(getpid()));
-  name.replace(0, 1, prefix);
-  name.replace(name.rfind("_metrics.csv"), std::string::npos, suffix);
-  return (std::filesystem::path(options_.metrics_dir) / name).string();
+std::string RunOutputs::metrics_path(char prefix, const std::string& suffix) const {
+  return (std::filesystem::path(options_.metrics_dir) /
+          run_file_name(prefix, options_.model_name, static_cast<int>(getpid()), suffix))
+      .string();
+}
+
+std::vector<std::pair<std::string, std::string>> RunOutputs::planned_files() const {
+  std::vector<std::pair<std::string, std::string>> files;
+  if (!options_.output_jsonl.empty()) files.emplace_back("--output", options_.output_jsonl);
+  if (!options_.trace_path.empty()) files.emplace_back("--trace", options_.trace_path);
+  if (!options_.metrics_dir.empty()) {
+    for (const auto& [prefix, suffix] : {std::pair{'M', "metrics.csv"},
+                                         {'F', "frames.csv"},
+                                         {'Q', "queues.csv"},
+                                         {'S', "summary.json"}}) {
+      files.emplace_back("--metrics-dir", metrics_path(prefix, suffix));
+    }
+  }
+  return files;
 }
 
 Status RunOutputs::open() {
@@ -60,11 +74,11 @@ Status RunOutputs::open() {
     jsonl_ = std::move(writer.value());
   }
   if (!options_.metrics_dir.empty()) {
-    auto writer = MetricsCsvWriter::open(metrics_path("M", "_metrics.csv"));
+    auto writer = MetricsCsvWriter::open(metrics_path('M', "metrics.csv"));
     if (!writer) return Status::error("--metrics-dir: " + writer.status().message());
     batch_csv_ = std::move(writer.value());
-    queue_csv_path_ = metrics_path("Q", "_queues.csv");
-    summary_path_ = metrics_path("S", "_summary.json");
+    queue_csv_path_ = metrics_path('Q', "queues.csv");
+    summary_path_ = metrics_path('S', "summary.json");
   }
   if (!options_.trace_path.empty()) {
     std::ofstream probe(options_.trace_path, std::ios::trunc);
@@ -99,7 +113,7 @@ Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
   last_stats_.frames_done.assign(static_cast<size_t>(num_streams), 0);
   last_stats_.dropped.assign(static_cast<size_t>(num_streams), 0);
   if (!options_.metrics_dir.empty()) {
-    auto frames = FrameCsvWriter::open(metrics_path("F", "_frames.csv"), run_start_ns);
+    auto frames = FrameCsvWriter::open(metrics_path('F', "frames.csv"), run_start_ns);
     if (!frames) return Status::error("--metrics-dir: " + frames.status().message());
     frame_csv_ = std::move(frames.value());
     queue_csv_.open(queue_csv_path_, std::ios::trunc);
@@ -131,18 +145,22 @@ std::optional<RunAccuracy> RunOutputs::accuracy() const {
 
 void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels) {
   const int64_t sink_start = now_ns();
+  // Once the reader closed stdout nobody reads the lines; sinks and profiler files go on.
+  JsonlWriter* jsonl = stdout_closed_ ? nullptr : jsonl_.get();
   if (sinks_.empty()) {
-    if (jsonl_) {
-      for (const auto& frame : b.frames) jsonl_->write(*frame, labels);
+    if (jsonl) {
+      for (const auto& frame : b.frames) jsonl->write(*frame, labels);
     }
   } else {
     // The sinks publish the JSONL line itself: formatted once for the file and every sink.
     for (const auto& frame : b.frames) {
       const std::string line = format_jsonl_line(*frame, labels);
-      if (jsonl_) jsonl_->write_line(line);
+      if (jsonl) jsonl->write_line(line);
       for (const auto& sink : sinks_) sink->publish(MqttSink::Channel::kEvents, line);
     }
   }
+  // Once a batch: a reader following the file or the pipe sees each batch's lines as it ends.
+  if (jsonl && !jsonl->flush() && jsonl->to_stdout()) stdout_closed_ = true;
   if (batch_csv_) {
     BatchRecord record;
     record.step = b.step;
@@ -226,7 +244,8 @@ nlohmann::json RunOutputs::close_sinks(const RunStats& stats) {
     nlohmann::json entry = to_json(c);
     entry["uri"] = sink->uri().uri;
     block.push_back(std::move(entry));
-    std::printf(
+    std::fprintf(
+        info_out(),
         "sink %s: %lld of %lld messages published, %lld dropped (queue full), %lld lost on "
         "disconnect, %lld unsent at exit, %lld reconnect(s)%s%s\n",
         sink->uri().uri.c_str(), static_cast<long long>(c.published),
@@ -243,7 +262,11 @@ Status RunOutputs::close(const RunStats& stats, const nlohmann::json& system) {
   auto keep_first_error = [&](Status s) {
     if (status && !s) status = std::move(s);
   };
-  if (jsonl_) keep_first_error(jsonl_->close());
+  if (jsonl_) {
+    Status jsonl_closed = jsonl_->close();
+    // A reader that closed stdout was said and stopped the run; it is not a failed write.
+    if (!stdout_closed_) keep_first_error(std::move(jsonl_closed));
+  }
   if (batch_csv_) keep_first_error(batch_csv_->close());
   if (frame_csv_) keep_first_error(frame_csv_->close());
   if (queue_csv_.is_open()) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipeline/batch.h"
@@ -58,14 +59,20 @@ class RunOutputs {
   Status close(const RunStats& stats, const nlohmann::json& system);
 
   std::vector<std::string> written_files() const;
+  // Every file the outputs will write, as (flag, path), before open(): for PathPlan.
+  std::vector<std::pair<std::string, std::string>> planned_files() const;
+  // `--output -` and the reader closed stdout (`| head -1`): later lines go nowhere. Postprocess
+  // thread.
+  bool stdout_closed() const { return stdout_closed_; }
 
  private:
-  std::string metrics_path(const std::string& prefix, const std::string& suffix) const;
+  std::string metrics_path(char prefix, const std::string& suffix) const;
   nlohmann::json close_sinks(const RunStats& stats);
 
   OutputOptions options_;
   int64_t run_start_ns_ = 0;
   std::unique_ptr<JsonlWriter> jsonl_;
+  bool stdout_closed_ = false;
   std::unique_ptr<MetricsCsvWriter> batch_csv_;
   std::unique_ptr<FrameCsvWriter> frame_csv_;
   std::unique_ptr<TraceWriter> trace_;

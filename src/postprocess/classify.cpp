@@ -16,12 +16,9 @@ std::vector<std::vector<ClassScore>> top_k_classes(const float* logits, int batc
     const float* row = logits + static_cast<size_t>(b) * static_cast<size_t>(classes);
     auto& top = result[static_cast<size_t>(b)];
     top.reserve(keep);
-    // A NaN would break the sort's ordering: the row has no probabilities (JSON null), in class
-    // order.
-    if (std::any_of(row, row + classes, [](float v) { return std::isnan(v); })) {
-      for (size_t i = 0; i < keep; ++i) top.push_back({static_cast<int>(i), std::nanf("")});
-      continue;
-    }
+    // A NaN or an infinity has no probability (softmax of it is NaN) and would break the sort's
+    // ordering: the row gets no classes (OutputHealthMonitor says why).
+    if (!std::all_of(row, row + classes, [](float v) { return std::isfinite(v); })) continue;
     // Softmax's denominator from the largest logit (no overflow); only the k kept classes need
     // their probability, the rest only their sum.
     const float max_logit = *std::max_element(row, row + classes);

@@ -9,7 +9,7 @@ namespace streaminfer {
 
 // For each of the `batch` rows of `logits` (row-major, `classes` floats a row): the `k` classes
 // of highest softmax probability (fewer when there are fewer classes), best first; ties go to
-// the lower class id. A row with a NaN logit gives NaN scores, classes 0..k-1.
+// the lower class id. A row with a NaN or infinite logit has no probabilities: no classes.
 std::vector<std::vector<ClassScore>> top_k_classes(const float* logits, int batch, int classes,
                                                    int k);
 

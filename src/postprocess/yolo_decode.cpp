@@ -1,6 +1,7 @@
 #include "postprocess/yolo_decode.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "postprocess/nms.h"
@@ -13,6 +14,13 @@ Box box_from_center(float cx, float cy, float w, float h) {
   const float hw = w * 0.5f;
   const float hh = h * 0.5f;
   return Box{cx - hw, cy - hh, cx + hw, cy + hh};
+}
+
+// A candidate with a NaN or infinite score or box would be written as JSON null: it is left out
+// (OutputHealthMonitor says so), in both implementations alike.
+bool finite_detection(const Box& box, float score) {
+  return std::isfinite(score) && std::isfinite(box.x1) && std::isfinite(box.y1) &&
+         std::isfinite(box.x2) && std::isfinite(box.y2);
 }
 
 // Candidate order shared by both implementations: score descending, anchor ascending. It decides
@@ -108,9 +116,9 @@ std::vector<std::vector<Detection>> decode_yolov8(const float* output, int batch
     detections.clear();
     for (const Candidate& cand : candidates) {
       const size_t a = static_cast<size_t>(cand.anchor);
-      detections.push_back({box_from_center(frame[a], frame[a_count + a], frame[2 * a_count + a],
-                                            frame[3 * a_count + a]),
-                            cand.score, best_class[a]});
+      const Box box = box_from_center(frame[a], frame[a_count + a], frame[2 * a_count + a],
+                                      frame[3 * a_count + a]);
+      if (finite_detection(box, cand.score)) detections.push_back({box, cand.score, best_class[a]});
     }
     result[b] = finish(detections, options, /*reference=*/false);
   }
@@ -145,8 +153,8 @@ std::vector<std::vector<Detection>> decode_yolov8_reference(const float* output,
     std::vector<Detection> detections;
     for (const Candidate& cand : candidates) {
       const int a = cand.anchor;
-      detections.push_back(
-          {box_from_center(at(0, a), at(1, a), at(2, a), at(3, a)), cand.score, classes[a]});
+      const Box box = box_from_center(at(0, a), at(1, a), at(2, a), at(3, a));
+      if (finite_detection(box, cand.score)) detections.push_back({box, cand.score, classes[a]});
     }
     result[b] = finish(detections, options, /*reference=*/true);
   }

@@ -88,7 +88,8 @@ Status MetricsCsvWriter::close() {
   return Status::ok();
 }
 
-std::string metrics_file_name(const std::string& model, int pid) {
+std::string run_file_name(char prefix, const std::string& model, int pid,
+                          const std::string& suffix) {
   std::string trimmed = model;
   // "models/yolo/" names the folder "yolo", not an empty file name.
   while (trimmed.size() > 1 && (trimmed.back() == '/' || trimmed.back() == '\\'))
@@ -100,7 +101,11 @@ std::string metrics_file_name(const std::string& model, int pid) {
                          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!allowed) c = '_';
   }
-  return fmt::format("M_{}_P_{}_metrics.csv", name, pid);
+  return fmt::format("{}_{}_P_{}_{}", prefix, name, pid, suffix);
+}
+
+std::string metrics_file_name(const std::string& model, int pid) {
+  return run_file_name('M', model, pid, "metrics.csv");
 }
 
 }  // namespace streaminfer

@@ -45,5 +45,13 @@ class MetricsCsvWriter {
 // "M_{model}_P_{pid}_metrics.csv"; characters of the model name other than [A-Za-z0-9_.-]
 // (a path's slashes, for instance) become '_', and a path contributes only its stem.
 std::string metrics_file_name(const std::string& model, int pid);
+// Any file of a run's metrics folder, named alike: {prefix}_{model}_P_{pid}_{suffix}, e.g.
+// F_yolov8n_P_42_frames.csv.
+std::string run_file_name(char prefix, const std::string& model, int pid,
+                          const std::string& suffix);
+// Any file of a run's metrics folder: {prefix}_{model}_P_{pid}_{suffix}, e.g.
+// F_yolov8n_P_42_frames.csv (the model's file stem, characters outside [A-Za-z0-9_.-] as '_').
+std::string run_file_name(char prefix, const std::string& model, int pid,
+                          const std::string& suffix);
 
 }  // namespace streaminfer

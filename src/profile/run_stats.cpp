@@ -82,11 +82,21 @@ void append_streams(const RunStats& stats, fmt::memory_buffer& out) {
                      "stream {}: {} of {} decoded frames skipped on purpose (sampling)\n",
                      s.stream_id, s.skipped, s.frames_decoded);
     }
+    if (s.non_finite_frames > 0) {
+      fmt::format_to(std::back_inserter(out),
+                     "stream {}: {} frame(s) whose model output held NaN or infinite values\n",
+                     s.stream_id, s.non_finite_frames);
+    }
+    if (s.unprocessed > 0) {
+      fmt::format_to(std::back_inserter(out),
+                     "stream {}: {} frame(s) read but left without a result by the stop\n",
+                     s.stream_id, s.unprocessed);
+    }
   }
   // The table truncates; the full reason is what the user needs to fix the input.
   bool header_written = false;
   for (const StreamStats& s : stats.streams) {
-    if (s.status == "ok") continue;
+    if (s.status == "ok" || s.status == "stopped") continue;
     if (!header_written) {
       fmt::format_to(std::back_inserter(out), "stream problems:\n");
       header_written = true;
@@ -186,6 +196,20 @@ int64_t RunStats::total_frames_done() const {
   return total;
 }
 
+std::string format_stop(const StopRecord& stop) {
+  std::string what;
+  if (stop.phase == "start-up") {
+    what = "before any frame was read";
+  } else if (stop.second_cause.empty()) {
+    what = "the sources were stopped and every frame already read got its result";
+  } else {
+    what = fmt::format("a second {} cut the drain short: {} frame(s) already read got no result",
+                       stop.second_cause, stop.unprocessed);
+  }
+  return fmt::format("interrupted: {} at {} ({:.2f} s after start, during {}); {}\n", stop.cause,
+                     stop.at_time, stop.after_s, stop.phase, what);
+}
+
 std::string format_summary(const RunStats& stats) {
   fmt::memory_buffer out;
   const int64_t frames = stats.total_frames_done();
@@ -194,6 +218,7 @@ std::string format_summary(const RunStats& stats) {
   fmt::format_to(std::back_inserter(out),
                  "== streaminfer summary: {} frames in {:.2f} s, {:.1f} FPS total, {} batches ==\n",
                  frames, stats.wall_seconds, fps, stats.batches);
+  if (stats.stopped) fmt::format_to(std::back_inserter(out), "{}", format_stop(*stats.stopped));
   append_streams(stats, out);
   fmt::format_to(std::back_inserter(out), "\n");
   append_stages(stats, out);

@@ -27,13 +27,15 @@ const char* stage_name(Stage stage);
 struct StreamStats {
   int stream_id = 0;
   std::string uri;
-  std::string status = "ok";                   // "ok", "failed: <reason>"
-  int64_t frames_decoded = 0;                  // pictures the source produced
-  int64_t frames_done = 0;                     // frames with a result (JSONL line)
-  int64_t skipped = 0;                         // left out on purpose (--every-nth, --sample-fps)
-  int64_t dropped = 0;                         // dropped by the overflow policy (live sources)
-  int64_t reconnects = 0;                      // live sources: drops that were re-opened
-  int64_t decode_errors = 0;                   // corrupt packets/frames skipped
+  std::string status = "ok";      // "ok", "failed: <reason>"
+  int64_t frames_decoded = 0;     // pictures the source produced
+  int64_t frames_done = 0;        // frames with a result (JSONL line)
+  int64_t skipped = 0;            // left out on purpose (--every-nth, --sample-fps)
+  int64_t dropped = 0;            // dropped by the overflow policy (live sources)
+  int64_t reconnects = 0;         // live sources: drops that were re-opened
+  int64_t decode_errors = 0;      // corrupt packets/frames skipped
+  int64_t unprocessed = 0;        // read, then left without a result by a shortened stop
+  int64_t non_finite_frames = 0;  // frames whose model output held NaN or infinite values
   double first_frame_s = 0, last_frame_s = 0;  // seconds since run start (results)
   double fps(double wall_seconds) const;       // frames_done / wall_seconds
 };
@@ -43,6 +45,16 @@ struct ThreadTime {
   double busy_ms = 0;
   double idle_ms = 0;
   double lifetime_ms = 0;
+};
+
+// How a run was stopped from outside (a signal, its stdout closed by the reader), when it was.
+struct StopRecord {
+  std::string cause;         // "SIGINT", "SIGTERM", "SIGHUP", "stdout closed"
+  std::string phase;         // what the run was doing: "start-up", "running", "draining"
+  double after_s = 0;        // seconds after the command started
+  std::string at_time;       // local wall-clock time, "2026-12-06 22:41:07"
+  std::string second_cause;  // the request that cut the drain short; empty when none came
+  int64_t unprocessed = 0;   // frames read and left without a result by the shortened drain
 };
 
 struct RunStats {
@@ -60,6 +72,8 @@ struct RunStats {
   std::optional<RunAccuracy> accuracy;
   // Retrain mode only: loss per step and the forward / backward / optimizer stages.
   std::optional<RetrainStats> retrain;
+  // Set when the run was stopped before its streams ended.
+  std::optional<StopRecord> stopped;
 
   LatencyHistogram& stage(Stage s) { return stages[static_cast<size_t>(s)]; }
   const LatencyHistogram& stage(Stage s) const { return stages[static_cast<size_t>(s)]; }
@@ -71,6 +85,9 @@ double busy_share(const RunStats& stats, Stage stage);
 // The working stage (decode, preprocess, inference, postprocess) with the largest busy share;
 // Stage::kCount when nothing was recorded. `share` receives that share when not null.
 Stage bottleneck_stage(const RunStats& stats, double* share = nullptr);
+
+// One line saying how the run was stopped ("interrupted: SIGINT at ..."), with its newline.
+std::string format_stop(const StopRecord& stop);
 
 // The end-of-run table: per stream (uri, status, frames, FPS, dropped, decode errors), totals,
 // per stage count/mean/p50/p95/p99/max, the bottleneck line, and the accuracy lines when the run

@@ -1,6 +1,6 @@
 #include "profile/summary_json.h"
 
-#include "common/output_path.h"
+#include "common/atomic_file.h"
 
 #include <fmt/format.h>
 
@@ -30,7 +30,9 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
                             {"skipped", s.skipped},
                             {"dropped", s.dropped},
                             {"reconnects", s.reconnects},
-                            {"decode_errors", s.decode_errors}});
+                            {"decode_errors", s.decode_errors},
+                            {"unprocessed", s.unprocessed},
+                            {"non_finite_frames", s.non_finite_frames}});
   }
   j["stages"] = nlohmann::json::array();
   for (int i = 0; i < static_cast<int>(Stage::kCount); ++i) {
@@ -48,18 +50,25 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
   const Stage bottleneck = bottleneck_stage(stats);
   j["bottleneck"] = bottleneck == Stage::kCount ? "unknown" : stage_name(bottleneck);
   if (stats.retrain) j["retrain"] = retrain_to_json(*stats.retrain);
+  // null when the run ended by itself, so a reader can tell the two apart without guessing.
+  j["interrupted"] = nullptr;
+  if (const auto& stop = stats.stopped; stop) {
+    j["interrupted"] = {
+        {"by", stop->cause},
+        {"phase", stop->phase},
+        {"after_s", stop->after_s},
+        {"at", stop->at_time},
+        {"second_by",
+         stop->second_cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(stop->second_cause)},
+        {"unprocessed", stop->unprocessed}};
+  }
   if (stats.accuracy) j["accuracy"] = accuracy_to_json(*stats.accuracy);
   j["system"] = system.is_null() ? nlohmann::json::object() : system;
   return j;
 }
 
 Status write_summary_json(const std::string& path, const nlohmann::json& summary) {
-  SI_RETURN_IF_ERROR(create_parent_directories(path, "summary"));
-  std::ofstream out(path, std::ios::trunc);
-  out << summary.dump(2) << '\n';
-  out.close();
-  if (!out) return Status::error(fmt::format("cannot write summary '{}'", path));
-  return Status::ok();
+  return write_file_atomically(path, summary.dump(2) + "\n", "summary");
 }
 
 }  // namespace streaminfer

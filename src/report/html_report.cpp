@@ -1,5 +1,7 @@
 #include "report/html_report.h"
 
+#include "common/atomic_file.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -199,14 +201,7 @@ std::string render_html_report(const json& page_data) {
 }
 
 Status write_html_report(const std::string& path, const std::string& html) {
-  std::error_code ec;
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << html;
-  out.close();
-  if (!out) return Status::error(fmt::format("report: cannot write '{}'", path));
-  return Status::ok();
+  return write_file_atomically(path, html, "report");
 }
 
 }  // namespace streaminfer

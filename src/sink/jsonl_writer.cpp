@@ -18,7 +18,8 @@ namespace streaminfer {
 
 namespace {
 
-// JSON has no NaN or infinity; null keeps the line parseable and says "no value".
+// JSON has no NaN or infinity; null keeps the line parseable and says "no value". Postprocessing
+// leaves out detections with such values (output_health.h): this is the last line of defence.
 template <int Decimals>
 void append_number(fmt::memory_buffer& out, double value) {
   if (!std::isfinite(value)) {
@@ -64,7 +65,7 @@ void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
   fmt::format_to(std::back_inserter(out), "{{\"stream\":{},\"frame\":{},\"pts\":", frame.stream_id,
                  frame.index);
   append_number<3>(out, frame.pts_seconds);
-  if (!frame.classes.empty()) {
+  if (frame.classified || !frame.classes.empty()) {
     append_classes(out, frame.classes, labels);
     return;
   }
@@ -130,6 +131,12 @@ void JsonlWriter::write(const Frame& frame, const std::vector<std::string>& labe
   append_jsonl_line(line, frame, labels);
   line.push_back('\n');
   out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
+bool JsonlWriter::flush() {
+  if (out_ == nullptr) return false;
+  out_->flush();
+  return out_->good();
 }
 
 Status JsonlWriter::close() {

@@ -23,6 +23,11 @@ class JsonlWriter {
   void write(const Frame& frame, const std::vector<std::string>& labels);
   // A line already made by format_jsonl_line (without its '\n').
   void write_line(std::string_view line);
+  // Hands the lines written so far to the file or pipe (whole lines: a program reading them as
+  // they come, `tail -f`, a stop by SIGKILL, all see only complete lines) and says whether the
+  // writing still works (false once a pipe's reader closed it, or the disk is full).
+  bool flush();
+  bool to_stdout() const { return path_ == "-"; }
   Status close();
 
  private:

@@ -131,6 +131,7 @@ Result<FfmpegInput> ffmpeg_input_of(const std::string& uri) {
 int FileSource::should_abort_io(void* opaque) {
   auto* self = static_cast<FileSource*>(opaque);
   if (self->interrupted_.load()) return 1;
+  if (self->cancel_ != nullptr && self->cancel_->load()) return 1;
   const int64_t packet_deadline = self->io_deadline_ns_.load();
   const int64_t frame_deadline = self->frame_deadline_ns_.load();
   const int64_t now = now_ns();
@@ -147,6 +148,7 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   init_ffmpeg_once();
   std::unique_ptr<FileSource> source(new FileSource());
   source->info_.uri = uri;
+  source->cancel_ = options.cancel;
   source->info_.live = is_live_uri(uri);
   source->info_.self_paced = source->info_.live;
   const std::string quoted = "'" + uri + "'";

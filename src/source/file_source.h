@@ -51,6 +51,7 @@ class FileSource : public Source {
   int64_t decode_errors_ = 0;
   int consecutive_read_errors_ = 0;
   std::atomic<bool> interrupted_{false};
+  const std::atomic<bool>* cancel_ = nullptr;  // SourceOptions::cancel
   std::atomic<bool> stalled_{false};
   std::atomic<int64_t> last_io_ns_{0};  // when the last packet arrived
   // Blocking I/O past this time gives up (a stall); 0: never (files). Moved on by every packet.

@@ -1,6 +1,7 @@
 #pragma once
 // A source produces decoded frames of one stream. Sources know nothing of pacing or queues: the
 // pipeline's per-stream thread calls next() in a loop and paces delivery itself.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ struct SourceOptions {
   // Live sources: the wait before the first re-open, doubled after each failed one up to the cap.
   double reconnect_backoff_s = 0.5;
   double reconnect_backoff_max_s = 8;
+  // When set and true, opening (and any later blocking I/O) gives up at once: a stop must not
+  // wait out a camera that does not answer. Not owned; outlives the source.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SourceInfo {

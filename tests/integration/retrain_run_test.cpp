@@ -140,7 +140,9 @@ TEST(RetrainRun, ATorchScriptModelOrAnUnknownModeIsRefusedInOneLine) {
 
   // The YAML key takes the same route.
   TempDir dir("streaminfer_retrain_yaml");
-  write_file(dir / "job.yaml", "mode: retrain\nretrain_lr: 0.01\nmodel: some.torchscript\n");
+  write_file(dir / "job.yaml",
+             "source: ['synthetic:?frames=2']\nmode: retrain\nretrain_lr: 0.01\nmodel: "
+             "some.torchscript\n");
   const auto yaml = run_command({STREAMINFER_BIN, "run", "--config", (dir / "job.yaml").string()});
   EXPECT_EQ(yaml.exit_code, 2) << yaml.describe();
   EXPECT_EQ(check_error_line(yaml, {"--mode retrain", "some.torchscript"}), "");

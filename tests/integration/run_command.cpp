@@ -379,8 +379,11 @@ std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) 
                                    "--warmup",      "1",   "--no-progress"};
   // Measuring the micro-batch size costs 42 forwards at start-up in every run; it is tested by
   // the engine's Backend.MicroBatchIsMeasuredWhenNotSet and by the default job's test.
+  // (1 when the test runs batches of 1: a forward never holds more frames than a batch.)
   if (std::find(extra.begin(), extra.end(), "--micro-batch") == extra.end()) {
-    argv.insert(argv.end(), {"--micro-batch", "2"});
+    const auto batch = std::find(extra.begin(), extra.end(), "--batch-size");
+    const bool batches_of_one = batch != extra.end() && batch + 1 != extra.end() && batch[1] == "1";
+    argv.insert(argv.end(), {"--micro-batch", batches_of_one ? "1" : "2"});
   }
   // The built-in yolov8n with random weights unless a test names a model: these tests check the
   // pipeline, not the detector, and its file names (M_yolov8n_P_...) stay put. The bundled default

@@ -292,5 +292,28 @@ TEST(BatcherTest, ManyProducersEveryFrameOnceInOrder) {
   }
 }
 
+TEST(BatcherTest, AbandonDiscardsWhatIsQueuedAndCountsItPerStream) {
+  Batcher batcher(options(4, std::chrono::microseconds(1000000), 8),
+                  {OverflowPolicy::kBlock, OverflowPolicy::kBlock});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(batcher.push(make_frame(0, i)));
+  ASSERT_TRUE(batcher.push(make_frame(1, 0)));
+  EXPECT_EQ(batcher.abandon(), (std::vector<int64_t>{3, 1}));
+  EXPECT_FALSE(batcher.next_batch()) << "nothing is left to batch";
+  EXPECT_FALSE(batcher.push(make_frame(0, 9))) << "producers learn the batcher is shut down";
+}
+
+TEST(BatcherTest, APolicySetWhenTheSourceOpensDecidesOverflow) {
+  BatcherOptions o = options(4, std::chrono::microseconds(1000000), 8);
+  o.live_queue_capacity = 2;
+  Batcher batcher(o, {OverflowPolicy::kBlock});
+  batcher.set_policy(0, OverflowPolicy::kDropOldest);  // it opened as a live camera
+  FramePtr dropped;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(batcher.push(make_frame(0, i), &dropped));
+  ASSERT_TRUE(dropped) << "a live queue of 2 drops its oldest frame instead of blocking";
+  EXPECT_EQ(dropped->index, 0);
+  EXPECT_EQ(batcher.dropped(0), 1);
+  EXPECT_EQ(batcher.depth(0), 2u);
+}
+
 }  // namespace
 }  // namespace streaminfer

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "postprocess/synthetic_yolo_output.h"
@@ -116,6 +117,28 @@ TEST(DecodeTest, FastMatchesReferenceOnRealisticOutput) {
       }
     }
   }
+}
+
+TEST(YoloDecodeTest, CandidatesWithNonFiniteValuesAreLeftOutByBothVersions) {
+  // B=1, nc=1, A=4: a good box, an infinite width, a NaN centre, an infinite score.
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> out = {
+      10,   100,  200,  300,  // cx
+      10,   100,  200,  300,  // cy
+      4,    inf,  4,    4,    // w
+      4,    4,    4,    4,    // h
+      0.9f, 0.9f, 0.9f, inf,  // class 0
+  };
+  (void)nan;
+  std::vector<float> with_nan = out;
+  with_nan[2] = nan;  // cx of the third anchor
+  PostprocessOptions options;
+  const auto fast = decode_yolov8(with_nan.data(), 1, 5, 4, options);
+  const auto reference = decode_yolov8_reference(with_nan.data(), 1, 5, 4, options);
+  ASSERT_EQ(fast[0].size(), 1u);
+  EXPECT_FLOAT_EQ(fast[0][0].box.x1, 8.0f);
+  EXPECT_TRUE(same_detections(fast, reference));
 }
 
 }  // namespace
