@@ -13,6 +13,7 @@
 #include "bench/placement_experiment.h"
 #include "bench/postprocess_experiment.h"
 #include "commands.h"
+#include "common/path_guard.h"
 #include "profile/system_info.h"
 #include "report/bench_plot.h"
 
@@ -82,12 +83,34 @@ int report_experiment(const std::string& system_text, const std::string& table,
   return 0;
 }
 
+// The experiment's folder and page against what it reads, and for writability, before it runs
+// (common/path_guard.h). Prints the error; false when the experiment must not run.
+bool bench_paths_ok(const std::string& dir, const std::string& name,
+                    std::initializer_list<std::pair<const char*, std::string>> inputs) {
+  PathPlan plan;
+  for (const auto& [flag, path] : inputs) {
+    std::error_code ec;
+    // A built-in model's name, a URI or a synthetic camera is no file.
+    if (!path.empty() && is_local_file_uri(path) && std::filesystem::exists(path, ec)) {
+      plan.input(std::string("bench ") + flag, path);
+    }
+  }
+  plan.output_folder("bench --output-dir", dir);
+  plan.output("bench's page", (std::filesystem::path(dir) / (name + ".html")).string());
+  if (Status checked = plan.check(); !checked) {
+    print_error(checked.message());
+    return false;
+  }
+  return true;
+}
+
 Result<std::vector<std::string>> as_list(Result<std::string> path) {
   if (!path) return path.status();
   return std::vector<std::string>{path.value()};
 }
 
 int run_postprocess(const PostprocessCommand& p) {
+  if (!bench_paths_ok(p.output_dir, "postprocess", {{"--model", p.options.model}})) return 2;
   const std::string system_text = print_system_block();
   auto result = run_postprocess_bench(p.options);
   if (!result) {
@@ -146,6 +169,7 @@ void add_batching_flags(CLI::App& command, BatchingCommand& b) {
 }
 
 int run_batching(const BatchingCommand& b) {
+  if (!bench_paths_ok(b.output_dir, "batching", {{"--model", b.options.model}})) return 2;
   const std::string system_text = print_system_block();
   auto result = run_batching_bench(b.options);
   if (!result) {
@@ -201,6 +225,10 @@ void add_frames_flags(CLI::App& command, FramesCommand& f) {
 }
 
 int run_frames(FramesCommand& f) {
+  if (!bench_paths_ok(f.output_dir, "frames",
+                      {{"--source", f.options.source}, {"--model", f.options.model.model}})) {
+    return 2;
+  }
   const std::string system_text = print_system_block();
   f.options.serial = !f.no_serial;
   f.options.pipelined = !f.no_pipelined;
@@ -243,6 +271,7 @@ void add_placement_flags(CLI::App& command, PlacementCommand& p) {
 }
 
 int run_placement(PlacementCommand& p) {
+  if (!bench_paths_ok(p.output_dir, "placement", {{"--model", p.options.model.model}})) return 2;
   const std::string system_text = print_system_block();
   p.options.core_binding = !p.no_binding;
   auto result = run_placement_bench(p.options);
@@ -285,6 +314,7 @@ void add_decode_flags(CLI::App& command, DecodeCommand& d) {
 }
 
 int run_decode(DecodeCommand& d) {
+  if (!bench_paths_ok(d.output_dir, "decode", {{"--source", d.options.source}})) return 2;
   const std::string system_text = print_system_block();
   d.options.clip_dir = d.output_dir;
   auto result = run_decode_bench(d.options);
@@ -329,6 +359,7 @@ void add_idle_gap_flags(CLI::App& command, IdleGapCommand& g) {
 }
 
 int run_idle_gap(const IdleGapCommand& g) {
+  if (!bench_paths_ok(g.output_dir, "idle_gap", {{"--model", g.options.model}})) return 2;
   const std::string system_text = print_system_block();
   auto result = run_idle_gap_bench(g.options);
   if (!result) {
@@ -367,6 +398,10 @@ void add_model_flags(CLI::App& command, ModelCommand& m) {
 }
 
 int run_model(const ModelCommand& m) {
+  if (!bench_paths_ok(m.output_dir, "model",
+                      {{"--model", m.options.model}, {"--weights", m.options.weights}})) {
+    return 2;
+  }
   const std::string system_text = print_system_block();
   auto result = run_model_speed_bench(m.options);
   if (!result) {

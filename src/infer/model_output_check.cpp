@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -41,19 +42,40 @@ Status check_model_output(const ModelInfo& info, int64_t batch, const at::Tensor
                     : ""));
 }
 
+namespace {
+
+// "RuntimeError: ...", "ValueError: ...", "c10::Error: ...": a name ending in Error or Exception,
+// then ": " and the reason.
+bool is_error_line(std::string_view line) {
+  const size_t start = line.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return false;
+  line.remove_prefix(start);
+  const size_t colon = line.find(": ");
+  if (colon == 0 || colon == std::string_view::npos || colon + 2 >= line.size()) return false;
+  const std::string_view name = line.substr(0, colon);
+  const auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || c == '.';
+  };
+  if (!std::all_of(name.begin(), name.end(), name_char) ||
+      std::isdigit(static_cast<unsigned char>(name.front()))) {
+    return false;
+  }
+  return name.ends_with("Error") || name.ends_with("Exception");
+}
+
+}  // namespace
+
 std::string error_reason(std::string_view what) {
-  // "RuntimeError: ...", "ValueError: ...", "c10::Error: ..." at the start of a line.
-  static const std::regex kErrorLine(R"(^\s*[A-Za-z_][A-Za-z0-9_:.]*(Error|Exception): \S.*)");
-  std::string reason;
+  std::string_view reason;
   size_t start = 0;
-  while (start <= what.size()) {
+  while (start < what.size()) {
     size_t end = what.find('\n', start);
     if (end == std::string_view::npos) end = what.size();
-    const std::string line(what.substr(start, end - start));
-    if (std::regex_match(line, kErrorLine)) reason = line.substr(line.find_first_not_of(" \t"));
+    const std::string_view line = what.substr(start, end - start);
+    if (is_error_line(line)) reason = line.substr(line.find_first_not_of(" \t"));
     start = end + 1;
   }
-  return reason.empty() ? first_line(what) : reason;
+  return reason.empty() ? first_line(what) : std::string(reason);
 }
 
 }  // namespace streaminfer

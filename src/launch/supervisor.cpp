@@ -63,6 +63,10 @@ void Supervisor::start(WorkerState& worker) {
   if (pid == 0) {
     // A worker must not outlive a launcher that was killed outright.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // A process group of its own: a Ctrl-C in the terminal reaches the launcher alone, which
+    // stops each worker with one signal (a worker that got the terminal's and the launcher's
+    // would take them as "stop sooner" and leave its queued frames).
+    setpgid(0, 0);
     if (getppid() != parent) _exit(1);
     const int in_fd = open("/dev/null", O_RDONLY);
     // Appended: the output of every run of this worker, restarts included, stays readable.

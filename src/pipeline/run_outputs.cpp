@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -22,6 +24,12 @@ constexpr auto kSinkFlushTimeout = std::chrono::seconds(2);
 // How long open() waits for the first connection attempt before warning that the broker is not
 // there (a refused connection answers at once; an unanswered one takes this long).
 constexpr auto kSinkFirstAttemptWait = std::chrono::seconds(1);
+
+std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now()));
+}
 
 BatchTimeline timeline_of(const Batch& b) {
   BatchTimeline t;
@@ -95,9 +103,11 @@ Status RunOutputs::open() {
     if (!sink) return sink.status();
     sinks_.push_back(std::move(sink.value()));
   }
-  // Connect all at once, then say which brokers are not there; the run goes on either way.
+  // Connect all at once, then say which brokers are not there; the run goes on either way. One
+  // deadline for all: brokers that do not answer delay the start by a second, not one each.
+  const auto deadline = std::chrono::steady_clock::now() + kSinkFirstAttemptWait;
   for (const auto& sink : sinks_) {
-    if (sink->wait_first_attempt(kSinkFirstAttemptWait)) continue;
+    if (sink->wait_first_attempt(time_left(deadline))) continue;
     const MqttSinkCounters c = sink->counters();
     std::fprintf(stderr,
                  "streaminfer: warning: --sink '%s': broker not reachable (%s); detections are "
@@ -239,8 +249,10 @@ nlohmann::json RunOutputs::close_sinks(const RunStats& stats) {
     sink->publish(MqttSink::Channel::kStats,
                   stats_message(final_stats, run_start, true, sink->counters()).dump());
   }
+  // One flush deadline for all of them: ten brokers that are down wait 2 s, not 20.
+  const auto deadline = std::chrono::steady_clock::now() + kSinkFlushTimeout;
   for (const auto& sink : sinks_) {
-    const MqttSinkCounters c = sink->close(kSinkFlushTimeout);
+    const MqttSinkCounters c = sink->close(time_left(deadline));
     nlohmann::json entry = to_json(c);
     entry["uri"] = sink->uri().uri;
     block.push_back(std::move(entry));

@@ -282,6 +282,10 @@ std::vector<Row> rows() {
   r.push_back(Row("ExtractFramesIntoAFile",
                   {"{bin}", "extract-frames", "-i", "{fx}/clip.mp4", "-o", "{fx}/clip.mp4"}, 2,
                   "same file"));
+  r.push_back(Row("BenchOutputDirThatIsAFile",
+                  {"{bin}", "bench", "postprocess", "--output-dir", "{fx}/clip.mp4", "--reps", "1",
+                   "--naive-reps", "1"},
+                  2, "not a folder"));
   r.push_back(Row("TrainOutputOverItsInitWeights",
                   {"{bin}", "train", "-o", "{fx}/weights.pt", "--init-weights", "{fx}/weights.pt",
                    "--epochs", "1"},

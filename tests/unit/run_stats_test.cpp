@@ -108,5 +108,37 @@ TEST(RunStatsTest, EmptyRunDoesNotDivideByZero) {
   EXPECT_NE(text.find("bottleneck: unknown"), std::string::npos) << text;
 }
 
+TEST(RunStatsTest, AStoppedRunSaysByWhatWhenAndWhatItLeft) {
+  RunStats stats = sample_stats();
+  StopRecord stop;
+  stop.cause = "SIGTERM";
+  stop.phase = "running";
+  stop.after_s = 3.25;
+  stop.at_time = "2026-12-06 23:01:42";
+  stats.stopped = stop;
+  std::string text = format_summary(stats);
+  EXPECT_NE(text.find("interrupted: SIGTERM at 2026-12-06 23:01:42 (3.25 s after start, during "
+                      "running); the sources were stopped and every frame already read got its "
+                      "result"),
+            std::string::npos)
+      << text;
+  stop.second_cause = "SIGTERM";
+  stop.unprocessed = 12;
+  EXPECT_NE(format_stop(stop).find("a second SIGTERM cut the drain short: 12 frame(s)"),
+            std::string::npos);
+  stop.phase = "start-up";
+  stop.second_cause.clear();
+  EXPECT_NE(format_stop(stop).find("before any frame was read"), std::string::npos);
+  // A stream the stop ended is no problem to list.
+  stats.streams[0].status = "stopped";
+  stats.streams[0].unprocessed = 3;
+  stats.streams[0].non_finite_frames = 2;
+  text = format_summary(stats);
+  EXPECT_EQ(text.find("stream 0 (" + stats.streams[0].uri + ") stopped"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("stream 0: 3 frame(s) read but left without a result"), std::string::npos);
+  EXPECT_NE(text.find("stream 0: 2 frame(s) whose model output held NaN"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace streaminfer
