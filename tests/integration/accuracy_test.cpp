@@ -167,8 +167,9 @@ void expect_bundled_detector_finds_held_out_shapes(const std::vector<std::string
                                                    int frames_per_camera) {
   TempDir dir;
   const fs::path metrics = dir / "metrics";
-  std::vector<std::string> argv = {STREAMINFER_BIN, "run", "--no-progress", "--pace",        "max",
-                                   "--threads",     "2",   "--metrics-dir", metrics.string()};
+  std::vector<std::string> argv = {
+      streaminfer_bin(), "run", "--no-progress", "--pace",        "max",
+      "--threads",       "2",   "--metrics-dir", metrics.string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   for (int seed : {7, 8, 9}) {
     // 2 fps: half a second between frames, so that the shapes move between them.

@@ -62,7 +62,7 @@ void make_fixtures(const Fixtures& f) {
     return;
   }
   const CommandResult run =
-      run_command({STREAMINFER_BIN, "run", "--source", f.clip.string(), "--model", "yolov8n",
+      run_command({streaminfer_bin(), "run", "--source", f.clip.string(), "--model", "yolov8n",
                    "--imgsz", "320", "--threads", "2", "--micro-batch", "1", "--warmup", "0",
                    "--no-progress", "--metrics-dir", f.metrics.string()});
   if (run.exit_code != 0) {
@@ -95,7 +95,7 @@ const Fixtures& fixtures() {
     const fs::path ready = made.dir.parent_path() / "fixtures.ready";
     std::error_code ec;
     if (!fs::exists(ready) ||
-        fs::last_write_time(ready, ec) < fs::last_write_time(STREAMINFER_BIN, ec)) {
+        fs::last_write_time(ready, ec) < fs::last_write_time(streaminfer_bin(), ec)) {
       fs::remove_all(made.dir);
       fs::create_directories(made.dir);
       make_fixtures(made);
@@ -358,7 +358,7 @@ void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 std::string substitute(const std::string& arg, const RowDirs& d) {
   std::string out = arg;
-  const std::pair<std::string, std::string> keys[] = {{"{bin}", STREAMINFER_BIN},
+  const std::pair<std::string, std::string> keys[] = {{"{bin}", streaminfer_bin()},
                                                       {"{fx}", fixtures().dir.string()},
                                                       {"{in}", d.in.string()},
                                                       {"{out}", d.out.string()}};

@@ -11,7 +11,7 @@ namespace {
 namespace fs = std::filesystem;
 
 CommandResult bench(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {STREAMINFER_BIN, "bench"};
+  std::vector<std::string> argv = {streaminfer_bin(), "bench"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, std::chrono::seconds(300));
 }

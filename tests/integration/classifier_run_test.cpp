@@ -22,7 +22,7 @@ constexpr int kClassifierFrames = 4;
 
 // The fast flags of streaminfer_run() without its --imgsz 320: a classifier's own size is tested.
 std::vector<std::string> classifier_run(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {STREAMINFER_BIN,
+  std::vector<std::string> argv = {streaminfer_bin(),
                                    "run",
                                    "--threads",
                                    "2",

@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Cli, RunHelpListsTheFlags) {
-  CommandResult r = run_command({STREAMINFER_BIN, "run", "--help"});
+  CommandResult r = run_command({streaminfer_bin(), "run", "--help"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   for (const char* flag :
        {"--source",      "--model",      "--weights",        "--imgsz",       "--batch-size",
@@ -26,7 +26,7 @@ TEST(Cli, RunHelpListsTheFlags) {
 }
 
 TEST(Cli, UnknownSubcommandFails) {
-  CommandResult r = run_command({STREAMINFER_BIN, "frobnicate"});
+  CommandResult r = run_command({streaminfer_bin(), "frobnicate"});
   EXPECT_FALSE(r.timed_out) << r.describe();
   EXPECT_NE(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.term_signal, 0) << r.describe();
@@ -45,7 +45,7 @@ TEST(Cli, UnknownFlagExits2) {
 TEST(Cli, DefaultJobRunsFourSyntheticCameras) {
   TempDir dir;
   const fs::path jsonl_path = dir / "default.jsonl";
-  CommandResult r = run_command({STREAMINFER_BIN, "run", "--max-frames", "20", "--no-progress",
+  CommandResult r = run_command({streaminfer_bin(), "run", "--max-frames", "20", "--no-progress",
                                  "--output", jsonl_path.string()},
                                 std::chrono::seconds(180));
   ASSERT_EQ(r.exit_code, 0) << r.describe();

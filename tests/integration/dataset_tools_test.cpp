@@ -49,15 +49,15 @@ std::pair<int, int> png_size(const fs::path& path) {
 }
 
 std::vector<std::string> extract(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {STREAMINFER_BIN, "extract-frames"};
+  std::vector<std::string> argv = {streaminfer_bin(), "extract-frames"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
 
 // Fast on 2 cores: a 320 input, no micro-batch measurement at load.
 std::vector<std::string> annotate(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {STREAMINFER_BIN, "annotate", "--input-size",  "320",
-                                   "--threads",     "2",        "--micro-batch", "2"};
+  std::vector<std::string> argv = {streaminfer_bin(), "annotate", "--input-size",  "320",
+                                   "--threads",       "2",        "--micro-batch", "2"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

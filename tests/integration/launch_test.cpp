@@ -38,7 +38,7 @@ TEST(Launch, AKilledWorkerIsRestartedAndCtrlCMergesEveryWorkersSummary) {
   write_file(dir / "workers.yaml",
              "workers:\n" + worker_yaml("lobby", {1}) + worker_yaml("parking", {2, 3}));
   // Without OMP_WAIT_POLICY (the test command sets it), as a user starts it.
-  ChildProcess launch({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", STREAMINFER_BIN, "launch",
+  ChildProcess launch({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", streaminfer_bin(), "launch",
                        (dir / "workers.yaml").string(), "-o", (dir / "out").string()},
                       dir / "launch.out", dir / "launch.err");
   pid_t parking = -1;
@@ -114,12 +114,12 @@ TEST(Launch, AWorkerWithABadKeyIsRejectedNamingTheWorker) {
   write_file(dir / "workers.yaml",
              "workers:\n" + worker_yaml("ok", {1}) + "  - name: typo\n    batchsize: 4\n");
   const auto r = run_command(
-      {STREAMINFER_BIN, "launch", (dir / "workers.yaml").string(), "-o", (dir / "out").string()});
+      {streaminfer_bin(), "launch", (dir / "workers.yaml").string(), "-o", (dir / "out").string()});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_EQ(check_error_line(r, {"worker 'typo'", "batchsize"}, false), "") << r.describe();
 
   write_file(dir / "none.yaml", "workers: []\n");
-  const auto empty = run_command({STREAMINFER_BIN, "launch", (dir / "none.yaml").string()});
+  const auto empty = run_command({streaminfer_bin(), "launch", (dir / "none.yaml").string()});
   EXPECT_EQ(empty.exit_code, 2);
   EXPECT_EQ(check_error_line(empty, {"list of workers"}), "") << empty.describe();
 }

@@ -16,17 +16,17 @@ TEST(ProfilerOutputs, FileAndSyntheticRunWritesEveryOutput) {
   ASSERT_TRUE(clip_error.empty()) << clip_error;
   const auto out = dir / "out";
   const auto result =
-      run_command({STREAMINFER_BIN, "run",
-                   "--model",       "yolov8n",
-                   "--source",      clip,
-                   "--source",      "synthetic:?width=320&height=240&frames=30&seed=5",
-                   "--pace",        "max",
-                   "--imgsz",       "128",
-                   "--threads",     "2",
-                   "--batch-size",  "4",
-                   "--metrics-dir", out.string(),
-                   "--trace",       (out / "run.json").string(),
-                   "--core-bind",   "0",
+      run_command({streaminfer_bin(), "run",
+                   "--model",         "yolov8n",
+                   "--source",        clip,
+                   "--source",        "synthetic:?width=320&height=240&frames=30&seed=5",
+                   "--pace",          "max",
+                   "--imgsz",         "128",
+                   "--threads",       "2",
+                   "--batch-size",    "4",
+                   "--metrics-dir",   out.string(),
+                   "--trace",         (out / "run.json").string(),
+                   "--core-bind",     "0",
                    "--no-progress"});
   ASSERT_EQ(result.exit_code, 0) << result.describe();
 
@@ -76,7 +76,7 @@ TEST(ProfilerOutputs, FileAndSyntheticRunWritesEveryOutput) {
 
 TEST(ProfilerOutputs, CoreBindToACoreThatDoesNotExistIsAnError) {
   const auto result = run_command(
-      {STREAMINFER_BIN, "run", "--core-bind", "4096", "--max-frames", "1", "--no-progress"});
+      {streaminfer_bin(), "run", "--core-bind", "4096", "--max-frames", "1", "--no-progress"});
   EXPECT_EQ(result.exit_code, 2) << result.describe();
   EXPECT_NE(result.err.find("streaminfer: error: --core-bind 4096"), std::string::npos)
       << result.err;

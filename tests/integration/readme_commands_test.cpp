@@ -202,7 +202,7 @@ TEST(Readme, EveryCommandLineRunsAndExitsZero) {
       line.replace(at, from.size(), to);
     }
     std::vector<std::string> argv = split_words(line);
-    argv[0] = STREAMINFER_BIN;
+    argv[0] = streaminfer_bin();
     argv.insert(argv.end(), found->second.extra.begin(), found->second.extra.end());
     const CommandResult r = run_command(argv, 300s, here);
     EXPECT_EQ(r.exit_code, 0) << r.describe();

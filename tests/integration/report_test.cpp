@@ -20,7 +20,7 @@ const fs::path kFixtures = fs::path(STREAMINFER_TEST_DATA) / "report";
 constexpr int kCharts = 6;  // latency over time, 2 CDFs, FPS, queue depth, dropped
 
 CommandResult report(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {STREAMINFER_BIN, "report"};
+  std::vector<std::string> argv = {streaminfer_bin(), "report"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, std::chrono::seconds(60));
 }

@@ -20,8 +20,8 @@ constexpr int kRetrainFrames = 6;
 
 std::vector<std::string> retrain_run(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {
-      STREAMINFER_BIN, "run",          "--mode", "retrain", "--threads", "2",
-      "--no-progress", "--batch-size", "2",      "--pace",  "max"};
+      streaminfer_bin(), "run",          "--mode", "retrain", "--threads", "2",
+      "--no-progress",   "--batch-size", "2",      "--pace",  "max"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -126,7 +126,7 @@ TEST(RetrainRun, AClassifierTrainsItsHeadWithCrossEntropy) {
 
   // The fine-tuned weights load back into the same architecture.
   const auto reload =
-      run_command({STREAMINFER_BIN, "run", "--model", "resnet18", "--imgsz", "64", "--weights",
+      run_command({streaminfer_bin(), "run", "--model", "resnet18", "--imgsz", "64", "--weights",
                    (dir / "tuned.pt").string(), "--source", synthetic_uri(160, 120, 2),
                    "--micro-batch", "1", "--warmup", "0", "--no-progress"});
   EXPECT_EQ(reload.exit_code, 0) << reload.describe();
@@ -143,15 +143,17 @@ TEST(RetrainRun, ATorchScriptModelOrAnUnknownModeIsRefusedInOneLine) {
   write_file(dir / "job.yaml",
              "source: ['synthetic:?frames=2']\nmode: retrain\nretrain_lr: 0.01\nmodel: "
              "some.torchscript\n");
-  const auto yaml = run_command({STREAMINFER_BIN, "run", "--config", (dir / "job.yaml").string()});
+  const auto yaml =
+      run_command({streaminfer_bin(), "run", "--config", (dir / "job.yaml").string()});
   EXPECT_EQ(yaml.exit_code, 2) << yaml.describe();
   EXPECT_EQ(check_error_line(yaml, {"--mode retrain", "some.torchscript"}), "");
 
-  const auto save_without_retrain = run_command({STREAMINFER_BIN, "run", "--retrain-save", "x.pt"});
+  const auto save_without_retrain =
+      run_command({streaminfer_bin(), "run", "--retrain-save", "x.pt"});
   EXPECT_EQ(save_without_retrain.exit_code, 2) << save_without_retrain.describe();
   EXPECT_EQ(check_error_line(save_without_retrain, {"--retrain-save x.pt", "--mode retrain"}), "");
 
-  const auto bad_mode = run_command({STREAMINFER_BIN, "run", "--mode", "fly"});
+  const auto bad_mode = run_command({streaminfer_bin(), "run", "--mode", "fly"});
   EXPECT_EQ(bad_mode.exit_code, 2) << bad_mode.describe();
   EXPECT_EQ(check_error_line(bad_mode, {"--mode fly", "infer", "retrain"}), "");
 }

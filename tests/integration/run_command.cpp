@@ -374,9 +374,18 @@ bool python_has_torch(const std::string& python) {
 
 // streaminfer --------------------------------------------------------------------------------
 
+const char* streaminfer_bin() {
+  static const char* const binary = [] {
+    const char* given = std::getenv("STREAMINFER_TEST_BIN");
+    return given != nullptr && *given != '\0' ? given : STREAMINFER_BIN;
+  }();
+  return binary;
+}
+
 std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {STREAMINFER_BIN, "run", "--imgsz",      "320", "--threads", "2",
-                                   "--warmup",      "1",   "--no-progress"};
+  std::vector<std::string> argv = {streaminfer_bin(), "run", "--imgsz",  "320",
+                                   "--threads",       "2",   "--warmup", "1",
+                                   "--no-progress"};
   // Measuring the micro-batch size costs 42 forwards at start-up in every run; it is tested by
   // the engine's Backend.MicroBatchIsMeasuredWhenNotSet and by the default job's test.
   // (1 when the test runs batches of 1: a forward never holds more frames than a batch.)

@@ -150,7 +150,11 @@ bool has_line_with_all(const std::string& text, const std::vector<std::string>& 
 
 // streaminfer ------------------------------------------------------------------------------
 
-// {STREAMINFER_BIN, "run", <flags that keep a test fast on 2 cores>, extra...}: --imgsz 320
+// The binary under test: $STREAMINFER_TEST_BIN when set (the CI runs these tests a second time
+// against the ThreadSanitizer build's binary, without building them again), else this build's.
+const char* streaminfer_bin();
+
+// {streaminfer_bin(), "run", <flags that keep a test fast on 2 cores>, extra...}: --imgsz 320
 // --threads 2 --warmup 1 --no-progress, and --micro-batch 2 and --model yolov8n (random weights)
 // unless `extra` sets them.
 std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra);

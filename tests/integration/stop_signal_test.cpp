@@ -59,7 +59,7 @@ size_t lines_in(const fs::path& path) { return split_lines(read_file(path)).size
 // random weights) that frames queue up, so a drain takes seconds. Draining: four such cameras of
 // 8 frames read as fast as they come, so they end at once and their queued frames drain.
 std::vector<std::string> stop_run(const fs::path& dir, Phase phase) {
-  std::vector<std::string> argv = {STREAMINFER_BIN,
+  std::vector<std::string> argv = {streaminfer_bin(),
                                    "run",
                                    "--model",
                                    "yolov8n",
@@ -207,7 +207,7 @@ TEST(StopByReader, AClosedStdoutEndsTheRunCleanlyWithOneLine) {
       "'{}' run --source 'synthetic:?width=320&height=240&frames=300' --model yolov8n --imgsz 320 "
       "--threads 2 --micro-batch 1 --warmup 0 --no-progress --pace max --output - "
       "--metrics-dir '{}' 2>'{}' | head -1 >'{}'; echo \"${{PIPESTATUS[0]}}\"",
-      STREAMINFER_BIN, (dir / "metrics").string(), (dir / "err.txt").string(),
+      streaminfer_bin(), (dir / "metrics").string(), (dir / "err.txt").string(),
       (dir / "first.jsonl").string());
   const CommandResult r = run_command({"/bin/bash", "-c", command}, 180s);
   const std::string err = read_file(dir / "err.txt");
@@ -246,7 +246,7 @@ TEST(StopWhileOpening, ACameraThatNeverAnswersHoldsOnlyItsOwnStreamAndNotAStop) 
   SilentServer camera;
   TempDir dir("streaminfer_silent");
   const std::string silent = fmt::format("rtsp://127.0.0.1:{}/cam", camera.port());
-  ChildProcess run({STREAMINFER_BIN,
+  ChildProcess run({streaminfer_bin(),
                     "run",
                     "--source",
                     silent,

@@ -142,7 +142,7 @@ TEST(SyntheticRun, YamlConfigRunsLikeTheFlags) {
                                  synthetic_uri(kWidth, kHeight, 12, 5),
                                  synthetic_uri(160, 128, 9, 6), jsonl_path.string()));
   CommandResult r =
-      run_command({STREAMINFER_BIN, "run", "--config", config.string(), "--no-progress"});
+      run_command({streaminfer_bin(), "run", "--config", config.string(), "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   expect_summary(r);
   JsonlFile jsonl = parse_jsonl(jsonl_path);

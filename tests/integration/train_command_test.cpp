@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> tiny_training(const fs::path& output, int epochs) {
   return {
-      STREAMINFER_BIN,     "train", "--input-size", "64", "--epochs",     std::to_string(epochs),
+      streaminfer_bin(),   "train", "--input-size", "64", "--epochs",     std::to_string(epochs),
       "--steps-per-epoch", "2",     "--batch-size", "2",  "--val-images", "2",
       "--warmup-steps",    "2",     "--threads",    "2",  "-o",           output.string()};
 }
@@ -46,16 +46,17 @@ TEST(TrainCommand, TrainsChecksPointsAndResumes) {
   EXPECT_EQ(log[4].rfind("4,", 0), 0u);
 
   // The saved weights (float16, 4 classes) are a 4-class yolov8n that `run` loads.
-  CommandResult run = run_command(
-      {STREAMINFER_BIN, "run", "--model", "yolov8n", "--weights", weights.string(), "--imgsz", "64",
-       "--source", "synthetic:?width=128&height=96&frames=3", "--no-progress", "--warmup", "0"},
-      std::chrono::seconds(120));
+  CommandResult run =
+      run_command({streaminfer_bin(), "run", "--model", "yolov8n", "--weights", weights.string(),
+                   "--imgsz", "64", "--source", "synthetic:?width=128&height=96&frames=3",
+                   "--no-progress", "--warmup", "0"},
+                  std::chrono::seconds(120));
   EXPECT_EQ(run.exit_code, 0) << run.describe();
 }
 
 TEST(TrainCommand, BadOptionsAndAMissingCheckpointAreOneLineErrors) {
   TempDir dir;
-  CommandResult bad = run_command({STREAMINFER_BIN, "train", "--input-size", "100"});
+  CommandResult bad = run_command({streaminfer_bin(), "train", "--input-size", "100"});
   EXPECT_EQ(bad.exit_code, 2) << bad.describe();
   EXPECT_NE(bad.err.find("--input-size"), std::string::npos) << bad.err;
   EXPECT_EQ(non_empty_lines(bad.err).size(), 1u) << bad.err;
