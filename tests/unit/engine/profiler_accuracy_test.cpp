@@ -39,7 +39,9 @@ class DelayBackend : public InferenceBackend {
   double own_median_ms() const {
     auto sorted = own_durations_ms_;
     std::sort(sorted.begin(), sorted.end());
-    return sorted.empty() ? 0.0 : sorted[sorted.size() / 2];
+    // The rank LatencyHistogram::percentile(50) takes (nearest rank, ceil(n / 2)): with an even
+    // count the upper middle value can be a preempted batch several ms away from the lower one.
+    return sorted.empty() ? 0.0 : sorted[(sorted.size() + 1) / 2 - 1];
   }
   size_t calls() const { return own_durations_ms_.size(); }
 
