@@ -21,7 +21,7 @@ namespace streaminfer::app {
 namespace {
 
 constexpr const char* kExperiments =
-    "postprocess, batching, frames, idle-gap, placement, decode, model";
+    "postprocess, batching, frames, idle-gap, placement, decode, model, gpu";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -415,6 +415,31 @@ int run_model(const ModelCommand& m) {
 
 }  // namespace
 
+struct GpuCommand {
+  GpuBenchOptions options;
+};
+
+// The body lives beside the cuda backend; a build without it says what it needs in one line.
+int run_gpu(const GpuCommand& g) {
+  const GpuBench bench = gpu_bench();
+  if (!bench) {
+    print_error(
+        "bench gpu: needs the cuda backend and an NVIDIA GPU; this streaminfer has no cuda "
+        "backend (it was built against a LibTorch without CUDA): run scripts/gpu_check.sh on a "
+        "GPU machine (README, section GPU)");
+    return 2;
+  }
+  if (!bench_paths_ok(g.options.output_dir, "gpu", {})) return 2;
+  print_system_block();
+  auto table = bench(g.options);
+  if (!table) {
+    print_error(table.status().message());
+    return 2;
+  }
+  std::printf("%s", table->c_str());
+  return 0;
+}
+
 std::function<int()> add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand(
       "bench", "Reproducible experiments with a table at the end and CSV on disk");
@@ -452,6 +477,16 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "model",
       "Model forward only: eager fp32, + fused BatchNorm, + channels-last, + bf16 (where it runs)");
   add_model_flags(*model, *model_state);
+  auto gpu_state = std::make_shared<GpuCommand>();
+  auto* gpu = bench->add_subcommand(
+      "gpu",
+      "The GPU path (cuda builds): CPU vs fused-kernel preprocessing and NMS, fp32 vs fp16, CUDA "
+      "graphs off vs on, batch 1/8/32");
+  gpu->add_option("--output-dir", gpu_state->options.output_dir, "Where gpu_bench.csv goes")
+      ->capture_default_str();
+  gpu->add_option("--reps", gpu_state->options.reps, "Timed repetitions of each row")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   return [=]() -> int {
     if (!bench->parsed()) return -1;
     if (postprocess->parsed()) return run_postprocess(*postprocess_state);
@@ -461,6 +496,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     if (placement->parsed()) return run_placement(*placement_state);
     if (decode->parsed()) return run_decode(*decode_state);
     if (model->parsed()) return run_model(*model_state);
+    if (gpu->parsed()) return run_gpu(*gpu_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -42,6 +42,7 @@ BackendOptions backend_options(const RunOptions& o) {
   b.split_point = o.split_point;
   b.device = o.device;
   b.precision = o.precision;
+  b.cuda_graphs = o.cuda_graphs;
   b.threads = o.threads;
   b.micro_batch = o.micro_batch;
   b.tensor_cache_mb = o.tensor_cache_mb;
@@ -60,6 +61,7 @@ PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_n
   PipelineOptions p;
   p.sources = o.sources;
   p.source_options.decode_threads = o.decode_threads;
+  p.source_options.hwdec = o.hwdec;
   p.source_options.stall_timeout_s = o.stall_timeout;
   p.source_options.max_reconnects = o.max_reconnects;
   p.every_nth = o.every_nth;

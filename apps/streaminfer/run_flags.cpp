@@ -21,7 +21,9 @@ CLI::Option* add_spec(CLI::App& cmd, RunOptions& o, const RunOptionSpec& spec,
         auto& value = o.*member;
         using T = std::decay_t<decltype(value)>;
         if constexpr (std::is_same_v<T, bool>) {
-          return cmd.add_flag("!--no-" + spec.name, value, spec.help);
+          // On by default: --no-NAME turns it off; off by default: --NAME turns it on.
+          return spec.negatable ? cmd.add_flag("!--no-" + spec.name, value, spec.help)
+                                : cmd.add_flag(names, value, spec.help);
         } else {
           CLI::Option* option = cmd.add_option(names, value, spec.help);
           if constexpr (std::is_same_v<T, std::vector<std::string>>) option->take_all();

@@ -128,6 +128,13 @@ std::vector<RunOptionSpec> make_table() {
       "fp32, fp16, bf16 or int8 (built-in YOLOv8 and ResNet; calibrated at load on synthetic "
       "scenes)")
       .choices = {"fp32", "fp16", "bf16", "int8"};
+  add("hwdec", &RunOptions::hwdec,
+      "Decode files and network streams with NVDEC: cuda (through FFmpeg; where there is no GPU "
+      "or no CUDA decoder for the codec, the CPU decodes and the stream says why in one line), "
+      "or none")
+      .choices = {"none", "cuda"};
+  add("cuda-graphs", &RunOptions::cuda_graphs,
+      "--device cuda: capture the forward once per batch size into a CUDA graph and replay it");
   add("output", &RunOptions::output, "Detections as JSON Lines, one line per frame ('-': stdout)")
       .show_default = false;
   auto& sink = add("sink", &RunOptions::sinks,

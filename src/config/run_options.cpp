@@ -117,6 +117,11 @@ Status validate(const RunOptions& o) {
         "--retrain-save {}: only --mode retrain changes the weights; add --mode retrain",
         o.retrain_save));
   }
+  if (o.cuda_graphs && o.device != "cuda") {
+    return Status::error(
+        "--cuda-graphs: CUDA graphs replay the forward on a GPU; add --device cuda or leave it "
+        "out");
+  }
   if (o.sources.empty() && !o.config.empty()) {
     return Status::error(fmt::format(
         "--config '{}' lists no source: add 'source:' to it or give --source (only a run with "

@@ -38,6 +38,8 @@ struct RunOptions {
   int max_det = 300;
   std::string device = "cpu";
   std::string precision = "fp32";
+  std::string hwdec = "none";
+  bool cuda_graphs = false;
   std::string split_point;  // experimental: "model.N" splits a built-in YOLOv8 after layer N
   std::string output;
   std::string metrics_dir;

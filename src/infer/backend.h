@@ -43,6 +43,8 @@ struct BackendOptions {
   // Process-wide: the last backend created sets it.
   int tensor_cache_mb = 1024;
   int threads = 0;  // LibTorch intra-op threads; 0 = all cores
+  // cuda: capture the forward into a CUDA graph once per batch size and replay it.
+  bool cuda_graphs = false;
   // Square model input, multiple of 32; 0: the model's own (640 for detectors, 224 for
   // classifiers). vit_b_16 takes 224 only.
   int input_size = 0;
@@ -70,6 +72,11 @@ struct ModelInfo {
   std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
 };
 
+// One forward's parts as the device measured them (CUDA events on the stream that ran each).
+struct DeviceStageTimes {
+  double upload_ms = 0, exec_ms = 0, download_ms = 0;
+};
+
 // Ownership: the caller owns the backend; infer() is called from one thread at a time. infer()
 // checks every forward's output against its batch (model_output_check.h) before returning it.
 class InferenceBackend {
@@ -84,6 +91,9 @@ class InferenceBackend {
   virtual std::string end_of_run_report() const { return {}; }
   // Forgets what end_of_run_report() would say so far (called after the warm-up).
   virtual void reset_report() {}
+  // Device-measured times of each forward since the last reset_report(), oldest first; empty
+  // for a backend whose host clock is the device's (cpu).
+  virtual std::vector<DeviceStageTimes> device_times() const { return {}; }
   // Runs `iterations` forwards on zeros of batch size `batch` so later timings are steady.
   Status warm_up(int batch, int iterations);
   // Runs one forward of every size a batch of up to `max_batch` frames is split into (1 ..
@@ -105,6 +115,15 @@ using BackendFactory =
 // Validates the options and builds the backend for options.device.
 Result<std::unique_ptr<InferenceBackend>> create_backend(const BackendOptions& options);
 std::vector<std::string> available_devices();
+
+// `streaminfer bench gpu` lives beside the cuda backend (src/cuda/gpu_bench.cpp): the registry
+// hands it out where the build has that backend, and an empty function elsewhere.
+struct GpuBenchOptions {
+  std::string output_dir = "bench-out/gpu";
+  int reps = 30;  // timed repetitions of each row
+};
+using GpuBench = std::function<Result<std::string>(const GpuBenchOptions&)>;
+GpuBench gpu_bench();
 
 // COCO's 80 class names, the label set of Ultralytics detectors.
 const std::vector<std::string>& coco_labels();

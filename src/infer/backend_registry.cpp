@@ -6,15 +6,23 @@
 
 #include "infer/backend.h"
 #include "infer/libtorch_cpu_backend.h"
+#if defined(STREAMINFER_CUDA_BACKEND)
+#include "cuda/gpu_bench.h"
+#include "cuda/libtorch_cuda_backend.h"
+#endif
 
 namespace streaminfer {
 
 namespace {
 
-// One line per backend (whisper.cpp/ggml style). A CUDA build adds its line in src/cuda/.
+// One line per backend (whisper.cpp/ggml style); the cuda line where LibTorch is a CUDA build
+// (src/cuda/CMakeLists.txt).
 const std::map<std::string, BackendFactory>& registry() {
   static const std::map<std::string, BackendFactory> backends = {
-      {"cpu", create_libtorch_cpu_backend},
+    {"cpu", create_libtorch_cpu_backend},
+#if defined(STREAMINFER_CUDA_BACKEND)
+    {"cuda", create_libtorch_cuda_backend},
+#endif
   };
   return backends;
 }
@@ -33,13 +41,22 @@ Result<std::unique_ptr<InferenceBackend>> create_backend(const BackendOptions& o
   if (found == backends.end()) {
     if (options.device == "cuda") {
       return Status::error(
-          "--device cuda: this streaminfer was built without CUDA (rebuild with "
-          "-DSTREAMINFER_CUDA=ON on a machine with nvcc and a CUDA LibTorch), use --device cpu");
+          "--device cuda: this streaminfer has no cuda backend (it was built against a LibTorch "
+          "without CUDA; scripts/gpu_check.sh builds one with PyTorch's CUDA LibTorch on a GPU "
+          "machine, see the README's GPU section); use --device cpu");
     }
     return Status::error(fmt::format("--device {}: unknown device (available: {})", options.device,
                                      fmt::join(available_devices(), ", ")));
   }
   return found->second(options);
+}
+
+GpuBench gpu_bench() {
+#if defined(STREAMINFER_CUDA_BACKEND)
+  return run_gpu_bench;
+#else
+  return {};
+#endif
 }
 
 Status InferenceBackend::warm_up(int batch, int iterations) {

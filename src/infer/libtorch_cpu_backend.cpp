@@ -13,6 +13,7 @@
 
 #include "common/text.h"
 #include "infer/caching_cpu_allocator.h"
+#include "infer/model_loading.h"
 #include "infer/model_output_check.h"
 #include "infer/model_zoo.h"
 #include "infer/precision_probe.h"
@@ -25,25 +26,6 @@
 namespace streaminfer {
 
 namespace {
-
-// COCO's names for an 80-class detector; "class_N" otherwise (ImageNet's names are not bundled).
-std::vector<std::string> labels_for(int num_classes, ModelTask task) {
-  if (task == ModelTask::kDetect && num_classes == static_cast<int>(coco_labels().size()))
-    return coco_labels();
-  std::vector<std::string> labels;
-  for (int i = 0; i < num_classes; ++i) labels.push_back(fmt::format("class_{}", i));
-  return labels;
-}
-
-// Takes the detection tensor out of whatever a scripted module returns (a tensor, or a tuple or
-// list whose first element is the tensor, as some exports do).
-Result<torch::Tensor> detection_tensor(const torch::IValue& value) {
-  if (value.isTensor()) return value.toTensor();
-  if (value.isTuple() && !value.toTupleRef().elements().empty())
-    return detection_tensor(value.toTupleRef().elements()[0]);
-  if (value.isList() && value.toListRef().size() > 0) return detection_tensor(value.toListRef()[0]);
-  return Status::error(fmt::format("returns a {}, not a tensor", value.tagKind()));
-}
 
 class LibTorchCpuBackend : public InferenceBackend {
  public:
@@ -177,48 +159,13 @@ class LibTorchCpuBackend : public InferenceBackend {
 
  private:
   Status build(const BackendOptions& options) {
-    // Checked before building: vit_b_16 alone takes seconds to build.
     const BuiltinSpec& spec = *find_builtin(options.model);
-    if (spec.fixed_input_size > 0 && options.input_size != 0 &&
-        options.input_size != spec.fixed_input_size) {
-      return Status::error(fmt::format(
-          "--imgsz {}: {} takes {}x{} input only (its position embedding has one row per 16x16 "
-          "patch); leave --imgsz out or give {}",
-          options.input_size, options.model, spec.fixed_input_size, spec.fixed_input_size,
-          spec.fixed_input_size));
-    }
-    auto weights_file = weights_to_load(spec, options.weights);
-    if (!weights_file) return weights_file.status();
-    const std::string& weights = *weights_file;
-    int num_classes = options.num_classes;
-    if (num_classes == 0 && !weights.empty()) {
-      // Built to match the file: a detector trained on 4 classes loads without --num-classes.
-      auto classes = classes_in_weights(spec, weights);
-      if (!classes) return Status::error("--weights: " + classes.status().message());
-      num_classes = *classes;
-    }
-    auto made = make_builtin_model(options.model, num_classes);
-    if (!made) return made.status();
-    builtin_ = std::move(made.value());
+    std::string weights;
+    auto loaded = load_builtin_model(options, &info_, &weights);
+    if (!loaded) return loaded.status();
+    builtin_ = std::move(loaded.value());
     torch::nn::Module& module = *builtin_.module;
     const bool classifier = builtin_.task == ModelTask::kClassify;
-    info_.name = options.model;
-    info_.task = builtin_.task;
-    if (!weights.empty()) {
-      if (auto loaded = load_weights(module, weights); !loaded) {
-        return Status::error("--weights: " + loaded.message());
-      }
-    }
-    module.eval();
-    info_.random_weights = weights.empty();
-    // Counted before fusing, which adds a bias per convolution: the architecture's own count.
-    for (const auto& p : module.parameters()) info_.num_parameters += p.numel();
-    if (options.fuse_bn && builtin_.fuse_batch_norm) {
-      auto fused = builtin_.fuse_batch_norm();
-      if (!fused)
-        return Status::error(
-            fmt::format("--model {}: {}", options.model, fused.status().message()));
-    }
     if (int8_requested_) SI_RETURN_IF_ERROR(quantize(options));
     // Fused in float32 first, then converted: folding in bfloat16 would round twice.
     if (dtype_ != torch::kFloat32) module.to(dtype_);
@@ -240,24 +187,6 @@ class LibTorchCpuBackend : public InferenceBackend {
         probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
     if (spec.labels.size() == static_cast<size_t>(info_.num_classes)) info_.labels = spec.labels;
     return Status::ok();
-  }
-
-  // The class count of a weights file for a built-in architecture: the length of its last
-  // layer's bias.
-  static Result<int> classes_in_weights(const BuiltinSpec& spec, const std::string& weights) {
-    const std::string& architecture = spec.architecture.empty() ? spec.name : spec.architecture;
-    const std::string bias = spec.task == ModelTask::kDetect ? "model.22.cv3.0.2.bias"
-                             : architecture == "vit_b_16"    ? "heads.head.bias"
-                                                             : "fc.bias";
-    auto shape = weights_tensor_shape(weights, bias);
-    if (!shape) return shape.status();
-    if (shape->size() != 1 || (*shape)[0] < 1) {
-      return Status::error(
-          fmt::format("weights file '{}': '{}' is not a bias vector (was it saved "
-                      "from {}?)",
-                      weights, bias, architecture));
-    }
-    return static_cast<int>((*shape)[0]);
   }
 
   Status load_torchscript(const BackendOptions& options) {
@@ -297,27 +226,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     // Unchecked: this forward is what tells the output's layout.
     auto result = forward(torch::zeros({1, 3, input_size, input_size}));
     if (!result) return Status::error(fmt::format("--model: {}", result.status().message()));
-    const auto& out = result.value();
-    if (info_.task == ModelTask::kClassify) {
-      // Built-in classifiers only: their shape is known, this checks the forward itself.
-      if (out.dim() != 2 || out.size(0) != 1) {
-        return Status::error(fmt::format("--model: '{}' outputs shape [{}]; expected [1, classes]",
-                                         options.model, fmt::join(out.sizes(), ", ")));
-      }
-      info_.num_classes = static_cast<int>(out.size(1));
-      info_.labels = labels_for(info_.num_classes, info_.task);
-      return Status::ok();
-    }
-    if (out.dim() != 3 || out.size(0) != 1 || out.size(1) < 5 || out.size(2) < out.size(1)) {
-      return Status::error(fmt::format(
-          "--model: '{}' outputs shape [{}] for a [1, 3, {}, {}] input; expected [B, 4+nc, A] "
-          "(a YOLOv8 detection head as exported by Ultralytics)",
-          options.model, fmt::join(out.sizes(), ", "), input_size, input_size));
-    }
-    info_.num_classes = static_cast<int>(out.size(1) - 4);
-    info_.num_anchors = out.size(2);
-    info_.labels = labels_for(info_.num_classes, info_.task);
-    return Status::ok();
+    return read_output_layout(result.value(), options.model, input_size, &info_);
   }
 
   // Reduced precision only where a probe in a child process ran it (precision_probe.h): a

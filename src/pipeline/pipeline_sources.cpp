@@ -74,6 +74,9 @@ bool Pipeline::Impl::adopt(int id, Result<std::unique_ptr<Source>> opened, bool 
   }
   stream.source = std::move(opened.value());
   stream.info = stream.source->info();
+  if (!stream.info.warning.empty()) {
+    std::fprintf(stderr, "streaminfer: warning: stream %d: %s\n", id, stream.info.warning.c_str());
+  }
   stream.realtime =
       options.pace == PaceMode::kRealtime || (options.pace == PaceMode::kAuto && stream.info.live);
   // A camera is its own clock; pacing it by a stated fps that is wrong would pile frames up.

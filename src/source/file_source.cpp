@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "source/hw_decode.h"
 #include "streaminfer/clock.h"
 
 extern "C" {
@@ -247,6 +248,15 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   decoder->pkt_timebase = stream->time_base;
   decoder->thread_count = options.decode_threads;
   decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  std::string decoded_on = "cpu";
+  if (options.hwdec == kHwdecCuda) {
+    const std::string why_not = attach_cuda_decoder(decoder, codec);
+    if (why_not.empty()) {
+      decoded_on = "cuda (NVDEC)";
+    } else {
+      source->info_.warning = "--hwdec cuda: " + why_not + "; decoding on the CPU";
+    }
+  }
   ret = avcodec_open2(decoder, codec, nullptr);
   if (ret < 0) {
     return Status::error(quoted + ": cannot open the " + codec->name + " decoder (" +
@@ -285,7 +295,8 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   info.height = stream->codecpar->height;
   info.description = std::string(avcodec_get_name(stream->codecpar->codec_id)) + " " +
                      std::to_string(info.width) + "x" + std::to_string(info.height) + " @ " +
-                     probed_fps_text(info.fps) + " (" + format->iformat->name + ")";
+                     probed_fps_text(info.fps) + " (" + format->iformat->name + ")" +
+                     (decoded_on == "cpu" ? "" : ", decoded on " + decoded_on);
   return std::unique_ptr<Source>(std::move(source));
 }
 
@@ -407,6 +418,8 @@ Status FileSource::next(FramePtr& out) {
         frame_deadline_ns_.store(now_ns() + stall_timeout_ns_ + ahead_ns_);
       }
       av_frame_move_ref(frame->image.get(), decoded_);
+      // Preprocessing reads system memory: an NVDEC frame is copied out of the GPU here.
+      SI_RETURN_IF_ERROR(download_hardware_frame(frame->image.get()));
       ++frames_out_;
       out = std::move(frame);
       return Status::ok();

@@ -13,6 +13,9 @@ namespace streaminfer {
 
 struct SourceOptions {
   int decode_threads = 2;  // FFmpeg decoder threads (0 = let FFmpeg pick)
+  // Files and network streams: "cuda" decodes with NVDEC (source/hw_decode.h) where it can;
+  // "none" (or empty) on the CPU.
+  std::string hwdec = "none";
   // Live sources: no packet for this long means the camera stalled (also the open timeout).
   double stall_timeout_s = 10;
   // Live sources: re-opens after a drop before the stream is reported failed; -1 = unlimited.
@@ -35,6 +38,9 @@ struct SourceInfo {
   // not pace it, or frames would pile up in socket buffers when the stated fps is wrong.
   bool self_paced = false;
   bool has_ground_truth = false;
+  // One line for the user about how the stream runs when it is not what was asked (e.g. --hwdec
+  // cuda without a GPU: decoded on the CPU, and why); empty otherwise.
+  std::string warning;
   // With ground truth: the name of each class id its boxes use (for the accuracy report).
   std::vector<std::string> ground_truth_classes;
 };
