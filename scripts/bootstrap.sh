@@ -140,7 +140,7 @@ case "$cmd" in
     # with SIGINT here: the three signals take the same path once caught.
     no_threads='BadInputSuite|^Readme\.|^Report\.|^TrainCommand\.|^BadInput\.[A-Za-z]+Exits2$'
     no_threads+='|^BenchCommand\.[A-Za-z]*(Rejects|Unknown|Invalid|Names)|StopSignal\..*/(TERM|HUP)'
-    no_threads+='|^GpuCheck\.|^CudaOptions\.'
+    no_threads+='|^GpuCheck\.|^CudaOptions\.|^BenchCommand\.Contention'
     (cd build && STREAMINFER_TEST_BIN="$PWD/../build-tsan/streaminfer" \
       ctest --output-on-failure -j 3 --timeout 900 -L integration -E "$no_threads")
     stage_done "TSan end-to-end tests"

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/batching_experiment.h"
+#include "bench/contention_experiment.h"
 #include "bench/decode_experiment.h"
 #include "bench/frames_experiment.h"
 #include "bench/idle_gap_experiment.h"
@@ -21,7 +22,7 @@ namespace streaminfer::app {
 namespace {
 
 constexpr const char* kExperiments =
-    "postprocess, batching, frames, idle-gap, placement, decode, model, gpu";
+    "postprocess, batching, frames, idle-gap, placement, decode, model, contention, gpu";
 
 struct PostprocessCommand {
   PostprocessBenchOptions options;
@@ -415,6 +416,46 @@ int run_model(const ModelCommand& m) {
 
 }  // namespace
 
+struct ContentionCommand {
+  ContentionOptions options;
+  std::string output_dir = "bench-out/contention";
+};
+
+void add_contention_flags(CLI::App& command, ContentionCommand& c) {
+  command.add_option("--busy", c.options.busy, "Busy processes beside the job, each count a row")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  command.add_option("--rounds", c.options.rounds, "Runs of each row (the median counts)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  command.add_option("--output-dir", c.output_dir, "Where contention.csv and the runs go")
+      ->capture_default_str();
+  // The first argument it does not know and everything after it: the job's `run` flags.
+  command.prefix_command();
+  command.footer(
+      "Flags after these are the job's `run` flags (default: --precision int8, the default job: "
+      "4 synthetic 720p30 cameras for 10 s)");
+}
+
+int run_contention(CLI::App& command, ContentionCommand& c) {
+  c.options.run_flags = command.remaining();
+  if (!bench_paths_ok(c.output_dir, "contention", {})) return 2;
+  c.options.work_dir = (std::filesystem::path(c.output_dir) / "runs").string();
+  const std::string system_text = print_system_block();
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  auto result = run_contention_bench(self, c.options);
+  if (!result) {
+    print_error(result.status().message());
+    return 2;
+  }
+  auto csv = write_contention_bench_csv(result.value(), c.output_dir);
+  return report_experiment(system_text, format_contention_bench(result.value()),
+                           as_list(std::move(csv)), contention_bench_plot(result.value()),
+                           c.output_dir, "contention");
+}
+
 struct GpuCommand {
   GpuBenchOptions options;
 };
@@ -477,6 +518,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "model",
       "Model forward only: eager fp32, + fused BatchNorm, + channels-last, + bf16 (where it runs)");
   add_model_flags(*model, *model_state);
+  auto contention_state = std::make_shared<ContentionCommand>();
+  auto* contention = bench->add_subcommand(
+      "contention",
+      "A run job alone and beside busy processes, for each way OpenMP threads wait (spin, "
+      "streaminfer's choice, passive)");
+  add_contention_flags(*contention, *contention_state);
   auto gpu_state = std::make_shared<GpuCommand>();
   auto* gpu = bench->add_subcommand(
       "gpu",
@@ -497,6 +544,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     if (decode->parsed()) return run_decode(*decode_state);
     if (model->parsed()) return run_model(*model_state);
     if (gpu->parsed()) return run_gpu(*gpu_state);
+    if (contention->parsed()) return run_contention(*contention, *contention_state);
     // Not CLI11's require_subcommand: its message cannot name the word that was given.
     const auto given = bench->remaining();
     print_error(given.empty() ? fmt::format("bench: name an experiment: {}", kExperiments)

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "common/atomic_file.h"
+#include "common/openmp_waiting.h"
 #include "launch/merged_summary.h"
 #include "launch/supervisor.h"
 #include "launch/worker_config.h"
@@ -35,8 +36,11 @@ int launch_command(const LaunchOptions& options) {
   std::fflush(stdout);
   // Workers share this machine's cores. OpenMP's idle threads spin by default, taking the cores
   // a neighbouring worker needs: two runs side by side on 2 cores took 11.5 s spinning against
-  // 3.4 s waiting passively. Workers inherit the environment; a policy the user set is kept.
-  if (const char* policy = std::getenv("OMP_WAIT_POLICY"); policy == nullptr || *policy == 0) {
+  // 3.4 s waiting passively. Workers inherit the environment; a policy the user set is kept
+  // (this process set its own in its pre-init hook when the user had none:
+  // common/openmp_waiting.h).
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY");
+      policy == nullptr || *policy == 0 || openmp_waiting_chosen_by_streaminfer()) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     std::printf(
         "launch: workers wait passively in OpenMP (OMP_WAIT_POLICY=passive), as they share "

@@ -7,6 +7,7 @@
 
 #include "bench_command.h"
 #include "commands.h"
+#include "common/openmp_waiting.h"
 #include "common/stop_request.h"
 #include "dataset_commands.h"
 #include "report_command.h"
@@ -28,8 +29,12 @@ std::string find_config_path(int argc, char** argv) {
 // from the first instant a stop signal is recorded for `run` to honour, instead of killing the
 // process before it could write anything. Commands that do not drain get the default actions
 // back in main() (and a signal that came meanwhile then ends them).
-extern "C" void streaminfer_install_early_stop_signals(int, char**, char**) {
+// The same hook chooses how LibTorch's OpenMP threads wait (common/openmp_waiting.h), by
+// starting again with it in the environment: libgomp reads it once, when it initializes.
+extern "C" void streaminfer_install_early_stop_signals(int, char** argv, char** envp) {
+  streaminfer::choose_openmp_waiting(argv, envp);
   streaminfer::install_stop_signals(streaminfer::process_stop_request());
+  streaminfer::unblock_stop_signals_after_restart(envp);
 }
 __attribute__((section(".preinit_array"), used)) void (*const streaminfer_early_stop_signals)(
     int, char**, char**) = streaminfer_install_early_stop_signals;

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "common/console.h"
+#include "common/openmp_waiting.h"
 #include "common/path_guard.h"
 #include "common/stop_request.h"
 #include "config/run_paths.h"
@@ -230,11 +231,8 @@ int run_command(RunOptions options) {
   SystemInfo system = collect_system_info();
   system.extra["libtorch"] = TORCH_VERSION;
   system.extra["libtorch threads"] = std::to_string(at::get_num_threads());
-  // Whether idle OpenMP threads spin: what decides how processes sharing cores slow each other.
-  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-  system.extra["openmp wait policy"] = wait_policy != nullptr && *wait_policy != 0
-                                           ? wait_policy
-                                           : "unset (OpenMP threads spin before sleeping)";
+  // How idle OpenMP threads wait: what decides how processes sharing cores slow each other.
+  system.extra["openmp waiting"] = openmp_waiting_description();
   system.extra["core binding"] = binding;
   system.extra["streaminfer"] = STREAMINFER_VERSION;
   PipelineOptions pipeline_opts = pipeline_options(options, model.name);

@@ -1,5 +1,6 @@
 #include "cuda/gpu_bench.h"
 
+#include <ATen/Functions.h>
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 

@@ -85,7 +85,7 @@ TEST(Launch, AKilledWorkerIsRestartedAndCtrlCMergesEveryWorkersSummary) {
   // The workers share the cores, so their OpenMP threads wait passively.
   EXPECT_TRUE(has_line_with_all(out, {"OMP_WAIT_POLICY=passive"})) << out;
   EXPECT_TRUE(has_line_with_all(read_file(dir / "out" / "lobby" / "run.out"),
-                                {"openmp wait policy:", "passive"}))
+                                {"openmp waiting:", "passive"}))
       << read_file(dir / "out" / "lobby" / "run.out");
   EXPECT_TRUE(has_line_with_all(out, {"lobby", "stopped", " 0 ", " 1 "})) << out;
   EXPECT_TRUE(has_line_with_all(out, {"parking", "stopped", " 1 ", " 2 "})) << out;
