@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -48,8 +50,12 @@ pid_t start_busy() {
 }
 
 void end_busy(std::vector<pid_t>& pids) {
-  for (pid_t pid : pids) kill(pid, SIGKILL);
-  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  for (pid_t pid : pids) {
+    if (pid > 0) kill(pid, SIGKILL);  // never -1 (a failed fork): that would signal every process
+  }
+  for (pid_t pid : pids) {
+    if (pid > 0) waitpid(pid, nullptr, 0);
+  }
   pids.clear();
 }
 
@@ -90,7 +96,16 @@ Result<ContentionRun> run_job(const std::string& bin, const std::vector<std::str
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   std::vector<pid_t> busy_pids;
-  for (int i = 0; i < busy; ++i) busy_pids.push_back(start_busy());
+  for (int i = 0; i < busy; ++i) {
+    const pid_t busy_pid = start_busy();
+    if (busy_pid < 0) {
+      const std::string why = std::strerror(errno);
+      end_busy(busy_pids);
+      posix_spawn_file_actions_destroy(&actions);
+      return Status::error(fmt::format("bench contention: cannot start a busy process ({})", why));
+    }
+    busy_pids.push_back(busy_pid);
+  }
   pid_t pid = -1;
   const int spawned = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
