@@ -15,6 +15,7 @@
 #include "common/stop_request.h"
 #include "config/run_paths.h"
 #include "config/shard.h"
+#include "config/thread_plan.h"
 #include "infer/backend.h"
 #include "infer/caching_cpu_allocator.h"
 #include "infer/model_zoo.h"
@@ -36,15 +37,18 @@ PaceMode pace_of(const std::string& pace) {
   return PaceMode::kAuto;
 }
 
-BackendOptions backend_options(const RunOptions& o) {
+BackendOptions backend_options(const RunOptions& o, const ThreadPlan& plan) {
   BackendOptions b;
   b.model = o.model;
   b.weights = o.weights;
   b.split_point = o.split_point;
   b.device = o.device;
   b.precision = o.precision;
+  b.calibration_source = o.calibration;
+  b.calibration_frames = o.calibration_frames;
+  b.calibration_cache = o.calibration_cache;
   b.cuda_graphs = o.cuda_graphs;
-  b.threads = o.threads;
+  b.threads = plan.inference;
   b.micro_batch = o.micro_batch;
   b.tensor_cache_mb = o.tensor_cache_mb;
   b.input_size = o.imgsz;
@@ -58,10 +62,11 @@ OutputOptions output_options(const RunOptions& o, const std::string& model_name)
   return {o.output, o.metrics_dir, o.trace, model_name, o.sinks};
 }
 
-PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name) {
+PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name,
+                                 const ThreadPlan& plan) {
   PipelineOptions p;
   p.sources = o.sources;
-  p.source_options.decode_threads = o.decode_threads;
+  p.source_options.decode_threads = plan.decode_per_stream;
   p.source_options.hwdec = o.hwdec;
   p.source_options.stall_timeout_s = o.stall_timeout;
   p.source_options.max_reconnects = o.max_reconnects;
@@ -175,11 +180,12 @@ int run_command(RunOptions options) {
     }
     binding = "cores " + format_core_list(current_thread_cores());
   }
-  if (const std::string warning =
-          threads_warning(options.threads, static_cast<int>(current_thread_cores().size()));
-      !warning.empty()) {
+  const int cores = static_cast<int>(current_thread_cores().size());
+  if (const std::string warning = threads_warning(options.threads, cores); !warning.empty()) {
     std::fprintf(stderr, "streaminfer: warning: %s\n", warning.c_str());
   }
+  const ThreadPlan threads = plan_threads(cores, static_cast<int>(options.sources.size()),
+                                          options.threads, options.decode_threads);
   const bool retrain = options.mode == "retrain";
   if (retrain && !find_builtin(options.model)) {
     print_error(fmt::format(
@@ -192,7 +198,7 @@ int run_command(RunOptions options) {
     print_error(paths.message());
     return 2;
   }
-  auto backend = create_backend(backend_options(options));
+  auto backend = create_backend(backend_options(options, threads));
   if (!backend) {
     print_error(backend.status().message());
     return 2;
@@ -235,7 +241,8 @@ int run_command(RunOptions options) {
   system.extra["openmp waiting"] = openmp_waiting_description();
   system.extra["core binding"] = binding;
   system.extra["streaminfer"] = STREAMINFER_VERSION;
-  PipelineOptions pipeline_opts = pipeline_options(options, model.name);
+  PipelineOptions pipeline_opts = pipeline_options(options, model.name, threads);
+  pipeline_opts.thread_plan = threads.describe();
   pipeline_opts.system = to_json(system);
   pipeline_opts.trainer = trainer.get();
   pipeline_opts.stop = &stop;
@@ -251,8 +258,13 @@ int run_command(RunOptions options) {
                "streaminfer %s | LibTorch %s on %s, %d threads, %s | batch %d, max wait %.1f ms\n",
                STREAMINFER_VERSION, TORCH_VERSION, options.device.c_str(), at::get_num_threads(),
                binding.c_str(), options.batch_size, options.max_wait_ms);
+  std::fprintf(out, "%s\n", threads.describe().c_str());
   std::fprintf(out, "model: %s, input %dx%d\n", model.description.c_str(), model.input_width,
                model.input_height);
+  std::fprintf(out, "precision: %s (%s)\n", precision_name(model).c_str(),
+               model.precision_why.c_str());
+  if (!model.calibration.empty())
+    std::fprintf(out, "int8 calibration: %s\n", model.calibration.c_str());
   std::fprintf(out, "forwards of at most %d frame(s) (%s)\n", model.micro_batch,
                model.micro_batch_why.c_str());
   std::fprintf(out, "%s", shard_line.c_str());

@@ -88,8 +88,10 @@ std::vector<RunOptionSpec> make_table() {
             "CPU tensor memory (blocks of 256 KiB and more) kept for reuse after a forward "
             "frees it, so the next forward takes no page faults (0: LibTorch's allocator)"),
         0, 1 << 20);
-  range(add("decode-threads", &RunOptions::decode_threads, "FFmpeg decoder threads per stream"), 0,
-        64);
+  range(add("decode-threads", &RunOptions::decode_threads,
+            "FFmpeg decoder threads per stream (0: planned with the inference threads: at most "
+            "half the cores in all, 1 to 4 a stream)"),
+        0, 64);
   range(add("warmup", &RunOptions::warmup, "Warm-up inferences before measuring"), 0, 1000);
   range(add("max-frames", &RunOptions::max_frames, "Frames per stream (0: to the end)"), 0, 1e15);
   range(add("every-nth", &RunOptions::every_nth,
@@ -125,9 +127,23 @@ std::vector<RunOptionSpec> make_table() {
   range(add("max-det", &RunOptions::max_det, "Detections kept per frame"), 1, 100000);
   add("device", &RunOptions::device, "cpu or cuda").choices = {"cpu", "cuda"};
   add("precision", &RunOptions::precision,
-      "fp32, fp16, bf16 or int8 (built-in YOLOv8 and ResNet; calibrated at load on synthetic "
-      "scenes)")
-      .choices = {"fp32", "fp16", "bf16", "int8"};
+      "auto: int8 where the model has an int8 form (built-in YOLOv8 and ResNet), int8 agrees "
+      "with fp32 on held-out frames and its forwards measure faster at load, else fp32; or fp32, "
+      "fp16, bf16, int8")
+      .choices = {"auto", "fp32", "fp16", "bf16", "int8"};
+  add("calibration", &RunOptions::calibration,
+      "int8: measure the activation ranges on these frames instead of synthetic scenes: a video "
+      "file (one frame in 4), a folder of images, or a live source (consecutive frames)")
+      .show_default = false;
+  range(add("calibration-frames", &RunOptions::calibration_frames,
+            "Frames of --calibration to calibrate on (a quarter as many more are held out to "
+            "compare int8 with fp32)"),
+        1, 100000);
+  add("calibration-cache", &RunOptions::calibration_cache,
+      "int8: keep the activation ranges in this file and read them from it on the next start "
+      "(one made for another model, size or weights is refused); default: beside --weights, or "
+      "in ~/.cache/streaminfer/calibration/")
+      .show_default = false;
   add("hwdec", &RunOptions::hwdec,
       "Decode files and network streams with NVDEC: cuda (through FFmpeg; where there is no GPU "
       "or no CUDA decoder for the codec, the CPU decodes and the stream says why in one line), "

@@ -122,6 +122,14 @@ Status validate(const RunOptions& o) {
         "--cuda-graphs: CUDA graphs replay the forward on a GPU; add --device cuda or leave it "
         "out");
   }
+  const bool int8_possible = o.precision == "auto" || o.precision == "int8";
+  if ((!o.calibration.empty() || !o.calibration_cache.empty()) &&
+      (!int8_possible || o.device != "cpu")) {
+    return Status::error(fmt::format(
+        "--calibration{}: calibration is for int8 on the cpu, and this run is --precision {} on "
+        "--device {}; use --precision int8 (or auto) on the cpu, or leave it out",
+        o.calibration.empty() ? "-cache" : "", o.precision, o.device));
+  }
   if (o.sources.empty() && !o.config.empty()) {
     return Status::error(fmt::format(
         "--config '{}' lists no source: add 'source:' to it or give --source (only a run with "

@@ -23,7 +23,7 @@ struct RunOptions {
   int threads = 0;             // 0: all cores
   int micro_batch = 0;         // frames per forward at most; 0: measured at load
   int tensor_cache_mb = 1024;  // idle CPU tensor memory kept for reuse; 0: LibTorch's allocator
-  int decode_threads = 2;
+  int decode_threads = 0;      // per stream; 0: planned (config/thread_plan.h)
   int warmup = 2;
   int64_t max_frames = 0;
   int every_nth = 1;          // infer every K-th frame of each stream
@@ -37,7 +37,10 @@ struct RunOptions {
   float iou = 0.45f;
   int max_det = 300;
   std::string device = "cpu";
-  std::string precision = "fp32";
+  std::string precision = "auto";  // int8 where measured faster and as accurate, else fp32
+  std::string calibration;         // int8: calibrate on these frames; empty: synthetic scenes
+  int calibration_frames = 64;
+  std::string calibration_cache;  // int8 ranges kept here; empty: the default place
   std::string hwdec = "none";
   bool cuda_graphs = false;
   std::string split_point;  // experimental: "model.N" splits a built-in YOLOv8 after layer N

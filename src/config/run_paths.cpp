@@ -13,6 +13,8 @@ void add_run_paths(PathPlan& plan, const RunOptions& o, const std::string& prefi
   if (std::filesystem::exists(o.model, ec)) plan.input(prefix + "--model", o.model);
   plan.input(prefix + "--weights", o.weights);
   plan.input(prefix + "--config", o.config);
+  if (is_local_file_uri(o.calibration)) plan.input(prefix + "--calibration", o.calibration);
+  plan.output(prefix + "--calibration-cache", o.calibration_cache);
   plan.output(prefix + "--output", o.output);
   plan.output(prefix + "--trace", o.trace);
   plan.output(prefix + "--retrain-save", o.retrain_save);

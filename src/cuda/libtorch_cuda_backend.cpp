@@ -133,9 +133,17 @@ class LibTorchCudaBackend : public InferenceBackend {
       return Status::error(
           "--precision int8 runs on the cpu only; on --device cuda use fp16, bf16 or fp32");
     }
-    if (options.precision != "fp32" && options.precision != "fp16" && options.precision != "bf16") {
-      return Status::error(fmt::format(
-          "--precision {}: unknown precision (fp32, fp16 or bf16 on cuda)", options.precision));
+    if (options.precision != "auto" && options.precision != "fp32" && options.precision != "fp16" &&
+        options.precision != "bf16") {
+      return Status::error(
+          fmt::format("--precision {}: unknown precision (auto, fp32, fp16 or bf16 on cuda)",
+                      options.precision));
+    }
+    // auto chooses by measurement on the cpu only so far: fp32 here, and it says so.
+    if (options.precision == "auto") {
+      info_.precision_why =
+          "auto: fp32 (on cuda auto does not measure fp16 yet: --precision fp16 runs on the "
+          "tensor cores)";
     }
     if (!options.split_point.empty()) {
       return Status::error(
@@ -144,7 +152,7 @@ class LibTorchCudaBackend : public InferenceBackend {
     dtype_ = options.precision == "fp16"   ? at::kHalf
              : options.precision == "bf16" ? at::kBFloat16
                                            : at::kFloat;
-    info_.precision = options.precision;
+    info_.precision = options.precision == "auto" ? "fp32" : options.precision;
     // cuDNN times its algorithms for each new input shape once and keeps the fastest: the
     // warm-up pays for it, the run does not.
     at::globalContext().setBenchmarkCuDNN(true);

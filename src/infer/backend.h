@@ -26,6 +26,18 @@ struct BackendOptions {
   // and falls back to fp32 when it cannot run; ModelInfo says what ran and why. int8: built-in
   // YOLOv8 detectors and ResNets, quantized at load after calibration on synthetic scenes.
   std::string precision = "fp32";
+  // auto: int8 where the model has an int8 form, the probe ran int8, int8 agrees with fp32 on
+  // held-out frames (int8_agreement.h) and its forwards measured faster at load (timed with the
+  // micro-batch sizes); fp32 otherwise. ModelInfo::precision_why says which and why.
+  //
+  // int8 calibration: on `calibration_source` (calibration_frames.h: a file, a folder of images,
+  // a live source; `calibration_frames` of them) or, when empty, on synthetic scenes; the ranges
+  // are kept in `calibration_cache` (calibration_cache.h; empty: the default place) and read
+  // from there on the next start. An explicit cache made for another model, size or weights is
+  // an error.
+  std::string calibration_source;
+  int calibration_frames = 64;
+  std::string calibration_cache;
   // Built-in architectures: fold BatchNorm into the convolutions at load (inference only; same
   // output within float rounding, fewer passes over memory). TorchScript files: freeze the module
   // (torch::jit::freeze folds Conv-BN the same way).
@@ -68,9 +80,16 @@ struct ModelInfo {
   std::string precision = "fp32";
   // One line when the requested precision could not run and fp32 runs instead (for a warning).
   std::string precision_fallback;
+  // Why `precision` runs: "asked for" or what --precision auto measured.
+  std::string precision_why = "asked for";
+  // int8: what the activation ranges were measured on and where they are kept; empty otherwise.
+  std::string calibration;
   int micro_batch = 0;          // frames per forward at most; see BackendOptions::micro_batch
   std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
 };
+
+// "int8", "fp32", "bf16": the first word of ModelInfo::precision.
+std::string precision_name(const ModelInfo& info);
 
 // One forward's parts as the device measured them (CUDA events on the stream that ran each).
 struct DeviceStageTimes {

@@ -29,6 +29,10 @@ const std::map<std::string, BackendFactory>& registry() {
 
 }  // namespace
 
+std::string precision_name(const ModelInfo& info) {
+  return info.precision.substr(0, info.precision.find(' '));
+}
+
 std::vector<std::string> available_devices() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);

@@ -54,6 +54,38 @@ torch::Tensor Int8Model::forward(const torch::Tensor& x) {
   return run(x.to(torch::kFloat32));
 }
 
+std::map<std::string, std::pair<float, float>> Int8Model::ranges() const {
+  std::map<std::string, std::pair<float, float>> out;
+  for (const auto& [site, range] : ranges_) out[site] = {range.min(), range.max()};
+  return out;
+}
+
+Status Int8Model::use_ranges(const std::map<std::string, std::pair<float, float>>& ranges,
+                             int64_t images) {
+  if (converted_) return Status::error("int8: use_ranges() after convert()");
+  if (images <= 0) return Status::error("int8: cached ranges must stand for some images");
+  {
+    torch::NoGradGuard no_grad;
+    run(torch::zeros({1, 3, 64, 64}));
+  }
+  for (auto& [site, range] : ranges_) {
+    const auto found = ranges.find(site);
+    if (found == ranges.end()) {
+      ranges_.clear();
+      return Status::error(fmt::format("no range for {}: the ranges are of another graph", site));
+    }
+    range.set(found->second.first, found->second.second);
+  }
+  if (ranges.size() != ranges_.size()) {
+    const size_t sites = ranges_.size();
+    ranges_.clear();
+    return Status::error(
+        fmt::format("{} ranges for a graph of {} sites: another graph", ranges.size(), sites));
+  }
+  calibration_images_ = images;
+  return Status::ok();
+}
+
 float Int8Model::range_floor(const std::string& /*site*/, float min) const { return min; }
 
 Status Int8Model::convert() {

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "infer/quantized_ops.h"
 #include "streaminfer/status.h"
@@ -25,6 +26,12 @@ class Int8Model {
   torch::Tensor calibrate(const torch::Tensor& x);
   torch::Tensor forward(const torch::Tensor& x);
   int64_t calibration_images() const { return calibration_images_; }
+  // The recorded activation ranges, site -> (min, max), e.g. for a calibration cache.
+  std::map<std::string, std::pair<float, float>> ranges() const;
+  // Ranges measured before instead of calibrating (only before convert()): one float32 forward
+  // of a small blank image finds the graph's sites and convolutions (it records no range), then
+  // `ranges` stand for `images` calibration images. Fails when the sites are not the graph's.
+  Status use_ranges(const std::map<std::string, std::pair<float, float>>& ranges, int64_t images);
   bool converted() const { return converted_; }
   // Quantizes and packs every convolution's weights and freezes the recorded ranges. Fails when
   // nothing was calibrated or no int8 engine is built into LibTorch.

@@ -7,12 +7,17 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/text.h"
 #include "infer/caching_cpu_allocator.h"
+#include "infer/calibration_cache.h"
+#include "infer/calibration_frames.h"
+#include "infer/int8_agreement.h"
 #include "infer/model_loading.h"
 #include "infer/model_output_check.h"
 #include "infer/model_zoo.h"
@@ -44,54 +49,97 @@ class LibTorchCpuBackend : public InferenceBackend {
     return torch::cat(parts, 0);
   }
 
-  // Measures 1, 2 and 4 frames per forward (3 timed forwards each, after one untimed) and keeps
-  // the size with the least time per frame; a requested size is kept as it is.
+  // Measures 1, 2 and 4 frames per forward (a requested size alone) and keeps the size with the
+  // least time per frame. Under --precision auto with an int8 model ready, both precisions are
+  // timed the same way, interleaved, and the faster one runs.
   Status choose_micro_batch(const BackendOptions& options) {
     if (options.micro_batch < 0) {
       return Status::error(
           fmt::format("--micro-batch must be 0 (measure) or more (got {})", options.micro_batch));
     }
-    if (options.micro_batch > 0) {
-      info_.micro_batch = options.micro_batch;
+    const std::vector<int> sizes =
+        options.micro_batch > 0 ? std::vector<int>{options.micro_batch} : std::vector<int>{1, 2, 4};
+    const std::vector<bool> paths =
+        auto_ && int8_ ? std::vector<bool>{false, true} : std::vector<bool>{use_int8_};
+    if (sizes.size() == 1 && paths.size() == 1) {
+      info_.micro_batch = sizes[0];
       info_.micro_batch_why = "set";
-      return Status::ok();
+      return finish_description();
     }
-    // The sizes are timed in turn, round after round, so that a burst of noise from the rest of
-    // the machine slows all of them alike instead of deciding the choice; the first round of
+    // The candidates are timed in turn, round after round, so that a burst of noise from the rest
+    // of the machine slows all of them alike instead of deciding the choice; the first round of
     // each shape (allocation, kernel choice) is not counted.
-    constexpr std::array<int, 3> kSizes{1, 2, 4};
     constexpr int kTimedRounds = 5;
-    std::array<torch::Tensor, kSizes.size()> inputs;
-    std::array<std::vector<double>, kSizes.size()> ms;
-    for (size_t i = 0; i < kSizes.size(); ++i) {
-      inputs[i] = torch::zeros({kSizes[i], 3, info_.input_height, info_.input_width});
+    struct Candidate {
+      bool int8;
+      int size;
+      torch::Tensor input;
+      std::vector<double> ms;
+      double per_frame = 0;
+    };
+    std::vector<Candidate> candidates;
+    for (bool int8 : paths) {
+      for (int size : sizes) {
+        candidates.push_back(
+            {int8, size, torch::zeros({size, 3, info_.input_height, info_.input_width}), {}, 0});
+      }
     }
     for (int round = 0; round <= kTimedRounds; ++round) {
-      for (size_t i = 0; i < kSizes.size(); ++i) {
+      for (auto& c : candidates) {
+        use_int8_ = c.int8;
         const auto start = std::chrono::steady_clock::now();
-        auto out = checked_forward(inputs[i]);
+        auto out = checked_forward(c.input);
         if (!out) return Status::error(fmt::format("--model: {}", out.status().message()));
         if (round > 0) {
-          ms[i].push_back(
+          c.ms.push_back(
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                   .count());
         }
       }
     }
-    double best = 0;
-    std::vector<std::string> measured;
-    for (size_t i = 0; i < kSizes.size(); ++i) {
-      std::sort(ms[i].begin(), ms[i].end());
-      const double per_frame = ms[i][ms[i].size() / 2] / kSizes[i];
-      measured.push_back(fmt::format("{}: {:.1f} ms/frame", kSizes[i], per_frame));
-      if (best == 0 || per_frame < best) {
-        best = per_frame;
-        info_.micro_batch = kSizes[i];
+    std::array<const Candidate*, 2> best_of{nullptr, nullptr};  // fp32, int8
+    for (auto& c : candidates) {
+      std::sort(c.ms.begin(), c.ms.end());
+      c.per_frame = c.ms[c.ms.size() / 2] / c.size;
+      const Candidate*& best = best_of[c.int8 ? 1 : 0];
+      if (best == nullptr || c.per_frame < best->per_frame) best = &c;
+    }
+    const Candidate* chosen = best_of[0];
+    if (chosen == nullptr || (best_of[1] != nullptr && best_of[1]->per_frame < chosen->per_frame)) {
+      chosen = best_of[1];
+    }
+    use_int8_ = chosen->int8;
+    info_.micro_batch = chosen->size;
+    if (sizes.size() == 1) {
+      info_.micro_batch_why = "set";
+    } else {
+      std::vector<std::string> measured;
+      for (const auto& c : candidates) {
+        if (c.int8 == chosen->int8) {
+          measured.push_back(fmt::format("{}: {:.1f} ms/frame", c.size, c.per_frame));
+        }
+      }
+      info_.micro_batch_why = fmt::format("measured at load, median of {} interleaved rounds: {}",
+                                          kTimedRounds, fmt::join(measured, ", "));
+    }
+    if (paths.size() > 1) {
+      const double fp32 = best_of[0]->per_frame, int8 = best_of[1]->per_frame;
+      info_.precision_why =
+          use_int8_ ? fmt::format(
+                          "auto: int8 measured {:.2f}x fp32 at load ({:.1f} vs {:.1f} "
+                          "ms/frame at the best micro-batch of each); {}",
+                          fp32 / int8, int8, fp32, int8_verdict_)
+                    : fmt::format(
+                          "auto: fp32: int8 measured slower here at load ({:.1f} vs {:.1f} "
+                          "ms/frame at the best micro-batch of each; a CPU without "
+                          "VNNI runs int8 slowly)",
+                          int8, fp32);
+      if (!use_int8_) {
+        int8_.reset();
+        info_.calibration.clear();
       }
     }
-    info_.micro_batch_why = fmt::format("measured at load, median of {} interleaved rounds: {}",
-                                        kTimedRounds, fmt::join(measured, ", "));
-    return Status::ok();
+    return finish_description();
   }
 
  private:
@@ -114,7 +162,7 @@ class LibTorchCpuBackend : public InferenceBackend {
       torch::Tensor output;
       if (split_layer_ >= 0) {
         output = split_forward(x);
-      } else if (int8_) {
+      } else if (int8_ && use_int8_) {
         output = int8_->forward(x);
       } else if (builtin_.module) {
         output = builtin_.forward(x);
@@ -159,7 +207,6 @@ class LibTorchCpuBackend : public InferenceBackend {
 
  private:
   Status build(const BackendOptions& options) {
-    const BuiltinSpec& spec = *find_builtin(options.model);
     std::string weights;
     auto loaded = load_builtin_model(options, &info_, &weights);
     if (!loaded) return loaded.status();
@@ -171,21 +218,28 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (dtype_ != torch::kFloat32) module.to(dtype_);
     if (channels_last_ && !int8_) convert_to_channels_last(module);
     const std::string meaningless = classifier ? "scores" : "detections";
-    info_.description = fmt::format(
-        "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{})", options.model,
-        classifier ? "classifier" : "detector", info_.num_parameters / 1e6,
-        info_.random_weights
-            ? fmt::format("random weights: {} are meaningless until --weights is given",
-                          meaningless)
-        : options.weights.empty() ? fmt::format("weights '{}', {}", weights, spec.origin)
-                                  : fmt::format("weights from '{}'", weights),
-        info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
-        channels_last_ ? ", channels-last" : "",
-        builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
+    // Written once the precision is settled (choose_micro_batch() times auto's candidates).
+    describe_ = [this, options, weights, meaningless, classifier] {
+      return fmt::format(
+          "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{})", options.model,
+          classifier ? "classifier" : "detector", info_.num_parameters / 1e6,
+          info_.random_weights
+              ? fmt::format("random weights: {} are meaningless until --weights is given",
+                            meaningless)
+          : options.weights.empty()
+              ? fmt::format("weights '{}', {}", weights, find_builtin(options.model)->origin)
+              : fmt::format("weights from '{}'", weights),
+          info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
+          channels_last_ && !use_int8_ ? ", channels-last" : "",
+          builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
+    };
     SI_RETURN_IF_ERROR(choose_split(options));
     SI_RETURN_IF_ERROR(
         probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
-    if (spec.labels.size() == static_cast<size_t>(info_.num_classes)) info_.labels = spec.labels;
+    if (const BuiltinSpec& spec = *find_builtin(options.model);
+        spec.labels.size() == static_cast<size_t>(info_.num_classes)) {
+      info_.labels = spec.labels;
+    }
     return Status::ok();
   }
 
@@ -213,10 +267,12 @@ class LibTorchCpuBackend : public InferenceBackend {
       }
     }
     SI_RETURN_IF_ERROR(probe(options, options.input_size > 0 ? options.input_size : 640));
-    info_.description =
-        fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{})", info_.name,
-                    options.model, info_.num_parameters / 1e6, info_.num_classes, info_.precision,
-                    frozen ? ", frozen" : "", channels_last_ ? ", channels-last" : "");
+    describe_ = [this, options, frozen] {
+      return fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{})",
+                         info_.name, options.model, info_.num_parameters / 1e6, info_.num_classes,
+                         info_.precision, frozen ? ", frozen" : "",
+                         channels_last_ ? ", channels-last" : "");
+    };
     return Status::ok();
   }
 
@@ -234,18 +290,26 @@ class LibTorchCpuBackend : public InferenceBackend {
   Status choose_precision(const BackendOptions& options) {
     info_.precision = "fp32";
     if (options.precision == "fp32") return Status::ok();
-    if (options.precision != "bf16" && options.precision != "fp16" && options.precision != "int8") {
+    if (options.precision != "auto" && options.precision != "bf16" && options.precision != "fp16" &&
+        options.precision != "int8") {
       return Status::error(fmt::format(
-          "--precision {}: unknown precision (fp32, bf16, fp16 or int8)", options.precision));
+          "--precision {}: unknown precision (auto, fp32, bf16, fp16 or int8)", options.precision));
     }
-    const PrecisionProbe verdict = probe_precision(options.precision);
+    auto_ = options.precision == "auto";
+    const std::string tried = auto_ ? "int8" : options.precision;
+    const PrecisionProbe verdict = probe_precision(tried);
     if (!verdict.available) {
-      info_.precision_fallback = format_precision_fallback(verdict);
+      if (auto_) {
+        info_.precision_why = fmt::format("auto: fp32: int8 cannot run here ({})", verdict.reason);
+      } else {
+        info_.precision_fallback = format_precision_fallback(verdict);
+      }
       return Status::ok();
     }
-    if (options.precision == "int8") {
+    if (tried == "int8") {
       // Quantized once the model is built (quantize()); until then, and if it cannot be, fp32.
       int8_requested_ = true;
+      use_int8_ = !auto_;
       int8_isa_ = verdict.isa_summary();
       return Status::ok();
     }
@@ -254,9 +318,10 @@ class LibTorchCpuBackend : public InferenceBackend {
     return Status::ok();
   }
 
-  // Post-training int8 (yolov8_int8.h): calibrated on synthetic scenes of calibration seeds
-  // (never a camera's or training's) at the input size, then converted. What cannot be quantized
-  // runs fp32 with one line that says why.
+  // Post-training int8 (yolov8_int8.h): the ranges measured on the calibration frames
+  // (synthetic scenes of calibration seeds, never a camera's or training's, unless
+  // --calibration names the user's frames) or read from the calibration cache, then converted.
+  // What cannot be quantized runs fp32 with one line that says why.
   Status quantize(const BackendOptions& options) {
     // Checked before building: both int8 models need the BatchNorm folded.
     if (!options.fuse_bn) {
@@ -264,6 +329,10 @@ class LibTorchCpuBackend : public InferenceBackend {
       return Status::ok();
     }
     if (!options.split_point.empty()) {
+      if (auto_) {
+        not_int8("--split-point runs the float32 layers");
+        return Status::ok();
+      }
       return Status::error(fmt::format(
           "--split-point {} runs the float32 layers; leave out --precision int8 to split",
           options.split_point));
@@ -282,33 +351,166 @@ class LibTorchCpuBackend : public InferenceBackend {
       return Status::ok();
     }
     const int size = options.input_size > 0 ? options.input_size : builtin_.default_input_size;
-    constexpr uint32_t kCalibrationSeed = 600000;
-    constexpr int kCalibrationImages = 32, kCalibrationBatch = 8;
-    for (int start = 0; start < kCalibrationImages; start += kCalibrationBatch) {
-      std::vector<SceneSpec> scenes;
-      for (int i = start; i < start + kCalibrationBatch; ++i) {
-        scenes.push_back({640, 360, 6, kCalibrationSeed + static_cast<uint32_t>(i), 0});
+    CalibrationRecord record;
+    record.model = options.model;
+    record.input_size = size;
+    record.weights = weights_fingerprint(*builtin_.module);
+    const bool explicit_cache = !options.calibration_cache.empty();
+    // Random weights differ at every start: their ranges are never met again, so not kept.
+    const std::string cache_path =
+        explicit_cache ? options.calibration_cache
+        : info_.random_weights
+            ? std::string()
+            : default_calibration_cache_path(options.weights, options.model, size, record.weights,
+                                             options.calibration_source);
+    auto cached = read_cache(options, cache_path, explicit_cache, record);
+    if (!cached) return cached.status();
+    torch::Tensor held_out;
+    if (cached.value()) {
+      record = *cached.value();
+      if (Status used = int8->use_ranges(record.ranges, record.frames); !used) {
+        return Status::error(
+            fmt::format("calibration cache '{}': {}; delete it", cache_path, used.message()));
       }
-      auto batch = render_scenes(scenes, size);
-      if (!batch) return batch.status();
+      info_.calibration = fmt::format("ranges read from '{}' ({}), no calibration forwards",
+                                      cache_path, record.source);
+    } else {
+      auto frames = calibration_frames(options, size);
+      if (!frames) return frames.status();
       c10::InferenceMode inference_mode;
-      int8->calibrate(batch->images);
+      const auto& images = frames->images;
+      constexpr int64_t kCalibrationBatch = 8;
+      for (int64_t start = 0; start < images.size(0); start += kCalibrationBatch) {
+        int8->calibrate(
+            images.narrow(0, start, std::min(kCalibrationBatch, images.size(0) - start)));
+      }
+      record.source = frames->description;
+      record.frames = int8->calibration_images();
+      record.ranges = int8->ranges();
+      held_out = frames->held_out;
+      info_.calibration = "calibrated on " + frames->description;
     }
     if (auto converted = int8->convert(); !converted) {
-      info_.precision_fallback = fmt::format("--precision {}; running fp32", converted.message());
+      if (auto_) {
+        not_int8(converted.message());
+      } else {
+        info_.precision_fallback = fmt::format("--precision {}; running fp32", converted.message());
+      }
+      info_.calibration.clear();
       return Status::ok();
     }
+    if (held_out.defined() && held_out.size(0) > 0) {
+      c10::InferenceMode inference_mode;
+      const auto agreement =
+          output_agreement(builtin_.task, builtin_.forward(held_out), int8->forward(held_out));
+      record.agreement = agreement.value;
+      int8_agreement_ = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
+                                    held_out.size(0), agreement.description);
+    } else {
+      int8_agreement_ = record.agreement >= 0
+                            ? fmt::format(
+                                  "int8 and fp32 agreed on {:.2f} of held-out candidates "
+                                  "when calibrated",
+                                  record.agreement)
+                            : "int8 and fp32 not compared";
+    }
+    if (!cached.value() && !cache_path.empty()) {
+      if (Status saved = save_calibration(cache_path, record); saved) {
+        info_.calibration += fmt::format(", ranges saved to '{}'", cache_path);
+      } else if (explicit_cache) {
+        return Status::error("--calibration-cache: " + saved.message());
+      } else {
+        info_.calibration += " (not cached: " + saved.message() + ")";
+      }
+    }
+    if (auto_ && record.agreement >= 0 && record.agreement < kMinInt8Agreement) {
+      not_int8(fmt::format("int8 is not as accurate here: {} (at least {:.2f} wanted)",
+                           int8_agreement_, kMinInt8Agreement));
+      info_.calibration.clear();
+      return Status::ok();
+    }
+    info_.calibration += "; " + int8_agreement_;
+    int8_verdict_ = record.agreement >= 0
+                        ? "as accurate on held-out frames (see the calibration line)"
+                        : "accuracy not compared: no confident output in the held-out frames";
     int8_ = std::move(int8);
-    info_.precision = fmt::format("int8 ({}; {})", int8_->describe(), int8_isa_);
+    int8_description_ = fmt::format("int8 ({}; {})", int8_->describe(), int8_isa_);
     return Status::ok();
+  }
+
+  // The cached record at `path` when it was made for this model, size and weights (and, when
+  // --calibration is given, on that source); nullopt when the ranges are to be measured.
+  Result<std::optional<CalibrationRecord>> read_cache(const BackendOptions& options,
+                                                      const std::string& path, bool explicit_cache,
+                                                      const CalibrationRecord& want) {
+    if (path.empty()) return std::optional<CalibrationRecord>{};
+    auto loaded = load_calibration(path);
+    if (!loaded) {
+      if (explicit_cache) return Status::error("--calibration-cache: " + loaded.status().message());
+      return std::optional<CalibrationRecord>{};  // the default place: measured again, rewritten
+    }
+    if (!loaded.value()) return loaded;
+    if (const std::string differs = calibration_mismatch(*loaded.value(), want); !differs.empty()) {
+      if (explicit_cache) {
+        return Status::error(fmt::format(
+            "--calibration-cache '{}': {}; delete it or name another file", path, differs));
+      }
+      return std::optional<CalibrationRecord>{};
+    }
+    // Asked to calibrate on a source the cache was not measured on: measured again.
+    if (!options.calibration_source.empty() &&
+        loaded.value()->source.find(options.calibration_source) == std::string::npos) {
+      return std::optional<CalibrationRecord>{};
+    }
+    return loaded;
+  }
+
+  Result<CalibrationFrames> calibration_frames(const BackendOptions& options, int size) {
+    if (!options.calibration_source.empty()) {
+      return read_calibration_frames(options.calibration_source, options.calibration_frames, size);
+    }
+    constexpr uint32_t kCalibrationSeed = 600000, kHeldOutSeed = 601000;
+    constexpr int kCalibrationImages = 32, kHeldOutImages = 8;
+    const auto scenes = [&](uint32_t seed, int count) {
+      std::vector<SceneSpec> specs;
+      for (int i = 0; i < count; ++i) {
+        specs.push_back({640, 360, 6, seed + static_cast<uint32_t>(i), 0});
+      }
+      return render_scenes(specs, size);
+    };
+    auto calibration = scenes(kCalibrationSeed, kCalibrationImages);
+    if (!calibration) return calibration.status();
+    auto held_out = scenes(kHeldOutSeed, kHeldOutImages);
+    if (!held_out) return held_out.status();
+    return CalibrationFrames{calibration->images, held_out->images,
+                             fmt::format("{} synthetic scenes", kCalibrationImages)};
   }
 
   void int8_unsupported(const std::string& what) {
     if (!int8_requested_) return;
+    if (auto_) {
+      not_int8(fmt::format("int8 covers the built-in YOLOv8 detectors and ResNets, not {}", what));
+      return;
+    }
     info_.precision_fallback = fmt::format(
         "--precision int8: not available for {}; running fp32 (int8 covers the built-in YOLOv8 "
         "detectors and ResNets)",
         what);
+  }
+
+  // --precision auto settles on fp32 before timing anything.
+  void not_int8(const std::string& why) {
+    info_.precision_why = "auto: fp32: " + why;
+    use_int8_ = false;
+  }
+
+  Status finish_description() {
+    info_.precision = int8_ && use_int8_ ? int8_description_ : info_.precision;
+    if (auto_ && !(int8_ && use_int8_) && info_.precision_why == "asked for") {
+      info_.precision_why = "auto: fp32";
+    }
+    if (describe_) info_.description = describe_();
+    return Status::ok();
   }
 
   // --split-point: layers 0..split_layer_, the hand-over, then the rest; each part timed.
@@ -393,8 +595,14 @@ class LibTorchCpuBackend : public InferenceBackend {
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
   bool int8_requested_ = false;  // and the probe ran it
+  bool auto_ = false;            // --precision auto
+  bool use_int8_ = false;        // forwards run int8_ (auto: once timed faster)
   std::string int8_isa_;
+  std::string int8_description_;
+  std::string int8_agreement_;
+  std::string int8_verdict_;
   std::unique_ptr<Int8Model> int8_;
+  std::function<std::string()> describe_;
   bool channels_last_ = false;
   BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;

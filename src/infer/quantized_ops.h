@@ -28,6 +28,12 @@ struct QuantParams {
 class RangeObserver {
  public:
   void observe(const torch::Tensor& x);
+  // A range measured before (a calibration cache), as if observed.
+  void set(float min, float max) {
+    min_ = min;
+    max_ = max;
+    seen_ = true;
+  }
   float min() const { return min_; }
   float max() const { return max_; }
 

@@ -379,6 +379,9 @@ Result<RunStats> Pipeline::run() {
     m.tensor_pool.push(at::empty(
         {m.options.batcher.max_batch, 3, model.input_height, model.input_width}, at::kFloat));
   }
+  m.stats.precision = precision_name(model);
+  m.stats.precision_why = model.precision_why;
+  m.stats.thread_plan = m.options.thread_plan;
   m.stats.streams.resize(m.streams.size());
   for (size_t i = 0; i < m.streams.size(); ++i) {
     m.stats.streams[i].stream_id = static_cast<int>(i);

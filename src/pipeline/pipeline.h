@@ -41,6 +41,7 @@ struct PipelineOptions {
   std::string metrics_dir;   // empty: no CSVs / summary JSON
   std::string trace_path;    // empty: no trace timeline
   std::string model_name;    // for the CSV file names
+  std::string thread_plan;   // ThreadPlan::describe(), for the summary; empty: not said
   bool progress = true;      // live display on stderr
   nlohmann::json system;     // system-information block, copied into the summary JSON
 

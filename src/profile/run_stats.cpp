@@ -219,10 +219,23 @@ std::string format_summary(const RunStats& stats) {
                  "== streaminfer summary: {} frames in {:.2f} s, {:.1f} FPS total, {} batches ==\n",
                  frames, stats.wall_seconds, fps, stats.batches);
   if (stats.stopped) fmt::format_to(std::back_inserter(out), "{}", format_stop(*stats.stopped));
+  if (!stats.precision.empty()) {
+    fmt::format_to(std::back_inserter(out), "precision: {} ({})\n", stats.precision,
+                   stats.precision_why);
+  }
   append_streams(stats, out);
   fmt::format_to(std::back_inserter(out), "\n");
   append_stages(stats, out);
   append_bottleneck(stats, out);
+  if (!stats.thread_plan.empty()) {
+    fmt::format_to(std::back_inserter(out),
+                   "{}; busy per thread: decode {:.0f}%, preprocess {:.0f}%, inference {:.0f}%, "
+                   "postprocess {:.0f}%\n",
+                   stats.thread_plan, 100 * busy_share(stats, Stage::kDecode),
+                   100 * busy_share(stats, Stage::kPreprocess),
+                   100 * busy_share(stats, Stage::kInference),
+                   100 * busy_share(stats, Stage::kPostprocess));
+  }
   if (stats.wall_seconds > 0) {
     fmt::format_to(std::back_inserter(out),
                    "outputs and profiling: {:.1f} ms in total, {:.2f}% of wall time\n",

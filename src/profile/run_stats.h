@@ -74,6 +74,11 @@ struct RunStats {
   std::optional<RetrainStats> retrain;
   // Set when the run was stopped before its streams ended.
   std::optional<StopRecord> stopped;
+  // What the model ran in and why (ModelInfo::precision, precision_why); empty: not said.
+  std::string precision, precision_why;
+  // How the threads were planned (config/thread_plan.h); the summary sets the stages' measured
+  // busy shares beside it.
+  std::string thread_plan;
 
   LatencyHistogram& stage(Stage s) { return stages[static_cast<size_t>(s)]; }
   const LatencyHistogram& stage(Stage s) const { return stages[static_cast<size_t>(s)]; }

@@ -13,6 +13,9 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
                                const nlohmann::json& system) {
   nlohmann::json j;
   j["model"] = model;
+  if (!stats.precision.empty()) {
+    j["precision"] = {{"ran", stats.precision}, {"why", stats.precision_why}};
+  }
   j["wall_seconds"] = stats.wall_seconds;
   j["frames"] = stats.total_frames_done();
   j["fps"] = stats.wall_seconds > 0

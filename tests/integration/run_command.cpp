@@ -382,6 +382,19 @@ const char* streaminfer_bin() {
   return binary;
 }
 
+ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
+  if (const char* old = std::getenv(name)) old_ = old;
+  ::setenv(name, value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_) {
+    ::setenv(name_, old_->c_str(), 1);
+  } else {
+    ::unsetenv(name_);
+  }
+}
+
 std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {streaminfer_bin(), "run", "--imgsz",  "320",
                                    "--threads",       "2",   "--warmup", "1",
@@ -399,6 +412,12 @@ std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) 
   // detector has tests of its own (AccuracyRun, the default job).
   if (std::find(extra.begin(), extra.end(), "--model") == extra.end()) {
     argv.insert(argv.end(), {"--model", "yolov8n"});
+  }
+  // fp32 unless a test names a precision: --precision auto calibrates int8 and times both
+  // precisions at every start with random weights (nothing to cache); it has tests of its own
+  // (PrecisionAuto.*, the default job).
+  if (std::find(extra.begin(), extra.end(), "--precision") == extra.end()) {
+    argv.insert(argv.end(), {"--precision", "fp32"});
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;

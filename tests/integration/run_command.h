@@ -56,6 +56,19 @@ class TempDir {
 void write_file(const std::filesystem::path& path, const std::string& content);
 std::vector<std::string> non_empty_lines(const std::string& text);
 
+// Sets an environment variable for the children a test starts; restored on destruction.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 // Test clips -------------------------------------------------------------------------------
 
 struct ClipSpec {
@@ -155,8 +168,8 @@ bool has_line_with_all(const std::string& text, const std::vector<std::string>& 
 const char* streaminfer_bin();
 
 // {streaminfer_bin(), "run", <flags that keep a test fast on 2 cores>, extra...}: --imgsz 320
-// --threads 2 --warmup 1 --no-progress, and --micro-batch 2 and --model yolov8n (random weights)
-// unless `extra` sets them.
+// --threads 2 --warmup 1 --no-progress, and --micro-batch 2, --model yolov8n (random weights)
+// and --precision fp32 unless `extra` sets them.
 std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra);
 
 // "synthetic:?width=W&height=H&fps=F&objects=O&seed=S&frames=N"
