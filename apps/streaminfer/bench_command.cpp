@@ -211,7 +211,14 @@ void add_frames_flags(CLI::App& command, FramesCommand& f) {
   command.add_option("--imgsz", o.model.input_size, "Model input size")->capture_default_str();
   command.add_option("--threads", o.model.threads, "LibTorch intra-op threads (0: all cores)")
       ->capture_default_str();
-  command.add_option("--decode-threads", o.decode_threads, "FFmpeg decoder threads")
+  command
+      .add_option("--decode-threads", o.decode_threads,
+                  "FFmpeg decoder threads (0: planned as `run` plans them for one stream)")
+      ->capture_default_str();
+  command
+      .add_option("--rounds", o.rounds,
+                  "Runs of each batch size in turn, each between two timings of the model alone "
+                  "(the summary gives the median share)")
       ->capture_default_str();
   command.add_option("--warmup", o.warmup, "Forwards per batch size before its first run")
       ->capture_default_str();

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <set>
 
+#include "config/thread_plan.h"
 #include "pipeline/pipeline.h"
 #include "postprocess/yolo_decode.h"
 #include "preprocess/letterbox.h"
+#include "profile/cpu_affinity.h"
 #include "source/clip_writer.h"
 #include "source/source.h"
 #include "streaminfer/clock.h"
@@ -35,6 +37,9 @@ Status check(const FramesBenchOptions& o) {
       return Status::error(
           fmt::format("bench frames: --batch-sizes values must be 1..256 (got {})", b));
     }
+  }
+  if (o.rounds < 1 || o.rounds > 100) {
+    return Status::error(fmt::format("bench frames: --rounds must be 1..100 (got {})", o.rounds));
   }
   if (!o.serial && !o.pipelined) {
     return Status::error("bench frames: nothing to run (both --no-serial and --no-pipelined)");
@@ -136,8 +141,13 @@ Result<FramesBenchRow> run_pipelined(const FramesBenchOptions& o, const std::str
 
 }  // namespace
 
-Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
-  SI_RETURN_IF_ERROR(check(options));
+Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& requested) {
+  SI_RETURN_IF_ERROR(check(requested));
+  FramesBenchOptions options = requested;
+  // As `run` plans them for one stream, unless given.
+  options.decode_threads = plan_threads(static_cast<int>(current_thread_cores().size()), 1,
+                                        options.model.threads, options.decode_threads)
+                               .decode_per_stream;
   FramesBenchResult result;
   result.options = options;
   if (options.source.empty()) {
@@ -177,30 +187,42 @@ Result<FramesBenchResult> run_frames_bench(const FramesBenchOptions& options) {
     };
     auto before = model_alone_fps(options.warmup);
     if (!before) return before.status();
-    for (int pass = 0; pass < 2; ++pass) {
-      const bool pipelined = pass == 1;
-      if ((pipelined && !options.pipelined) || (!pipelined && !options.serial)) continue;
-      auto row = pipelined ? run_pipelined(options, result.source, *backend.value(), batch)
-                           : run_serial(options, result.source, *backend.value(), batch);
-      if (!row) return row.status();
-      auto after = model_alone_fps(0);
-      if (!after) return after.status();
-      const double isolated_fps = (before.value() + after.value()) / 2;
-      before = after;
-      FramesBenchRow r = row.value();
-      r.fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
-      r.isolated_fps = isolated_fps;
-      r.share_of_isolated = isolated_fps > 0 ? r.fps / isolated_fps : 0.0;
-      result.rows.push_back(r);
+    for (int round = 0; round < options.rounds; ++round) {
+      for (int pass = 0; pass < 2; ++pass) {
+        const bool pipelined = pass == 1;
+        if ((pipelined && !options.pipelined) || (!pipelined && !options.serial)) continue;
+        auto row = pipelined ? run_pipelined(options, result.source, *backend.value(), batch)
+                             : run_serial(options, result.source, *backend.value(), batch);
+        if (!row) return row.status();
+        auto after = model_alone_fps(0);
+        if (!after) return after.status();
+        const double isolated_fps = (before.value() + after.value()) / 2;
+        before = after;
+        FramesBenchRow r = row.value();
+        r.fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
+        r.isolated_fps = isolated_fps;
+        r.share_of_isolated = isolated_fps > 0 ? r.fps / isolated_fps : 0.0;
+        r.round = round;
+        result.rows.push_back(r);
+      }
     }
   }
   return result;
 }
 
+namespace {
+std::vector<double> percentages(const std::vector<double>& shares) {
+  std::vector<double> out;
+  for (double share : shares) out.push_back(100.0 * share);
+  return out;
+}
+}  // namespace
+
 std::string format_frames_bench(const FramesBenchResult& result) {
-  std::string out =
-      fmt::format("bench frames: {}, {} ({}), first {} frames per run\n", result.model_description,
-                  result.source, result.source_description, result.options.frames);
+  std::string out = fmt::format(
+      "bench frames: {}, {} ({}), first {} frames per run, {} decoder thread(s), {} round(s)\n",
+      result.model_description, result.source, result.source_description, result.options.frames,
+      result.options.decode_threads, result.options.rounds);
   out += fmt::format("{:>5} {:<10} {:>7} {:>8} {:>9} {:>9} {:>9} {:>13} {:>12} {:>11}\n", "batch",
                      "mode", "frames", "wall s", "fps", "p50 ms", "p99 ms", "model alone",
                      "of model fps", "infer busy");
@@ -218,17 +240,32 @@ std::string format_frames_bench(const FramesBenchResult& result) {
   };
   const FramesBenchRow* frame_by_frame = find(1, "serial");
   for (const auto& r : result.rows) {
-    if (r.mode != "pipelined") continue;
+    if (r.mode != "pipelined" || r.round != 0) continue;
+    // Every round of this batch size: the median share of the model alone, and each round's.
+    std::vector<double> shares, busy, fps;
+    for (const auto& other : result.rows) {
+      if (other.mode == "pipelined" && other.batch == r.batch) {
+        shares.push_back(other.share_of_isolated);
+        busy.push_back(other.inference_busy);
+        fps.push_back(other.fps);
+      }
+    }
     const FramesBenchRow* serial = find(r.batch, "serial");
+    const double median_fps = sample_percentile(fps, 50);
     out += fmt::format(
-        "batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone (timed before and after), "
+        "batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone (timed before and "
+        "after{}), "
         "inference busy {:.0f}% of the run",
-        r.batch, r.fps, 100.0 * r.share_of_isolated, 100.0 * r.inference_busy);
+        r.batch, median_fps, 100.0 * sample_percentile(shares, 50),
+        shares.size() > 1 ? fmt::format("; median of {} rounds: {:.0f}%", shares.size(),
+                                        fmt::join(percentages(shares), "%, "))
+                          : "",
+        100.0 * sample_percentile(busy, 50));
     if (serial && serial->fps > 0) {
-      out += fmt::format(", {:.2f}x the serial loop", r.fps / serial->fps);
+      out += fmt::format(", {:.2f}x the serial loop", median_fps / serial->fps);
     }
     if (frame_by_frame && frame_by_frame->fps > 0) {
-      out += fmt::format(", {:.2f}x frame by frame", r.fps / frame_by_frame->fps);
+      out += fmt::format(", {:.2f}x frame by frame", median_fps / frame_by_frame->fps);
     }
     out += "\n";
   }
@@ -284,11 +321,11 @@ Result<std::string> write_frames_bench_csv(const FramesBenchResult& result,
   auto path = create_bench_file(kFramesExperiment, dir, "frames.csv", csv);
   if (!path) return path.status();
   csv << "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated,"
-         "inference_busy\n";
+         "inference_busy,round\n";
   for (const auto& r : result.rows) {
-    csv << fmt::format("{},{},{},{:.4f},{:.4f},{:.3f},{:.3f},{:.4f},{:.4f},{:.4f}\n", r.batch,
+    csv << fmt::format("{},{},{},{:.4f},{:.4f},{:.3f},{:.3f},{:.4f},{:.4f},{:.4f},{}\n", r.batch,
                        r.mode, r.frames, r.wall_s, r.fps, r.p50_ms, r.p99_ms, r.isolated_fps,
-                       r.share_of_isolated, r.inference_busy);
+                       r.share_of_isolated, r.inference_busy, r.round);
   }
   SI_RETURN_IF_ERROR(close_bench_file(kFramesExperiment, path.value(), csv));
   return path;

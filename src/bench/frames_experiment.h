@@ -25,15 +25,19 @@ struct FramesBenchOptions {
   int64_t frames = 96;      // per run, from the start of the video
   std::vector<int> batch_sizes = {1, 2, 4, 8, 16};
   BenchModel model;
-  int decode_threads = 2;
-  int warmup = 2;         // forwards per batch size before its first run
-  int isolated_reps = 5;  // timed forwards per batch size for the isolated throughput
-  bool serial = true;     // run the serial loop
-  bool pipelined = true;  // run the pipeline
+  int decode_threads = 0;  // 0: planned as `run` plans them (config/thread_plan.h)
+  int warmup = 2;          // forwards per batch size before its first run
+  int isolated_reps = 5;   // timed forwards per batch size for the isolated throughput
+  bool serial = true;      // run the serial loop
+  bool pipelined = true;   // run the pipeline
+  // Each batch size's runs (and the model alone timed around each) this many times in turn; the
+  // summary gives the median share of the model alone.
+  int rounds = 1;
 };
 
 struct FramesBenchRow {
   int batch = 0;
+  int round = 0;
   std::string mode;  // "serial" or "pipelined"
   int64_t frames = 0;
   double wall_s = 0;

@@ -1,6 +1,8 @@
 // `streaminfer bench` end to end: each experiment's table and CSV files, and bad input.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -273,29 +275,32 @@ TEST(BenchCommand, FramesWritesItsClipAndComparesSerialWithPipelined) {
   TempDir dir("streaminfer_bench");
   const auto out = dir / "out";
   const auto r =
-      bench({"frames", "--clip-width", "160",       "--clip-height", "96",  "--clip-frames",
-             "20",     "--frames",     "6",         "--batch-sizes", "4,1", "--imgsz",
-             "64",     "--threads",    "1",         "--warmup",      "0",   "--isolated-reps",
-             "1",      "--output-dir", out.string()});
+      bench({"frames", "--clip-width", "160", "--clip-height", "96",        "--clip-frames",
+             "20",     "--frames",     "6",   "--batch-sizes", "4,1",       "--imgsz",
+             "64",     "--threads",    "1",   "--warmup",      "0",         "--isolated-reps",
+             "1",      "--rounds",     "2",   "--output-dir",  out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_NE(r.out.find("logical cores:"), std::string::npos) << "no system block\n" << r.describe();
   EXPECT_TRUE(fs::exists(out / "synthetic_160x96_30fps_20.mp4")) << r.describe();
   EXPECT_TRUE(fs::exists(out / "frames.html")) << r.describe();
-  EXPECT_TRUE(has_line_with_all(
-      r.out, {"batch  4: pipelined", "of the model alone", "the serial loop", "frame by frame"}))
+  EXPECT_TRUE(has_line_with_all(r.out, {"batch  4: pipelined", "of the model alone",
+                                        "median of 2 rounds", "the serial loop", "frame by frame"}))
       << r.describe();
 
   const auto csv = read_csv(out / "frames.csv");
   EXPECT_EQ(csv.header,
             "batch,mode,frames,wall_s,fps,p50_ms,p99_ms,isolated_fps,share_of_isolated,"
-            "inference_busy");
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"1", "serial"}, {"1", "pipelined"}, {"4", "serial"}, {"4", "pipelined"}};
+            "inference_busy,round");
+  // Each batch size's rounds in turn, serial then pipelined in each.
+  const std::vector<std::array<std::string, 3>> expected = {
+      {"1", "serial", "0"}, {"1", "pipelined", "0"}, {"1", "serial", "1"}, {"1", "pipelined", "1"},
+      {"4", "serial", "0"}, {"4", "pipelined", "0"}, {"4", "serial", "1"}, {"4", "pipelined", "1"}};
   ASSERT_EQ(csv.rows.size(), expected.size()) << r.describe();
   for (size_t i = 0; i < expected.size(); ++i) {
-    ASSERT_EQ(csv.rows[i].size(), 10u);
-    EXPECT_EQ(csv.rows[i][0], expected[i].first);
-    EXPECT_EQ(csv.rows[i][1], expected[i].second);
+    ASSERT_EQ(csv.rows[i].size(), 11u);
+    EXPECT_EQ(csv.rows[i][0], expected[i][0]);
+    EXPECT_EQ(csv.rows[i][1], expected[i][1]);
+    EXPECT_EQ(csv.rows[i][10], expected[i][2]);
     EXPECT_EQ(csv.rows[i][2], "6") << "every requested frame gets a result";
     EXPECT_GT(std::stod(csv.rows[i][4]), 0.0);
     EXPECT_GE(std::stod(csv.rows[i][6]), std::stod(csv.rows[i][5]));  // p99 >= p50
