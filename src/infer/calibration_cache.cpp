@@ -72,6 +72,7 @@ Status save_calibration(const std::string& path, const CalibrationRecord& record
   j["source"] = record.source;
   j["frames"] = record.frames;
   j["agreement"] = record.agreement;
+  j["comparison"] = record.comparison;
   nlohmann::json ranges = nlohmann::json::object();
   for (const auto& [site, range] : record.ranges) ranges[site] = {range.first, range.second};
   j["ranges"] = std::move(ranges);
@@ -102,6 +103,7 @@ Result<std::optional<CalibrationRecord>> load_calibration(const std::string& pat
     record.source = j.at("source").get<std::string>();
     record.frames = j.at("frames").get<int64_t>();
     record.agreement = j.value("agreement", -1.0);
+    record.comparison = j.value("comparison", std::string());
     for (const auto& [site, range] : j.at("ranges").items()) {
       if (!range.is_array() || range.size() != 2)
         return fail("range of " + site + " is not [min, max]");

@@ -26,6 +26,7 @@ struct CalibrationRecord {
   int64_t frames = 0;   // calibration forwards' images
   // fp32 and int8 agreement on held-out frames (int8_agreement.h), -1 when not measured.
   double agreement = -1;
+  std::string comparison;  // what the comparison on held-out frames found, for the next starts
   std::map<std::string, std::pair<float, float>> ranges;  // site -> (min, max)
 };
 

@@ -21,12 +21,18 @@ constexpr int kFileStride = 4;
 class Letterboxed {
  public:
   explicit Letterboxed(int size) : size_(size) {}
-  Status add(const AVFrame& picture) {
+  // `truth`: the picture's ground truth in its own pixels, or null when the source has none.
+  Status add(const AVFrame& picture, const std::vector<GroundTruthBox>* truth = nullptr) {
     auto slot = at::empty({3, size_, size_}, at::kFloat);
     LetterboxTransform transform;
     SI_RETURN_IF_ERROR(
         preprocessor_.run(picture, size_, size_, slot.data_ptr<float>(), &transform));
     images_.push_back(std::move(slot));
+    if (truth != nullptr) {
+      std::vector<GroundTruthBox> in_input = *truth;
+      for (auto& box : in_input) box.box = transform.to_model(box.box);
+      truth_.push_back(std::move(in_input));
+    }
     return Status::ok();
   }
   size_t size() const { return images_.size(); }
@@ -42,6 +48,9 @@ class Letterboxed {
     if (calibration < n) {
       frames.held_out =
           at::stack(std::vector<at::Tensor>(images_.begin() + calibration, images_.end()));
+      if (truth_.size() == images_.size()) {
+        frames.held_out_truth.assign(truth_.begin() + calibration, truth_.end());
+      }
     }
     return frames;
   }
@@ -50,6 +59,7 @@ class Letterboxed {
   int size_;
   LetterboxPreprocessor preprocessor_;
   std::vector<at::Tensor> images_;
+  std::vector<std::vector<GroundTruthBox>> truth_;  // per image, when every image has it
 };
 
 int held_out_count(int count) { return std::max(1, (count + 3) / 4); }
@@ -103,7 +113,10 @@ Result<CalibrationFrames> from_source(const std::string& uri, int count, int siz
       return Status::error(fmt::format("--calibration '{}': {}", uri, next.message()));
     }
     if (!frame) break;
-    if (index % stride == 0) SI_RETURN_IF_ERROR(images.add(*frame->image));
+    if (index % stride == 0) {
+      SI_RETURN_IF_ERROR(
+          images.add(*frame->image, info.has_ground_truth ? &frame->ground_truth : nullptr));
+    }
   }
   if (images.size() < 2) {
     return Status::error(fmt::format(

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "postprocess/detection_metrics.h"
+#include "postprocess/yolo_decode.h"
+
 namespace streaminfer {
 
 OutputAgreement output_agreement(ModelTask task, const at::Tensor& reference,
@@ -36,6 +39,24 @@ OutputAgreement output_agreement(ModelTask task, const at::Tensor& reference,
   agreement.description =
       fmt::format("{:.2f} of {} candidates over {:.2f}", agreement.value, either, conf);
   return agreement;
+}
+
+std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
+                          const std::vector<std::vector<GroundTruthBox>>& truth) {
+  const auto map50 = [&](const at::Tensor& output) {
+    const auto out = output.to(at::kFloat).contiguous();
+    const auto detections =
+        decode_yolov8(out.data_ptr<float>(), static_cast<int>(out.size(0)),
+                      static_cast<int>(out.size(1)), static_cast<int>(out.size(2)), {});
+    DetectionEvaluator evaluator(static_cast<int>(out.size(1)) - 4);
+    for (size_t i = 0; i < detections.size() && i < truth.size(); ++i) {
+      evaluator.add(detections[i], truth[i]);
+    }
+    return evaluator.result();
+  };
+  const AccuracyResult fp32 = map50(reference), int8 = map50(candidate);
+  return fmt::format("held-out mAP@0.5 int8 {:.3f}, fp32 {:.3f} ({} frames, {} objects)",
+                     int8.map50, fp32.map50, fp32.images, fp32.ground_truths);
 }
 
 }  // namespace streaminfer

@@ -366,6 +366,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     auto cached = read_cache(options, cache_path, explicit_cache, record);
     if (!cached) return cached.status();
     torch::Tensor held_out;
+    std::vector<std::vector<GroundTruthBox>> held_out_truth;
     if (cached.value()) {
       record = *cached.value();
       if (Status used = int8->use_ranges(record.ranges, record.frames); !used) {
@@ -388,6 +389,7 @@ class LibTorchCpuBackend : public InferenceBackend {
       record.frames = int8->calibration_images();
       record.ranges = int8->ranges();
       held_out = frames->held_out;
+      held_out_truth = frames->held_out_truth;
       info_.calibration = "calibrated on " + frames->description;
     }
     if (auto converted = int8->convert(); !converted) {
@@ -401,18 +403,22 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
     if (held_out.defined() && held_out.size(0) > 0) {
       c10::InferenceMode inference_mode;
-      const auto agreement =
-          output_agreement(builtin_.task, builtin_.forward(held_out), int8->forward(held_out));
+      const auto fp32_out = builtin_.forward(held_out), int8_out = int8->forward(held_out);
+      const auto agreement = output_agreement(builtin_.task, fp32_out, int8_out);
       record.agreement = agreement.value;
-      int8_agreement_ = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
-                                    held_out.size(0), agreement.description);
+      record.comparison = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
+                                      held_out.size(0), agreement.description);
+      if (builtin_.task == ModelTask::kDetect && !held_out_truth.empty()) {
+        record.comparison += "; " + compare_map50(fp32_out, int8_out, held_out_truth);
+      }
+      int8_agreement_ = record.comparison;
     } else {
-      int8_agreement_ = record.agreement >= 0
-                            ? fmt::format(
-                                  "int8 and fp32 agreed on {:.2f} of held-out candidates "
-                                  "when calibrated",
-                                  record.agreement)
-                            : "int8 and fp32 not compared";
+      int8_agreement_ = !record.comparison.empty() ? "when calibrated: " + record.comparison
+                        : record.agreement >= 0    ? fmt::format(
+                                                         "when calibrated, int8 and fp32 agreed on "
+                                                            "{:.2f} of the held-out candidates",
+                                                         record.agreement)
+                                                : "int8 and fp32 not compared";
     }
     if (!cached.value() && !cache_path.empty()) {
       if (Status saved = save_calibration(cache_path, record); saved) {
@@ -482,7 +488,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (!calibration) return calibration.status();
     auto held_out = scenes(kHeldOutSeed, kHeldOutImages);
     if (!held_out) return held_out.status();
-    return CalibrationFrames{calibration->images, held_out->images,
+    return CalibrationFrames{calibration->images, held_out->images, held_out->boxes,
                              fmt::format("{} synthetic scenes", kCalibrationImages)};
   }
 

@@ -381,6 +381,7 @@ Result<RunStats> Pipeline::run() {
   }
   m.stats.precision = precision_name(model);
   m.stats.precision_why = model.precision_why;
+  m.stats.calibration = model.calibration;
   m.stats.thread_plan = m.options.thread_plan;
   m.stats.streams.resize(m.streams.size());
   for (size_t i = 0; i < m.streams.size(); ++i) {

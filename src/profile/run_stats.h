@@ -76,6 +76,7 @@ struct RunStats {
   std::optional<StopRecord> stopped;
   // What the model ran in and why (ModelInfo::precision, precision_why); empty: not said.
   std::string precision, precision_why;
+  std::string calibration;  // int8: ModelInfo::calibration (ranges, held-out comparison)
   // How the threads were planned (config/thread_plan.h); the summary sets the stages' measured
   // busy shares beside it.
   std::string thread_plan;

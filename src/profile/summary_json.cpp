@@ -15,6 +15,7 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
   j["model"] = model;
   if (!stats.precision.empty()) {
     j["precision"] = {{"ran", stats.precision}, {"why", stats.precision_why}};
+    if (!stats.calibration.empty()) j["precision"]["calibration"] = stats.calibration;
   }
   j["wall_seconds"] = stats.wall_seconds;
   j["frames"] = stats.total_frames_done();

@@ -61,13 +61,19 @@ TEST(PrecisionAuto, TheStartAndTheSummarySayWhichPrecisionRanAndWhy) {
     EXPECT_TRUE(has_line_with_all(r.out, {"int8 calibration: calibrated on 32 synthetic scenes",
                                           "ranges saved to", "calibration"}))
         << r.describe();
-    EXPECT_TRUE(has_line_with_all(r.out, {"agree on 8 held-out frames", "candidates over 0.25"}))
+    EXPECT_TRUE(has_line_with_all(r.out, {"agree on 8 held-out frames", "candidates over 0.25",
+                                          "held-out mAP@0.5 int8 0.", "fp32 0.", "(8 frames, "}))
         << r.describe();
   }
   const auto json = read_json(only_file_with_prefix(dir.path(), "S_"));
   ASSERT_TRUE(json.is_object());
   EXPECT_EQ(json["precision"]["ran"], int8 ? "int8" : "fp32") << json.dump();
   EXPECT_NE(json["precision"]["why"].get<std::string>().find("auto: "), std::string::npos);
+  if (int8) {
+    EXPECT_NE(json["precision"]["calibration"].get<std::string>().find("held-out mAP@0.5"),
+              std::string::npos)
+        << json.dump();
+  }
   // The summary at the end says it again.
   EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "(auto: "}) &&
               r.out.rfind("precision: ") > r.out.find("== streaminfer summary"))
@@ -159,6 +165,23 @@ TEST(PrecisionAuto, CalibrationOnADarkClipIsKeptAndReadAgain) {
   std::ifstream after_in(dark);
   const std::string after((std::istreambuf_iterator<char>(after_in)), {});
   EXPECT_EQ(before, after) << "a refused cache must stay as it was";
+}
+
+// A synthetic stream has ground truth: the held-out frames compare int8's mAP with fp32's.
+TEST(PrecisionAuto, CalibrationOnAStreamWithGroundTruthComparesMap) {
+  TempDir dir;
+  ScopedEnv xdg("XDG_CACHE_HOME", (dir / "cache").string());
+  const auto r = run_command(
+      bundled_run({"--precision", "int8", "--calibration", synthetic_uri(640, 360, 60, 11, 30, 6),
+                   "--calibration-frames", "8"}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  if (has_line_with_all(r.err, {"--precision int8", "running fp32"})) {
+    GTEST_SKIP() << "int8 cannot run on this CPU: " << r.err;
+  }
+  EXPECT_TRUE(has_line_with_all(
+      r.out, {"int8 calibration: calibrated on 8 frames of synthetic:",
+              "agree on 2 held-out frames", "held-out mAP@0.5 int8 ", "fp32 ", "(2 frames, "}))
+      << r.describe();
 }
 
 TEST(PrecisionAuto, CalibrationIsRefusedWhereNoInt8Runs) {
