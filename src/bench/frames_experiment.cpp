@@ -232,26 +232,27 @@ std::string format_frames_bench(const FramesBenchResult& result) {
         r.batch, r.mode, r.frames, r.wall_s, r.fps, r.p50_ms, r.p99_ms, r.isolated_fps,
         100.0 * r.share_of_isolated, 100.0 * r.inference_busy);
   }
-  const auto find = [&](int batch, const char* mode) -> const FramesBenchRow* {
+  // The median FPS of a batch size's rounds in one mode; 0 when it did not run.
+  const auto median_fps_of = [&](int batch, const char* mode) {
+    std::vector<double> fps;
     for (const auto& r : result.rows) {
-      if (r.batch == batch && r.mode == mode) return &r;
+      if (r.batch == batch && r.mode == mode) fps.push_back(r.fps);
     }
-    return nullptr;
+    return sample_percentile(fps, 50);
   };
-  const FramesBenchRow* frame_by_frame = find(1, "serial");
+  const double frame_by_frame_fps = median_fps_of(1, "serial");
   for (const auto& r : result.rows) {
     if (r.mode != "pipelined" || r.round != 0) continue;
     // Every round of this batch size: the median share of the model alone, and each round's.
-    std::vector<double> shares, busy, fps;
+    std::vector<double> shares, busy;
     for (const auto& other : result.rows) {
       if (other.mode == "pipelined" && other.batch == r.batch) {
         shares.push_back(other.share_of_isolated);
         busy.push_back(other.inference_busy);
-        fps.push_back(other.fps);
       }
     }
-    const FramesBenchRow* serial = find(r.batch, "serial");
-    const double median_fps = sample_percentile(fps, 50);
+    const double median_fps = median_fps_of(r.batch, "pipelined");
+    const double serial_fps = median_fps_of(r.batch, "serial");
     out += fmt::format(
         "batch {:>2}: pipelined {:.2f} FPS = {:.0f}% of the model alone (timed before and "
         "after{}), "
@@ -261,11 +262,9 @@ std::string format_frames_bench(const FramesBenchResult& result) {
                                         fmt::join(percentages(shares), "%, "))
                           : "",
         100.0 * sample_percentile(busy, 50));
-    if (serial && serial->fps > 0) {
-      out += fmt::format(", {:.2f}x the serial loop", median_fps / serial->fps);
-    }
-    if (frame_by_frame && frame_by_frame->fps > 0) {
-      out += fmt::format(", {:.2f}x frame by frame", median_fps / frame_by_frame->fps);
+    if (serial_fps > 0) out += fmt::format(", {:.2f}x the serial loop", median_fps / serial_fps);
+    if (frame_by_frame_fps > 0) {
+      out += fmt::format(", {:.2f}x frame by frame", median_fps / frame_by_frame_fps);
     }
     out += "\n";
   }

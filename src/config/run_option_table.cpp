@@ -138,7 +138,7 @@ std::vector<RunOptionSpec> make_table() {
   range(add("calibration-frames", &RunOptions::calibration_frames,
             "Frames of --calibration to calibrate on (a quarter as many more are held out to "
             "compare int8 with fp32)"),
-        1, 100000);
+        1, 1024);
   add("calibration-cache", &RunOptions::calibration_cache,
       "int8: keep the activation ranges in this file and read them from it on the next start "
       "(one made for another model, size or weights is refused); default: beside --weights, or "

@@ -14,7 +14,13 @@ void add_run_paths(PathPlan& plan, const RunOptions& o, const std::string& prefi
   plan.input(prefix + "--weights", o.weights);
   plan.input(prefix + "--config", o.config);
   if (is_local_file_uri(o.calibration)) plan.input(prefix + "--calibration", o.calibration);
-  plan.output(prefix + "--calibration-cache", o.calibration_cache);
+  // An existing cache is only read (one made for anything else is refused, never overwritten); a
+  // new one is written.
+  if (std::filesystem::exists(o.calibration_cache, ec)) {
+    plan.input(prefix + "--calibration-cache", o.calibration_cache);
+  } else {
+    plan.output(prefix + "--calibration-cache", o.calibration_cache);
+  }
   plan.output(prefix + "--output", o.output);
   plan.output(prefix + "--trace", o.trace);
   plan.output(prefix + "--retrain-save", o.retrain_save);

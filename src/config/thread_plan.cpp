@@ -22,7 +22,7 @@ ThreadPlan plan_threads(int cores, int streams, int threads, int decode_threads)
     plan.decode_why = "--decode-threads";
   } else {
     plan.decode_per_stream = std::clamp(plan.cores / (2 * plan.streams), 1, 4);
-    plan.decode_why = fmt::format("planned: at most half of {} core(s) for {} stream(s)",
+    plan.decode_why = fmt::format("planned: half of {} core(s) over {} stream(s), 1 to 4 each",
                                   plan.cores, plan.streams);
   }
   return plan;

@@ -21,8 +21,9 @@ struct ThreadPlan {
 
 // `threads` and `decode_threads`: the user's --threads and --decode-threads, 0 to plan.
 // Inference takes every core (it is what the run is for, and its OpenMP threads sleep when
-// idle); decoding gets at most half the cores in all, at least 1 and at most 4 threads a stream
-// (FFmpeg's frame threads add a frame of delay each and gain little beyond 4).
+// idle); decoding gets half the cores shared over the streams, at least 1 and at most 4
+// threads a stream (FFmpeg's frame threads add a frame of delay each and gain little beyond 4),
+// so with more streams than half the cores it is one thread a stream.
 ThreadPlan plan_threads(int cores, int streams, int threads, int decode_threads);
 
 }  // namespace streaminfer

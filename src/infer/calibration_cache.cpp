@@ -70,6 +70,7 @@ Status save_calibration(const std::string& path, const CalibrationRecord& record
   j["input_size"] = record.input_size;
   j["weights_fingerprint"] = record.weights;
   j["source"] = record.source;
+  j["source_uri"] = record.source_uri;
   j["frames"] = record.frames;
   j["agreement"] = record.agreement;
   j["comparison"] = record.comparison;
@@ -92,11 +93,13 @@ Result<std::optional<CalibrationRecord>> load_calibration(const std::string& pat
   text << in.rdbuf();
   const auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return fail("not JSON");
-  if (j.value("streaminfer_calibration", 0) != kFormatVersion) {
+  const auto version = j.find("streaminfer_calibration");
+  if (version == j.end() || !version->is_number_integer() || *version != kFormatVersion) {
     return fail(fmt::format("not a streaminfer calibration cache of format {}", kFormatVersion));
   }
   CalibrationRecord record;
   try {
+    record.source_uri = j.value("source_uri", std::string());
     record.model = j.at("model").get<std::string>();
     record.input_size = j.at("input_size").get<int>();
     record.weights = j.at("weights_fingerprint").get<std::string>();

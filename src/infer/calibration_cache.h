@@ -19,11 +19,12 @@ class Module;
 namespace streaminfer {
 
 struct CalibrationRecord {
-  std::string model;    // "yolov8n-shapes"
-  int input_size = 0;   // square model input
-  std::string weights;  // weights_fingerprint() of the float32 model that was calibrated
-  std::string source;   // "synthetic scenes" or the --calibration source as given
-  int64_t frames = 0;   // calibration forwards' images
+  std::string model;       // "yolov8n-shapes"
+  int input_size = 0;      // square model input
+  std::string weights;     // weights_fingerprint() of the float32 model that was calibrated
+  std::string source;      // what the ranges were measured on: "64 frames of clip.mp4 (...)"
+  std::string source_uri;  // the --calibration source as given; empty: synthetic scenes
+  int64_t frames = 0;      // calibration forwards' images
   // fp32 and int8 agreement on held-out frames (int8_agreement.h), -1 when not measured.
   double agreement = -1;
   std::string comparison;  // what the comparison on held-out frames found, for the next starts

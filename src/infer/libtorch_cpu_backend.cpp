@@ -26,6 +26,7 @@
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
 #include "infer/yolov8_int8.h"
+#include "source/synthetic_source.h"
 #include "train/synthetic_batches.h"
 
 namespace streaminfer {
@@ -213,10 +214,12 @@ class LibTorchCpuBackend : public InferenceBackend {
     builtin_ = std::move(loaded.value());
     torch::nn::Module& module = *builtin_.module;
     const bool classifier = builtin_.task == ModelTask::kClassify;
+    synthetic_classes_ = find_builtin(options.model)->labels == synthetic_class_names();
     if (int8_requested_) SI_RETURN_IF_ERROR(quantize(options));
-    // Fused in float32 first, then converted: folding in bfloat16 would round twice.
+    // Fused in float32 first, then converted: folding in bfloat16 would round twice. The int8
+    // model packed its own weights already; under auto the fp32 one may still run.
     if (dtype_ != torch::kFloat32) module.to(dtype_);
-    if (channels_last_ && !int8_) convert_to_channels_last(module);
+    if (channels_last_ && !(int8_ && use_int8_ && !auto_)) convert_to_channels_last(module);
     const std::string meaningless = classifier ? "scores" : "detections";
     // Written once the precision is settled (choose_micro_batch() times auto's candidates).
     describe_ = [this, options, weights, meaningless, classifier] {
@@ -230,7 +233,7 @@ class LibTorchCpuBackend : public InferenceBackend {
               ? fmt::format("weights '{}', {}", weights, find_builtin(options.model)->origin)
               : fmt::format("weights from '{}'", weights),
           info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
-          channels_last_ && !use_int8_ ? ", channels-last" : "",
+          channels_last_ && !(int8_ && use_int8_) ? ", channels-last" : "",
           builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
     };
     SI_RETURN_IF_ERROR(choose_split(options));
@@ -337,24 +340,19 @@ class LibTorchCpuBackend : public InferenceBackend {
           "--split-point {} runs the float32 layers; leave out --precision int8 to split",
           options.split_point));
     }
-    std::unique_ptr<Int8Model> int8;
-    if (auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module); yolo) {
-      auto made = YoloV8Int8::create(YoloV8(yolo));
-      if (!made) return made.status();
-      int8 = std::make_unique<YoloV8Int8>(std::move(made.value()));
-    } else if (auto resnet = std::dynamic_pointer_cast<ResNetImpl>(builtin_.module); resnet) {
-      auto made = ResNetInt8::create(ResNet(resnet));
-      if (!made) return made.status();
-      int8 = std::make_unique<ResNetInt8>(std::move(made.value()));
-    } else {
+    auto made = make_int8_model();
+    if (!made) return made.status();
+    if (!made.value()) {
       int8_unsupported(options.model);
       return Status::ok();
     }
+    std::unique_ptr<Int8Model> int8 = std::move(made.value());
     const int size = options.input_size > 0 ? options.input_size : builtin_.default_input_size;
     CalibrationRecord record;
     record.model = options.model;
     record.input_size = size;
     record.weights = weights_fingerprint(*builtin_.module);
+    record.source_uri = options.calibration_source;
     const bool explicit_cache = !options.calibration_cache.empty();
     // Random weights differ at every start: their ranges are never met again, so not kept.
     const std::string cache_path =
@@ -363,62 +361,68 @@ class LibTorchCpuBackend : public InferenceBackend {
             ? std::string()
             : default_calibration_cache_path(options.weights, options.model, size, record.weights,
                                              options.calibration_source);
-    auto cached = read_cache(options, cache_path, explicit_cache, record);
+    auto cached = read_cache(cache_path, explicit_cache, record);
     if (!cached) return cached.status();
-    torch::Tensor held_out;
-    std::vector<std::vector<GroundTruthBox>> held_out_truth;
     if (cached.value()) {
-      record = *cached.value();
-      if (Status used = int8->use_ranges(record.ranges, record.frames); !used) {
+      if (Status used = int8->use_ranges(cached.value()->ranges, cached.value()->frames); used) {
+        record = *cached.value();
+        info_.calibration = fmt::format("ranges read from '{}' ({}), no calibration forwards",
+                                        cache_path, record.source);
+      } else if (explicit_cache) {
         return Status::error(
-            fmt::format("calibration cache '{}': {}; delete it", cache_path, used.message()));
-      }
-      info_.calibration = fmt::format("ranges read from '{}' ({}), no calibration forwards",
-                                      cache_path, record.source);
-    } else {
-      auto frames = calibration_frames(options, size);
-      if (!frames) return frames.status();
-      c10::InferenceMode inference_mode;
-      const auto& images = frames->images;
-      constexpr int64_t kCalibrationBatch = 8;
-      for (int64_t start = 0; start < images.size(0); start += kCalibrationBatch) {
-        int8->calibrate(
-            images.narrow(0, start, std::min(kCalibrationBatch, images.size(0) - start)));
-      }
-      record.source = frames->description;
-      record.frames = int8->calibration_images();
-      record.ranges = int8->ranges();
-      held_out = frames->held_out;
-      held_out_truth = frames->held_out_truth;
-      info_.calibration = "calibrated on " + frames->description;
-    }
-    if (auto converted = int8->convert(); !converted) {
-      if (auto_) {
-        not_int8(converted.message());
+            fmt::format("--calibration-cache '{}': {}; delete it or name another file", cache_path,
+                        used.message()));
       } else {
-        info_.precision_fallback = fmt::format("--precision {}; running fp32", converted.message());
+        // The default place holds ranges of another graph (an older streaminfer): measured
+        // again and rewritten, on a fresh model.
+        cached.value().reset();
+        made = make_int8_model();
+        if (!made) return made.status();
+        int8 = std::move(made.value());
       }
-      info_.calibration.clear();
-      return Status::ok();
     }
-    if (held_out.defined() && held_out.size(0) > 0) {
-      c10::InferenceMode inference_mode;
-      const auto fp32_out = builtin_.forward(held_out), int8_out = int8->forward(held_out);
-      const auto agreement = output_agreement(builtin_.task, fp32_out, int8_out);
-      record.agreement = agreement.value;
-      record.comparison = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
-                                      held_out.size(0), agreement.description);
-      if (builtin_.task == ModelTask::kDetect && !held_out_truth.empty()) {
-        record.comparison += "; " + compare_map50(fp32_out, int8_out, held_out_truth);
+    try {
+      torch::Tensor held_out;
+      std::vector<std::vector<GroundTruthBox>> held_out_truth;
+      if (!cached.value()) {
+        auto frames = calibration_frames(options, size);
+        if (!frames) return frames.status();
+        c10::InferenceMode inference_mode;
+        for_each_batch(frames->images, [&](const torch::Tensor& part) { int8->calibrate(part); });
+        record.source = frames->description;
+        record.frames = int8->calibration_images();
+        record.ranges = int8->ranges();
+        held_out = frames->held_out;
+        held_out_truth = frames->held_out_truth;
+        info_.calibration = "calibrated on " + frames->description;
       }
-      int8_agreement_ = record.comparison;
-    } else {
-      int8_agreement_ = !record.comparison.empty() ? "when calibrated: " + record.comparison
-                        : record.agreement >= 0    ? fmt::format(
-                                                         "when calibrated, int8 and fp32 agreed on "
-                                                            "{:.2f} of the held-out candidates",
-                                                         record.agreement)
-                                                : "int8 and fp32 not compared";
+      if (auto converted = int8->convert(); !converted) {
+        if (auto_) {
+          not_int8(converted.message());
+        } else {
+          info_.precision_fallback =
+              fmt::format("--precision {}; running fp32", converted.message());
+          use_int8_ = false;
+        }
+        info_.calibration.clear();
+        return Status::ok();
+      }
+      if (held_out.defined() && held_out.size(0) > 0) {
+        record.agreement = -1;
+        record.comparison = compare_on_held_out(*int8, held_out, held_out_truth, &record.agreement);
+        int8_agreement_ = record.comparison;
+      } else {
+        int8_agreement_ = !record.comparison.empty() ? "when calibrated: " + record.comparison
+                          : record.agreement >= 0
+                              ? fmt::format(
+                                    "when calibrated, int8 and fp32 agreed on {:.2f} of "
+                                    "the held-out candidates",
+                                    record.agreement)
+                              : "int8 and fp32 not compared";
+      }
+    } catch (const std::exception& e) {
+      return Status::error(fmt::format("--precision {}: int8 calibration of {} failed: {}",
+                                       options.precision, options.model, error_reason(e.what())));
     }
     if (!cached.value() && !cache_path.empty()) {
       if (Status saved = save_calibration(cache_path, record); saved) {
@@ -444,28 +448,80 @@ class LibTorchCpuBackend : public InferenceBackend {
     return Status::ok();
   }
 
-  // The cached record at `path` when it was made for this model, size and weights (and, when
-  // --calibration is given, on that source); nullopt when the ranges are to be measured.
-  Result<std::optional<CalibrationRecord>> read_cache(const BackendOptions& options,
-                                                      const std::string& path, bool explicit_cache,
+  // The int8 form of the built-in model; null when it has none.
+  Result<std::unique_ptr<Int8Model>> make_int8_model() {
+    if (auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module); yolo) {
+      auto made = YoloV8Int8::create(YoloV8(yolo));
+      if (!made) return made.status();
+      return std::unique_ptr<Int8Model>(std::make_unique<YoloV8Int8>(std::move(made.value())));
+    }
+    if (auto resnet = std::dynamic_pointer_cast<ResNetImpl>(builtin_.module); resnet) {
+      auto made = ResNetInt8::create(ResNet(resnet));
+      if (!made) return made.status();
+      return std::unique_ptr<Int8Model>(std::make_unique<ResNetInt8>(std::move(made.value())));
+    }
+    return std::unique_ptr<Int8Model>();
+  }
+
+  // Calibration and comparison forwards of at most 8 frames, whatever the frame count.
+  template <typename Step>
+  static void for_each_batch(const torch::Tensor& images, Step step) {
+    constexpr int64_t kBatch = 8;
+    for (int64_t start = 0; start < images.size(0); start += kBatch) {
+      step(images.narrow(0, start, std::min(kBatch, images.size(0) - start)));
+    }
+  }
+
+  // fp32 against int8 on the held-out frames: the agreement (int8_agreement.h) into
+  // `agreement`, and one line; with ground truth of the synthetic classes the model was trained
+  // on, both mAP@0.5 too.
+  std::string compare_on_held_out(Int8Model& int8, const torch::Tensor& held_out,
+                                  const std::vector<std::vector<GroundTruthBox>>& truth,
+                                  double* agreement) {
+    c10::InferenceMode inference_mode;
+    std::vector<torch::Tensor> fp32_parts, int8_parts;
+    for_each_batch(held_out, [&](const torch::Tensor& part) {
+      fp32_parts.push_back(builtin_.forward(part).to(torch::kFloat32));
+      int8_parts.push_back(int8.forward(part));
+    });
+    const auto fp32_out = torch::cat(fp32_parts), int8_out = torch::cat(int8_parts);
+    const auto compared = output_agreement(builtin_.task, fp32_out, int8_out);
+    *agreement = compared.value;
+    std::string line = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
+                                   held_out.size(0), compared.description);
+    // Synthetic ground truth means something only to a detector of the synthetic classes.
+    if (builtin_.task == ModelTask::kDetect && !truth.empty() && synthetic_classes_) {
+      line += "; " + compare_map50(fp32_out, int8_out, truth);
+    }
+    return line;
+  }
+
+  // The cached record at `path` when it was made for this model, size and weights; nullopt when
+  // the ranges are to be measured. An explicit cache made for something else is refused (never
+  // overwritten); the default place is measured again and rewritten.
+  Result<std::optional<CalibrationRecord>> read_cache(const std::string& path, bool explicit_cache,
                                                       const CalibrationRecord& want) {
     if (path.empty()) return std::optional<CalibrationRecord>{};
     auto loaded = load_calibration(path);
     if (!loaded) {
       if (explicit_cache) return Status::error("--calibration-cache: " + loaded.status().message());
-      return std::optional<CalibrationRecord>{};  // the default place: measured again, rewritten
+      return std::optional<CalibrationRecord>{};
     }
     if (!loaded.value()) return loaded;
-    if (const std::string differs = calibration_mismatch(*loaded.value(), want); !differs.empty()) {
+    std::string differs = calibration_mismatch(*loaded.value(), want);
+    // Asked to calibrate on a source the cache was not measured on.
+    if (differs.empty() && !want.source_uri.empty() &&
+        loaded.value()->source_uri != want.source_uri) {
+      differs = fmt::format(
+          "measured on '{}', not on --calibration '{}'",
+          loaded.value()->source_uri.empty() ? "synthetic scenes" : loaded.value()->source_uri,
+          want.source_uri);
+    }
+    if (!differs.empty()) {
       if (explicit_cache) {
         return Status::error(fmt::format(
             "--calibration-cache '{}': {}; delete it or name another file", path, differs));
       }
-      return std::optional<CalibrationRecord>{};
-    }
-    // Asked to calibrate on a source the cache was not measured on: measured again.
-    if (!options.calibration_source.empty() &&
-        loaded.value()->source.find(options.calibration_source) == std::string::npos) {
       return std::optional<CalibrationRecord>{};
     }
     return loaded;
@@ -502,6 +558,7 @@ class LibTorchCpuBackend : public InferenceBackend {
         "--precision int8: not available for {}; running fp32 (int8 covers the built-in YOLOv8 "
         "detectors and ResNets)",
         what);
+    use_int8_ = false;
   }
 
   // --precision auto settles on fp32 before timing anything.
@@ -512,6 +569,8 @@ class LibTorchCpuBackend : public InferenceBackend {
 
   Status finish_description() {
     info_.precision = int8_ && use_int8_ ? int8_description_ : info_.precision;
+    // Asked for a precision that cannot run: the fp32 that runs says why, as the warning does.
+    if (!info_.precision_fallback.empty()) info_.precision_why = info_.precision_fallback;
     if (auto_ && !(int8_ && use_int8_) && info_.precision_why == "asked for") {
       info_.precision_why = "auto: fp32";
     }
@@ -600,9 +659,10 @@ class LibTorchCpuBackend : public InferenceBackend {
  private:
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
-  bool int8_requested_ = false;  // and the probe ran it
-  bool auto_ = false;            // --precision auto
-  bool use_int8_ = false;        // forwards run int8_ (auto: once timed faster)
+  bool int8_requested_ = false;     // and the probe ran it
+  bool auto_ = false;               // --precision auto
+  bool use_int8_ = false;           // forwards run int8_ (auto: once timed faster)
+  bool synthetic_classes_ = false;  // the model detects the synthetic scenes' classes
   std::string int8_isa_;
   std::string int8_description_;
   std::string int8_agreement_;

@@ -29,7 +29,7 @@ TEST(ThreadPlan, NoCoreOrStreamStillPlansOneOfEach) {
   const ThreadPlan plan = plan_threads(0, 0, 0, 0);
   EXPECT_EQ(plan.inference, 1);
   EXPECT_EQ(plan.decode_per_stream, 1);
-  EXPECT_NE(plan.describe().find("planned: at most half of 1 core(s) for 1 stream(s)"),
+  EXPECT_NE(plan.describe().find("planned: half of 1 core(s) over 1 stream(s), 1 to 4 each"),
             std::string::npos)
       << plan.describe();
 }

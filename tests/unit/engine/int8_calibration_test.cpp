@@ -135,10 +135,16 @@ TEST(Int8Calibration, TheDefaultCacheIsBesideTheWeightsOrInTheUserCache) {
       default_calibration_cache_path("/m/w.pt", "yolov8n", 640, "abc", "a.mp4");
   EXPECT_NE(clip, default_calibration_cache_path("/m/w.pt", "yolov8n", 640, "abc", "b.mp4"));
   EXPECT_EQ(clip.rfind("/m/w.pt.int8-640-", 0), 0u) << clip;
+  const char* before = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = before != nullptr ? before : "";
   ::setenv("XDG_CACHE_HOME", "/xdg", 1);
   EXPECT_EQ(default_calibration_cache_path("", "yolov8n", 320, "abc", ""),
             "/xdg/streaminfer/calibration/yolov8n-320-abc-synthetic.json");
-  ::unsetenv("XDG_CACHE_HOME");
+  if (before != nullptr) {
+    ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    ::unsetenv("XDG_CACHE_HOME");
+  }
 }
 
 // Darker frames, smaller ranges: what calibrating on the user's own frames is for.
