@@ -71,8 +71,11 @@ Status Int8Model::use_ranges(const std::map<std::string, std::pair<float, float>
   for (auto& [site, range] : ranges_) {
     const auto found = ranges.find(site);
     if (found == ranges.end()) {
+      // Said before clear(): `site` is a key of ranges_.
+      Status refused =
+          Status::error(fmt::format("no range for {}: the ranges are of another graph", site));
       ranges_.clear();
-      return Status::error(fmt::format("no range for {}: the ranges are of another graph", site));
+      return refused;
     }
     range.set(found->second.first, found->second.second);
   }
