@@ -351,10 +351,13 @@ class LibTorchCpuBackend : public InferenceBackend {
     CalibrationRecord record;
     record.model = options.model;
     record.input_size = size;
-    record.weights = weights_fingerprint(*builtin_.module);
     record.source_uri = options.calibration_source;
     const bool explicit_cache = !options.calibration_cache.empty();
-    // Random weights differ at every start: their ranges are never met again, so not kept.
+    // Random weights differ at every start: their ranges are never met again, so not kept (and
+    // their fingerprint, a pass over every parameter, not taken).
+    if (explicit_cache || !info_.random_weights) {
+      record.weights = weights_fingerprint(*builtin_.module);
+    }
     const std::string cache_path =
         explicit_cache ? options.calibration_cache
         : info_.random_weights
