@@ -59,13 +59,13 @@ BackendOptions backend_options(const RunOptions& o, const ThreadPlan& plan) {
 }
 
 OutputOptions output_options(const RunOptions& o, const std::string& model_name) {
-  return {o.output, o.metrics_dir, o.trace, model_name, o.sinks};
+  return {o.output, o.metrics_dir, o.trace, model_name, o.sinks, {}};
 }
 
 PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name,
                                  const ThreadPlan& plan) {
   PipelineOptions p;
-  p.sources = o.sources;
+  p.sources.assign(o.sources.begin(), o.sources.end());
   p.source_options.decode_threads = plan.decode_per_stream;
   p.source_options.hwdec = o.hwdec;
   p.source_options.stall_timeout_s = o.stall_timeout;

@@ -28,14 +28,37 @@ Batcher::Batcher(const BatcherOptions& options, std::vector<OverflowPolicy> stre
   for (size_t i = 0; i < stream_policies.size(); ++i) {
     streams_[i].policy = stream_policies[i];
     streams_[i].capacity = capacity_for(stream_policies[i]);
+    active_.push_back(static_cast<int>(i));
   }
+}
+
+int Batcher::add_stream(OverflowPolicy policy) {
+  std::lock_guard lock(mutex_);
+  StreamQueue& queue = streams_.emplace_back();
+  queue.policy = policy;
+  queue.capacity = capacity_for(policy);
+  const int id = static_cast<int>(streams_.size()) - 1;
+  active_.push_back(id);
+  return id;
+}
+
+int Batcher::num_streams() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(streams_.size());
+}
+
+void Batcher::retire_if_done(int stream_id) {
+  const StreamQueue& queue = streams_[static_cast<size_t>(stream_id)];
+  if (!queue.closed || !queue.frames.empty()) return;
+  const auto at = std::lower_bound(active_.begin(), active_.end(), stream_id);
+  if (at != active_.end() && *at == stream_id) active_.erase(at);
 }
 
 bool Batcher::push(FramePtr frame, FramePtr* dropped) {
   if (!frame) return false;
   std::unique_lock lock(mutex_);
   if (shut_down_) return false;
-  if (frame->stream_id < 0 || frame->stream_id >= num_streams()) return false;
+  if (!valid_id(frame->stream_id)) return false;
   StreamQueue& queue = streams_[static_cast<size_t>(frame->stream_id)];
   // A closed stream promised no more frames; accepting one would break the end-of-stream flush.
   if (queue.closed) return false;
@@ -58,8 +81,9 @@ bool Batcher::push(FramePtr frame, FramePtr* dropped) {
 
 void Batcher::close_stream(int stream_id) {
   std::lock_guard lock(mutex_);
-  if (stream_id < 0 || stream_id >= num_streams()) return;
+  if (!valid_id(stream_id)) return;
   streams_[static_cast<size_t>(stream_id)].closed = true;
+  retire_if_done(stream_id);
   frame_arrived_.notify_all();
   space_freed_.notify_all();
 }
@@ -71,7 +95,7 @@ size_t Batcher::capacity_for(OverflowPolicy policy) const {
 
 void Batcher::set_policy(int stream_id, OverflowPolicy policy) {
   std::lock_guard lock(mutex_);
-  if (stream_id < 0 || stream_id >= num_streams()) return;
+  if (!valid_id(stream_id)) return;
   StreamQueue& queue = streams_[static_cast<size_t>(stream_id)];
   queue.policy = policy;
   queue.capacity = capacity_for(policy);
@@ -88,10 +112,17 @@ std::vector<int64_t> Batcher::abandon() {
       for (auto& frame : queue.frames) discarded.push_back(std::move(frame));
       queue.frames.clear();
     }
+    for (size_t i = 0; i < streams_.size(); ++i) retire_if_done(static_cast<int>(i));
     frame_arrived_.notify_all();
     space_freed_.notify_all();
   }
   return lost;
+}
+
+void Batcher::stop_waiting_for_new_streams() {
+  std::lock_guard lock(mutex_);
+  options_.wait_for_new_streams = false;
+  frame_arrived_.notify_all();
 }
 
 void Batcher::shutdown() {
@@ -110,7 +141,8 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
   // only replaces frames). Waiting out max_wait then would add latency and gain nothing.
   const auto cannot_grow = [&] {
     if (shut_down_) return true;
-    return std::all_of(streams_.begin(), streams_.end(), [&](const StreamQueue& q) {
+    return std::all_of(active_.begin(), active_.end(), [&](int id) {
+      const StreamQueue& q = streams_[static_cast<size_t>(id)];
       return q.closed || q.frames.size() >= q.capacity;
     });
   };
@@ -118,7 +150,7 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
   for (;;) {
     const size_t queued = total_queued();
     if (queued == 0) {
-      if (shut_down_ || all_closed_and_empty()) return std::nullopt;
+      if (shut_down_ || (active_.empty() && !options_.wait_for_new_streams)) return std::nullopt;
       frame_arrived_.wait(lock);
       continue;
     }
@@ -131,13 +163,17 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
 
   std::vector<FramePtr> batch;
   batch.reserve(max_batch);
-  const int n = num_streams();
+  // Round-robin over the active streams, starting at next_stream_ (or the first active id after
+  // it, when that stream left).
+  const size_t n = active_.size();
+  const size_t start = static_cast<size_t>(
+      std::lower_bound(active_.begin(), active_.end(), next_stream_) - active_.begin());
   int first_served = -1;
   bool took_any = true;
   while (batch.size() < max_batch && took_any) {
     took_any = false;
-    for (int i = 0; i < n && batch.size() < max_batch; ++i) {
-      const int s = (next_stream_ + i) % n;
+    for (size_t i = 0; i < n && batch.size() < max_batch; ++i) {
+      const int s = active_[(start + i) % n];
       StreamQueue& queue = streams_[static_cast<size_t>(s)];
       if (queue.frames.empty()) continue;
       batch.push_back(std::move(queue.frames.front()));
@@ -146,8 +182,12 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
       took_any = true;
     }
   }
-  // Rotate past the first stream served so that a partial pass does not always favour stream 0.
-  if (first_served >= 0) next_stream_ = (first_served + 1) % n;
+  // Rotate past the first stream served so that a partial pass does not always favour the first.
+  if (first_served >= 0) next_stream_ = first_served + 1;
+  std::erase_if(active_, [&](int id) {
+    const StreamQueue& q = streams_[static_cast<size_t>(id)];
+    return q.closed && q.frames.empty();
+  });
   space_freed_.notify_all();
   lock.unlock();
 
@@ -158,24 +198,19 @@ std::optional<std::vector<FramePtr>> Batcher::next_batch() {
 
 int64_t Batcher::dropped(int stream_id) const {
   std::lock_guard lock(mutex_);
-  if (stream_id < 0 || stream_id >= num_streams()) return 0;
+  if (!valid_id(stream_id)) return 0;
   return streams_[static_cast<size_t>(stream_id)].dropped;
 }
 
 size_t Batcher::depth(int stream_id) const {
   std::lock_guard lock(mutex_);
-  if (stream_id < 0 || stream_id >= num_streams()) return 0;
+  if (!valid_id(stream_id)) return 0;
   return streams_[static_cast<size_t>(stream_id)].frames.size();
-}
-
-bool Batcher::all_closed_and_empty() const {
-  return std::all_of(streams_.begin(), streams_.end(),
-                     [](const StreamQueue& q) { return q.closed && q.frames.empty(); });
 }
 
 size_t Batcher::total_queued() const {
   size_t total = 0;
-  for (const StreamQueue& q : streams_) total += q.frames.size();
+  for (const int id : active_) total += streams_[static_cast<size_t>(id)].frames.size();
   return total;
 }
 
@@ -183,7 +218,8 @@ int64_t Batcher::oldest_enqueue_ns() const {
   int64_t oldest = std::numeric_limits<int64_t>::max();
   bool any = false;
   // Per-stream queues are FIFO, so each stream's oldest frame is at its front.
-  for (const StreamQueue& q : streams_) {
+  for (const int id : active_) {
+    const StreamQueue& q = streams_[static_cast<size_t>(id)];
     if (q.frames.empty()) continue;
     oldest = std::min(oldest, q.frames.front()->t.decode_end);
     any = true;

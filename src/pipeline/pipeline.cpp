@@ -31,13 +31,13 @@ Pipeline::Impl::Impl(PipelineOptions opts, InferenceBackend& backend_ref)
       backend(backend_ref),
       stop_request(options.stop != nullptr ? options.stop : &own_stop),
       outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
-               options.sinks}) {}
+               options.sinks, options.peers}) {}
 
 void Pipeline::Impl::preprocess_loop() {
   LetterboxPreprocessor preprocessor;
   const int width = backend.info().input_width, height = backend.info().input_height;
   const int64_t plane = static_cast<int64_t>(3) * width * height;
-  std::vector<bool> warned(streams.size(), false);
+  std::vector<bool> warned;  // per stream, grown as streams join
   int64_t step = 0;
   while (true) {
     if (options.max_steps > 0 && step >= options.max_steps) {
@@ -70,8 +70,10 @@ void Pipeline::Impl::preprocess_loop() {
         std::fill(slot, slot + plane, kLetterboxPadValue / 255.0f);
         frame.letterbox =
             LetterboxTransform::compute(frame.image->width, frame.image->height, width, height);
-        if (!warned[frame.stream_id]) {
-          warned[frame.stream_id] = true;
+        const auto id = static_cast<size_t>(frame.stream_id);
+        if (warned.size() <= id) warned.resize(id + 1, false);
+        if (!warned[id]) {
+          warned[id] = true;
           std::fprintf(stderr, "streaminfer: error: stream %d: %s\n", frame.stream_id,
                        status.message().c_str());
         }
@@ -229,7 +231,12 @@ void Pipeline::Impl::postprocess_loop() {
                    "the run (the summary goes to stderr)\n");
       stop_request->request(kStopStdoutClosed);
     }
-    for (auto& frame : b.frames) streams[frame->stream_id]->done.fetch_add(1);
+    const int64_t delivered = now_ns();
+    for (auto& frame : b.frames) {
+      Stream& stream = *streams[static_cast<size_t>(frame->stream_id)];
+      stream.done.fetch_add(1);
+      stream.last_result_ns.store(delivered);
+    }
     record_batch(b);
     batches_done.fetch_add(1);
     std::lock_guard lock(stats_mutex);
@@ -238,18 +245,18 @@ void Pipeline::Impl::postprocess_loop() {
 }
 
 void Pipeline::Impl::sampler_loop() {
-  std::vector<size_t> depths(streams.size());
-  std::vector<int64_t> dropped(streams.size());
-  std::vector<int64_t> done(streams.size());
+  std::vector<StreamQueueSample> samples;
   std::unique_lock lock(sampler_mutex);
   do {
     follow_stop_request();
-    for (size_t i = 0; i < streams.size(); ++i) {
-      depths[i] = batcher->depth(static_cast<int>(i));
-      dropped[i] = batcher->dropped(static_cast<int>(i));
-      done[i] = streams[i]->done.load();
+    reap_ended_streams();
+    samples.clear();
+    for (const auto& stream : streams) {
+      if (stream->removed.load()) continue;
+      samples.push_back({stream->id, batcher->depth(stream->id), batcher->dropped(stream->id),
+                         stream->done.load()});
     }
-    outputs.on_queue_sample(now_ns(), depths, dropped, done);
+    outputs.on_queue_sample(now_ns(), samples);
   } while (!sampler_wake.wait_for(lock, kQueueSampleInterval, [this] { return sampler_done; }));
 }
 
@@ -262,7 +269,11 @@ void Pipeline::Impl::follow_stop_request() {
   }
   if (stop.load() && !sources_interrupted) {
     sources_interrupted = true;
+    // Streams are no longer added (add_stream refuses once `stop` is set; this lock orders it).
+    std::lock_guard lifecycle(lifecycle_mutex);
+    batcher->stop_waiting_for_new_streams();
     for (auto& stream : streams) {
+      stream->cancel.store(true);
       if (stream->ready.load(std::memory_order_acquire)) stream->source->interrupt();
     }
   }
@@ -306,6 +317,8 @@ void Pipeline::Impl::record_batch(const Batch& b) {
 }
 
 std::unique_ptr<AccuracyTracker> Pipeline::Impl::accuracy_tracker() const {
+  // The streams at the start: one added later is not tracked (its ground-truth classes could not
+  // join the class list the figures are already counted in).
   std::vector<bool> has_ground_truth;
   std::vector<std::vector<std::string>> classes;
   for (const auto& stream : streams) {
@@ -322,11 +335,12 @@ std::unique_ptr<AccuracyTracker> Pipeline::Impl::accuracy_tracker() const {
 
 std::string Pipeline::Impl::live_detail() {
   std::string queues;
-  for (size_t i = 0; i < streams.size(); ++i) {
+  const size_t count = streams.size();
+  for (size_t i = 0; i < count; ++i) {
     queues += fmt::format("{}{}", i ? "," : "", batcher->depth(static_cast<int>(i)));
   }
   std::string states;
-  for (size_t i = 0; i < streams.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     if (!streams[i]->ready.load(std::memory_order_acquire)) continue;
     const std::string state = streams[i]->source->state();
     if (!state.empty()) states += fmt::format(" | stream {} {}", i, state);
@@ -344,8 +358,13 @@ Pipeline::Pipeline(PipelineOptions options, InferenceBackend& backend)
 
 Pipeline::~Pipeline() {
   // An open still waiting for a camera gives up at once; its thread must end before the state
-  // it reads goes away.
+  // it reads goes away. So must a stream thread that run() never joined (a service that was
+  // never run).
   impl_->stop.store(true);
+  for (const auto& stream : impl_->streams) {
+    stream->cancel.store(true);
+    if (stream->thread.joinable()) stream->thread.join();
+  }
   impl_->wait_for_opens();
 }
 
@@ -383,11 +402,6 @@ Result<RunStats> Pipeline::run() {
   m.stats.precision_why = model.precision_why;
   m.stats.calibration = model.calibration;
   m.stats.thread_plan = m.options.thread_plan;
-  m.stats.streams.resize(m.streams.size());
-  for (size_t i = 0; i < m.streams.size(); ++i) {
-    m.stats.streams[i].stream_id = static_cast<int>(i);
-    m.stats.streams[i].uri = m.streams[i]->uri;
-  }
   if (m.options.trainer) {
     m.stats.retrain = RetrainStats{};
     m.stats.retrain->model = m.options.trainer->description();
@@ -400,17 +414,20 @@ Result<RunStats> Pipeline::run() {
   m.stop_request->set_phase(RunPhase::kRunning);
   if (m.stop_request->requested()) m.stop.store(true);
 
-  std::vector<std::thread> source_threads;
-  for (size_t i = 0; i < m.streams.size(); ++i) {
-    const auto& stream = *m.streams[i];
-    if (stream.ready.load() || stream.opening.valid()) {
-      m.sources_running.fetch_add(1);
-      source_threads.emplace_back([&m, i] { m.source_loop(static_cast<int>(i)); });
-    } else {
-      m.batcher->close_stream(static_cast<int>(i));
+  {
+    std::lock_guard lock(m.lifecycle_mutex);
+    m.running = true;
+    for (const auto& stream : m.streams) {
+      if (!stream->removed.load() && (stream->ready.load() || stream->opening.valid())) {
+        m.start_stream_thread(*stream);
+      } else {
+        m.batcher->close_stream(stream->id);
+      }
+    }
+    if (m.sources_running.load() == 0 && !m.options.service) {
+      m.stop_request->set_phase(RunPhase::kDraining);
     }
   }
-  if (source_threads.empty()) m.stop_request->set_phase(RunPhase::kDraining);
   std::thread preprocess([&m] { m.preprocess_loop(); });
   std::thread postprocess([&m] { m.postprocess_loop(); });
   std::thread sampler([&m] { m.sampler_loop(); });
@@ -431,7 +448,12 @@ Result<RunStats> Pipeline::run() {
   // from it measured ~4% faster here than from a thread started for the run
   // (bench/results/frames).
   m.inference_loop();
-  for (auto& t : source_threads) t.join();
+  {
+    std::lock_guard lock(m.lifecycle_mutex);
+    for (const auto& stream : m.streams) {
+      if (stream->thread.joinable()) stream->thread.join();
+    }
+  }
   preprocess.join();
   postprocess.join();
   {
@@ -450,7 +472,7 @@ Result<RunStats> Pipeline::run() {
   // outputs closing), so its life is the run's wall time.
   stats.inference_thread.idle_ms += ns_to_ms(run_end - m.inference_thread_end);
   stats.inference_thread.lifetime_ms = stats.wall_seconds * 1000.0;
-  for (size_t i = 0; i < m.streams.size(); ++i) {
+  for (size_t i = 0; i < m.streams.size() && i < stats.streams.size(); ++i) {
     auto& s = stats.streams[i];
     const auto& stream = *m.streams[i];
     s.status = stream.status;

@@ -15,6 +15,7 @@
 
 #include "batch/batcher.h"
 #include "infer/backend.h"
+#include "pipeline/output_peer.h"
 #include "postprocess/yolo_decode.h"
 #include "profile/run_stats.h"
 #include "source/source.h"
@@ -27,8 +28,37 @@ class StopRequest;
 
 enum class PaceMode { kAuto, kMax, kRealtime };
 
+// One stream to run: its source URI and, for a service's cameras, a name and its own sampling.
+struct StreamSpec {
+  StreamSpec() = default;
+  // A stream given by its URI alone (run's --source).
+  StreamSpec(std::string source_uri) : uri(std::move(source_uri)) {}  // NOLINT: implicit
+  StreamSpec(const char* source_uri) : uri(source_uri) {}             // NOLINT: implicit
+
+  std::string uri;
+  std::string name;        // empty: "stream-ID"
+  int every_nth = 0;       // 0: PipelineOptions::every_nth
+  double sample_fps = -1;  // < 0: PipelineOptions::sample_fps
+};
+
+// A stream as the service's API shows it (Pipeline::streams()).
+struct StreamState {
+  int id = 0;
+  std::string name, uri;
+  std::string status;       // "ok", "opening", "failed: ...", "ended", "removed", ...
+  std::string description;  // the source's own ("h264 1280x720 @ 30 fps, live ...")
+  bool live = false;
+  bool up = false;  // opened and reading
+  bool removed = false;
+  int every_nth = 1;
+  double sample_fps = 0;
+  int64_t decoded = 0, done = 0, skipped = 0, dropped = 0, reconnects = 0, decode_errors = 0;
+  size_t queued = 0;
+  double seconds_since_result = -1;  // -1: no result yet
+};
+
 struct PipelineOptions {
-  std::vector<std::string> sources;
+  std::vector<StreamSpec> sources;
   SourceOptions source_options;
   PaceMode pace = PaceMode::kAuto;  // auto: realtime for live sources, max for files
   BatcherOptions batcher;
@@ -47,6 +77,13 @@ struct PipelineOptions {
 
   // mqtt://host[:port]/topic: per-frame detections and a stats message to a broker.
   std::vector<std::string> sinks;
+  // Outputs plugged in beside the built-in ones (the service's metrics registry).
+  std::vector<std::shared_ptr<OutputPeer>> peers;
+
+  // A service: the run goes on while streams end, fail or are removed, and with none at all,
+  // until a stop request; streams are added and removed while it runs (add_stream,
+  // remove_stream). Not a service: the run ends when every stream ended.
+  bool service = false;
 
   // Stop requests from outside (signals, stdout closed), not owned: the first ends the sources
   // and drains every frame already read, a second discards the queued frames; the run's stats
@@ -79,6 +116,19 @@ class Pipeline {
   // Async-signal-safe (atomic stores): a signal handler may call it. Sources blocked on a
   // network read are interrupted within 100 ms (the queue sampling interval).
   void request_stop();
+
+  // A service's stream joins the running pipeline (also before run(): it starts with the run):
+  // its open runs on its own thread, so the caller never waits for a camera. Returns its id.
+  // Fails when the run is stopping or the stream table is full.
+  Result<int> add_stream(const StreamSpec& spec);
+  // The stream leaves: its source is interrupted and its thread joined; the frames it had
+  // queued are still inferred and written (waited for, at most 2 s). Fails for an unknown id or
+  // a stream already removed. The other streams never pause.
+  Result<StreamState> remove_stream(int id);
+  // Every stream so far (removed ones included, marked), by id.
+  std::vector<StreamState> streams() const;
+  // Frames with a result and batches so far, for a service's metrics.
+  int64_t batches_done() const;
 
   const std::vector<SourceInfo>& source_infos() const { return source_infos_; }
   // Retrain mode, after open_sources(): the streams without ground truth, which train on

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "batch/bounded_queue.h"
@@ -30,10 +31,23 @@ inline constexpr auto kQueueSampleInterval = std::chrono::milliseconds(100);
 // How long open_sources() waits for sources before the run goes on without the ones still
 // opening (a camera that does not answer): they join when they open, or fail on their own.
 inline constexpr auto kOpenGrace = std::chrono::seconds(1);
+// How long remove_stream() waits for the frames the stream had queued to be inferred.
+inline constexpr auto kRemoveDrainWait = std::chrono::seconds(2);
 
 struct Pipeline::Impl {
   struct Stream {
+    int id = 0;
     std::string uri;
+    std::string name;
+    int every_nth = 1;
+    double sample_fps = 0;
+    // Its open and its reads give up (the source's interrupt callback): the run stops or the
+    // stream is removed.
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> removed{false};
+    std::atomic<bool> ended{false};  // its thread is done (joined by the sampler or the remover)
+    std::thread thread;              // guarded by lifecycle_mutex
+    std::atomic<int64_t> last_result_ns{0};
     // Until `ready`: the open running on its own thread; the stream's thread takes it over.
     std::future<Result<std::unique_ptr<Source>>> opening;
     int64_t open_start_ns = 0;
@@ -50,6 +64,32 @@ struct Pipeline::Impl {
     int64_t unprocessed = 0;  // abandoned by a shortened stop (sampler thread)
   };
 
+  // Streams by id. Ids are never reused: a removed stream keeps its slot (a tombstone without its
+  // source), so the threads that look a stream up by a frame's stream_id never see a slot move
+  // or go away while the run lasts. Readers on any thread see the streams added before size();
+  // add() is called under lifecycle_mutex.
+  class StreamTable {
+   public:
+    static constexpr int kCapacity = 1 << 16;
+    StreamTable() : slots_(std::make_unique<std::unique_ptr<Stream>[]>(kCapacity)) {}
+    size_t size() const { return count_.load(std::memory_order_acquire); }
+    const std::unique_ptr<Stream>& operator[](size_t id) const { return slots_[id]; }
+    const std::unique_ptr<Stream>* begin() const { return slots_.get(); }
+    const std::unique_ptr<Stream>* end() const { return slots_.get() + size(); }
+    bool full() const { return size() >= static_cast<size_t>(kCapacity); }
+    Stream& add(std::unique_ptr<Stream> stream) {
+      const size_t id = count_.load(std::memory_order_relaxed);
+      stream->id = static_cast<int>(id);
+      slots_[id] = std::move(stream);
+      count_.store(id + 1, std::memory_order_release);
+      return *slots_[id];
+    }
+
+   private:
+    std::unique_ptr<std::unique_ptr<Stream>[]> slots_;
+    std::atomic<size_t> count_{0};
+  };
+
   Impl(PipelineOptions opts, InferenceBackend& backend_ref);
 
   PipelineOptions options;
@@ -57,7 +97,11 @@ struct Pipeline::Impl {
   StopRequest own_stop;  // when options.stop is null
   StopRequest* stop_request;
   RunOutputs outputs;
-  std::vector<std::unique_ptr<Stream>> streams;
+  StreamTable streams;
+  // Serialises adding, removing and listing streams (API threads, the sampler's reaping) and
+  // guards each Stream::thread; taken before stats_mutex, never after.
+  mutable std::mutex lifecycle_mutex;
+  bool running = false;  // run() started the stream threads; guarded by lifecycle_mutex
   std::unique_ptr<Batcher> batcher;
   BoundedQueue<at::Tensor> tensor_pool{kTensorPoolSize, OverflowPolicy::kBlock};
   BoundedQueue<BatchPtr> to_inference{kStageQueueCapacity, OverflowPolicy::kBlock};
@@ -78,17 +122,28 @@ struct Pipeline::Impl {
   std::condition_variable sampler_wake;
   bool sampler_done = false;
 
-  std::mutex stats_mutex;  // guards stats, inference_error and the streams' status
+  mutable std::mutex stats_mutex;  // guards stats, inference_error and the streams' status
   RunStats stats;
   std::string inference_error;
 
   // pipeline_sources.cpp
   // Starts opening every source on its own thread and waits up to kOpenGrace for them.
   Status open_all();
+  // A new stream (under lifecycle_mutex): its slot, batcher queue and stats row, and its open
+  // started on its own thread.
+  Stream& create_stream(const StreamSpec& spec);
+  // Starts the stream's thread (under lifecycle_mutex, once the run runs).
+  void start_stream_thread(Stream& stream);
+  // Joins the threads of streams that ended on their own (sampler thread).
+  void reap_ended_streams();
+  // A stream's row for the API (under lifecycle_mutex).
+  StreamState state_of(const Stream& stream, int64_t now) const;
   // The stream's open result, taken over: sets source, info and the batcher's policy. False when
   // it failed or was cancelled (status and the error line are done).
   bool adopt(int id, Result<std::unique_ptr<Source>> opened, bool late);
   void source_loop(int id);
+  // The stream's thread is done (its last act).
+  void end_stream_thread(Stream& stream);
   void report_end_of_stream(int id, int64_t frames);
   // Waits for every open still running (each gives up at once when `stop` is set).
   void wait_for_opens();

@@ -13,24 +13,44 @@
 
 namespace streaminfer {
 
-Status Pipeline::Impl::open_all() {
-  SourceOptions source_options = options.source_options;
-  source_options.cancel = &stop;
-  if (stop_request->requested()) stop.store(true);
-  for (const auto& uri : options.sources) {
-    auto stream = std::make_unique<Stream>();
-    stream->uri = uri;
-    stream->info.uri = uri;
-    stream->open_start_ns = now_ns();
-    if (!stop.load()) {
-      stream->opening = std::async(
-          std::launch::async, [uri, source_options] { return open_source(uri, source_options); });
-    }
-    streams.push_back(std::move(stream));
+Pipeline::Impl::Stream& Pipeline::Impl::create_stream(const StreamSpec& spec) {
+  auto owned = std::make_unique<Stream>();
+  Stream& stream = *owned;
+  stream.uri = spec.uri;
+  stream.info.uri = spec.uri;
+  stream.every_nth = spec.every_nth > 0 ? spec.every_nth : options.every_nth;
+  stream.sample_fps = spec.sample_fps >= 0 ? spec.sample_fps : options.sample_fps;
+  stream.open_start_ns = now_ns();
+  streams.add(std::move(owned));
+  stream.name = spec.name.empty() ? fmt::format("stream-{}", stream.id) : spec.name;
+  // The same id: both add in order, under lifecycle_mutex. Its policy is set when it opens (a
+  // live source drops its oldest frame).
+  batcher->add_stream(OverflowPolicy::kBlock);
+  {
+    std::lock_guard lock(stats_mutex);
+    StreamStats& row = stats.streams.emplace_back();
+    row.stream_id = stream.id;
+    row.uri = stream.uri;
   }
-  // Policies are set as each stream opens (a live source drops its oldest frame).
-  batcher = std::make_unique<Batcher>(
-      options.batcher, std::vector<OverflowPolicy>(streams.size(), OverflowPolicy::kBlock));
+  if (!stop.load()) {
+    SourceOptions source_options = options.source_options;
+    source_options.cancel = &stream.cancel;
+    stream.opening = std::async(std::launch::async, [uri = stream.uri, source_options] {
+      return open_source(uri, source_options);
+    });
+  }
+  return stream;
+}
+
+Status Pipeline::Impl::open_all() {
+  if (stop_request->requested()) stop.store(true);
+  BatcherOptions batcher_options = options.batcher;
+  batcher_options.wait_for_new_streams = options.service;
+  batcher = std::make_unique<Batcher>(batcher_options, std::vector<OverflowPolicy>{});
+  {
+    std::lock_guard lock(lifecycle_mutex);
+    for (const auto& spec : options.sources) create_stream(spec);
+  }
   const auto deadline = std::chrono::steady_clock::now() + kOpenGrace;
   int opened = 0, pending = 0;
   for (size_t i = 0; i < streams.size(); ++i) {
@@ -50,17 +70,36 @@ Status Pipeline::Impl::open_all() {
     }
     if (adopt(static_cast<int>(i), stream.opening.get(), /*late=*/false)) ++opened;
   }
-  if (opened == 0 && pending == 0 && !stop.load()) {
+  // A service runs with no stream at all: cameras are added, or come back, while it runs.
+  if (!options.service && opened == 0 && pending == 0 && !stop.load()) {
     return Status::error(fmt::format("none of the {} source(s) could be opened, nothing to run",
                                      options.sources.size()));
   }
   return Status::ok();
 }
 
+void Pipeline::Impl::start_stream_thread(Stream& stream) {
+  sources_running.fetch_add(1);
+  const int id = stream.id;
+  stream.thread = std::thread([this, id] { source_loop(id); });
+}
+
+void Pipeline::Impl::reap_ended_streams() {
+  std::lock_guard lock(lifecycle_mutex);
+  for (const auto& stream : streams) {
+    if (stream->ended.load() && stream->thread.joinable()) stream->thread.join();
+  }
+}
+
 bool Pipeline::Impl::adopt(int id, Result<std::unique_ptr<Source>> opened, bool late) {
   Stream& stream = *streams[static_cast<size_t>(id)];
   if (!opened) {
     std::lock_guard lock(stats_mutex);
+    if (stream.removed.load()) {
+      stream.status = "removed";
+      stream.info.description = "not opened: removed";
+      return false;
+    }
     if (stop.load()) {
       stream.status = "stopped before it opened";
       stream.info.description = "not opened: stopped";
@@ -103,15 +142,15 @@ void Pipeline::Impl::source_loop(int id) {
     // Still opening: only this stream waits for it (the open gives up at a stop).
     if (!stream.opening.valid() || !adopt(id, stream.opening.get(), /*late=*/true)) {
       batcher->close_stream(id);
-      sources_running.fetch_sub(1);
+      end_stream_thread(stream);
       return;
     }
   }
   const int64_t start = now_ns();
   const double fps = stream.info.fps > 0 ? stream.info.fps : 30.0;
-  FrameSampler sampler(options.every_nth, options.sample_fps);
+  FrameSampler sampler(stream.every_nth, stream.sample_fps);
   int64_t index = 0;
-  while (!stop.load()) {
+  while (!stop.load() && !stream.removed.load()) {
     if (options.max_frames > 0 && index >= options.max_frames) break;
     FramePtr frame;
     const int64_t t0 = now_ns();
@@ -161,19 +200,30 @@ void Pipeline::Impl::source_loop(int id) {
     if (!batcher->push(std::move(frame), &dropped)) break;
     if (dropped) outputs.on_dropped(*dropped);
   }
-  if (stop_request->requested()) {
-    // Ended by the stop, not by itself (an interrupted read ends like a stream's end).
+  {
+    // Ended by the stop or its removal, not by itself (an interrupted read ends like a
+    // stream's end).
     std::lock_guard lock(stats_mutex);
-    if (stream.status == "ok") stream.status = "stopped";
+    if (stream.status == "ok" && stream.removed.load()) stream.status = "removed";
+    if (stream.status == "ok" && stop_request->requested()) stream.status = "stopped";
   }
   batcher->close_stream(id);
-  if (sources_running.fetch_sub(1) == 1) stop_request->set_phase(RunPhase::kDraining);
+  end_stream_thread(stream);
+}
+
+void Pipeline::Impl::end_stream_thread(Stream& stream) {
+  stream.ended.store(true);
+  // A service's streams may all end while it runs: only a stop makes it drain.
+  if (sources_running.fetch_sub(1) == 1 && (!options.service || stop.load())) {
+    stop_request->set_phase(RunPhase::kDraining);
+  }
 }
 
 void Pipeline::Impl::report_end_of_stream(int id, int64_t frames) {
   Stream& stream = *streams[static_cast<size_t>(id)];
-  // An interrupted read ends like the stream's end: that is the stop's, said by the summary.
-  if (stop_request->requested()) return;
+  // An interrupted read ends like the stream's end: that is the stop's (or the removal's), said
+  // by the summary.
+  if (stop_request->requested() || stream.removed.load()) return;
   const std::string problem = stream.source->end_of_stream_problem();
   if (problem.empty()) {
     // Beside cameras that never end, this says when a file's last frame is in the pipeline (a
@@ -193,6 +243,101 @@ Status Pipeline::open_sources() {
   Status status = m.open_all();
   for (const auto& stream : m.streams) source_infos_.push_back(stream->info);
   return status;
+}
+
+Result<int> Pipeline::add_stream(const StreamSpec& spec) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.lifecycle_mutex);
+  if (m.stop.load() || m.stop_request->requested()) {
+    return Status::error("the service is stopping: no stream is added");
+  }
+  if (!m.batcher) return Status::error("add_stream: open_sources() first");
+  if (m.streams.full()) {
+    return Status::error(fmt::format(
+        "this process has run {} streams, its limit; restart it to add more", m.streams.size()));
+  }
+  Impl::Stream& stream = m.create_stream(spec);
+  if (m.running) m.start_stream_thread(stream);
+  return stream.id;
+}
+
+Result<StreamState> Pipeline::remove_stream(int id) {
+  Impl& m = *impl_;
+  std::thread thread;
+  {
+    std::lock_guard lock(m.lifecycle_mutex);
+    if (id < 0 || static_cast<size_t>(id) >= m.streams.size()) {
+      return Status::error(fmt::format("no stream {}", id));
+    }
+    Impl::Stream& stream = *m.streams[static_cast<size_t>(id)];
+    if (stream.removed.exchange(true)) {
+      return Status::error(fmt::format("stream {} was removed already", id));
+    }
+    stream.cancel.store(true);
+    if (stream.ready.load(std::memory_order_acquire)) stream.source->interrupt();
+    thread = std::move(stream.thread);
+    if (!thread.joinable() && !m.running) {
+      // Never started: nothing will read it or close its queue.
+      m.batcher->close_stream(id);
+      std::lock_guard stats_lock(m.stats_mutex);
+      stream.status = "removed";
+    }
+  }
+  if (thread.joinable()) thread.join();
+  // Its frames in the queue and in the stages are inferred and written like any other (or
+  // counted as dropped); the caller gets the final counts.
+  const Impl::Stream& stream = *m.streams[static_cast<size_t>(id)];
+  const auto all_answered = [&] {
+    return stream.done.load() + m.batcher->dropped(id) >=
+           stream.decoded.load() - stream.skipped.load();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + kRemoveDrainWait;
+  while (!all_answered() && !m.abandoned.load() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard lock(m.lifecycle_mutex);
+  return m.state_of(*m.streams[static_cast<size_t>(id)], now_ns());
+}
+
+std::vector<StreamState> Pipeline::streams() const {
+  const Impl& m = *impl_;
+  std::lock_guard lock(m.lifecycle_mutex);
+  std::vector<StreamState> states;
+  const int64_t now = now_ns();
+  for (const auto& stream : m.streams) states.push_back(m.state_of(*stream, now));
+  return states;
+}
+
+int64_t Pipeline::batches_done() const { return impl_->batches_done.load(); }
+
+StreamState Pipeline::Impl::state_of(const Stream& stream, int64_t now) const {
+  StreamState s;
+  s.id = stream.id;
+  s.name = stream.name;
+  s.uri = stream.uri;
+  s.removed = stream.removed.load();
+  s.every_nth = stream.every_nth;
+  s.sample_fps = stream.sample_fps;
+  const bool ready = stream.ready.load(std::memory_order_acquire);
+  s.description = stream.info.description;
+  if (ready) {
+    s.live = stream.info.live;
+    s.reconnects = stream.source->reconnects();
+    s.decode_errors = stream.source->decode_errors();
+  }
+  s.decoded = stream.decoded.load();
+  s.done = stream.done.load();
+  s.skipped = stream.skipped.load();
+  s.dropped = batcher ? batcher->dropped(stream.id) : 0;
+  s.queued = batcher ? batcher->depth(stream.id) : 0;
+  const int64_t last = stream.last_result_ns.load();
+  s.seconds_since_result = last > 0 ? ns_to_ms(now - last) / 1000.0 : -1;
+  std::lock_guard lock(stats_mutex);
+  s.status = stream.status;
+  if (s.status == "ok" && !ready) s.status = "opening";
+  if (s.status == "ok" && stream.ended.load()) s.status = "ended";
+  s.up = ready && s.status == "ok";
+  return s;
 }
 
 std::vector<int> Pipeline::generated_label_streams() const {

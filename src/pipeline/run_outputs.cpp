@@ -146,6 +146,7 @@ void RunOutputs::track_accuracy(std::unique_ptr<AccuracyTracker> tracker) {
 
 void RunOutputs::on_dropped(const Frame& frame) {
   if (accuracy_) accuracy_->on_dropped(frame);
+  for (const auto& peer : options_.peers) peer->on_dropped(frame);
 }
 
 std::optional<RunAccuracy> RunOutputs::accuracy() const {
@@ -188,6 +189,7 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
     }
     batch_csv_->write(record);
   }
+  for (const auto& peer : options_.peers) peer->on_batch(b);
   const int64_t sink_end = now_ns();
   // After the sinks: measuring accuracy is profiling, not delivering results.
   recalls_.clear();
@@ -204,26 +206,36 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
   }
 }
 
-void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
-                                 const std::vector<int64_t>& dropped,
-                                 const std::vector<int64_t>& done) {
+void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<StreamQueueSample>& samples) {
   if (queue_csv_.is_open()) {
     const double t = ms_between(run_start_ns_, ts_ns);
-    for (size_t i = 0; i < depths.size(); ++i) {
-      queue_csv_ << fmt::format("{:.3f},{},{},{}\n", t, i, depths[i], dropped[i]);
+    for (const auto& s : samples) {
+      queue_csv_ << fmt::format("{:.3f},{},{},{}\n", t, s.stream_id, s.depth, s.dropped);
     }
   }
   if (trace_) {
     std::vector<std::pair<std::string, double>> depth_series, dropped_series;
-    for (size_t i = 0; i < depths.size(); ++i) {
-      depth_series.emplace_back(fmt::format("stream {}", i), static_cast<double>(depths[i]));
-      dropped_series.emplace_back(fmt::format("stream {}", i), static_cast<double>(dropped[i]));
+    for (const auto& s : samples) {
+      depth_series.emplace_back(fmt::format("stream {}", s.stream_id),
+                                static_cast<double>(s.depth));
+      dropped_series.emplace_back(fmt::format("stream {}", s.stream_id),
+                                  static_cast<double>(s.dropped));
     }
     trace_->add_counter("queue depth", ts_ns, depth_series);
     trace_->add_counter("dropped frames", ts_ns, dropped_series);
   }
   if (!sinks_.empty()) {
-    const StatsSnapshot now{ms_between(run_start_ns_, ts_ns) / 1000.0, done, dropped};
+    StatsSnapshot now;
+    now.time_s = ms_between(run_start_ns_, ts_ns) / 1000.0;
+    for (const auto& s : samples) {
+      const auto at = static_cast<size_t>(s.stream_id);
+      if (now.frames_done.size() <= at) {
+        now.frames_done.resize(at + 1, 0);
+        now.dropped.resize(at + 1, 0);
+      }
+      now.frames_done[at] = s.done;
+      now.dropped[at] = s.dropped;
+    }
     if (now.time_s - last_stats_.time_s >= kStatsIntervalSeconds) {
       for (const auto& sink : sinks_) {
         sink->publish(MqttSink::Channel::kStats,
@@ -232,6 +244,7 @@ void RunOutputs::on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depth
       last_stats_ = now;
     }
   }
+  for (const auto& peer : options_.peers) peer->on_queue_sample(ts_ns, samples);
 }
 
 nlohmann::json RunOutputs::close_sinks(const RunStats& stats) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pipeline/batch.h"
+#include "pipeline/output_peer.h"
 #include "profile/accuracy_tracker.h"
 #include "profile/frame_csv.h"
 #include "profile/metrics_csv.h"
@@ -31,6 +32,7 @@ struct OutputOptions {
   std::string trace_path;    // empty: no trace
   std::string model_name;
   std::vector<std::string> sinks;  // mqtt://host[:port]/topic URIs
+  std::vector<std::shared_ptr<OutputPeer>> peers;
 };
 
 class RunOutputs {
@@ -50,10 +52,9 @@ class RunOutputs {
   void on_dropped(const Frame& frame);
   // The run's accuracy once every frame was handed over; nullopt when nothing is tracked.
   std::optional<RunAccuracy> accuracy() const;
-  // Queue depth, dropped frames and frames with a result per stream at `ts_ns`; publishes the
-  // sinks' stats message when one is due.
-  void on_queue_sample(int64_t ts_ns, const std::vector<size_t>& depths,
-                       const std::vector<int64_t>& dropped, const std::vector<int64_t>& done);
+  // Queue depth, dropped frames and frames with a result of each running stream at `ts_ns`;
+  // publishes the sinks' stats message when one is due.
+  void on_queue_sample(int64_t ts_ns, const std::vector<StreamQueueSample>& samples);
   // Flushes everything (the sinks for up to 2 s each), prints one line per sink on stdout and
   // writes the summary JSON (with a "sinks" block when there are sinks).
   Status close(const RunStats& stats, const nlohmann::json& system);

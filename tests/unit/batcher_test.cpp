@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "streaminfer/clock.h"
@@ -313,6 +314,72 @@ TEST(BatcherTest, APolicySetWhenTheSourceOpensDecidesOverflow) {
   EXPECT_EQ(dropped->index, 0);
   EXPECT_EQ(batcher.dropped(0), 1);
   EXPECT_EQ(batcher.depth(0), 2u);
+}
+
+TEST(BatcherTest, StreamsAddedWhileRunningJoinTheRoundRobinAndRetiredOnesLeaveIt) {
+  Batcher batcher(options(3, std::chrono::seconds(10), 100), {OverflowPolicy::kBlock});
+  const int second = batcher.add_stream(OverflowPolicy::kBlock);
+  const int third = batcher.add_stream(OverflowPolicy::kDropOldest);
+  EXPECT_EQ(second, 1);
+  EXPECT_EQ(third, 2);
+  EXPECT_EQ(batcher.num_streams(), 3);
+  for (int s = 0; s < 3; ++s) {
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(batcher.push(make_frame(s, i)));
+  }
+  auto batch = batcher.next_batch();
+  ASSERT_TRUE(batch.has_value());
+  std::vector<int> ids;
+  for (const auto& f : *batch) ids.push_back(f->stream_id);
+  EXPECT_EQ(ids, (std::vector<int>{0, 1, 2}));
+  // The middle stream leaves: its queued frames are still batched, then it is skipped and no
+  // frame of it is accepted again.
+  batcher.close_stream(second);
+  EXPECT_FALSE(batcher.push(make_frame(second, 9)));
+  int from_second = 0, total = 0;
+  while (total < 9) {
+    auto next = batcher.next_batch();
+    ASSERT_TRUE(next.has_value());
+    for (const auto& f : *next) {
+      from_second += f->stream_id == second ? 1 : 0;
+      ++total;
+    }
+  }
+  EXPECT_EQ(from_second, 3);
+  EXPECT_EQ(batcher.depth(second), 0u);
+  // A stream added after others retired gets the next id, not a reused one.
+  EXPECT_EQ(batcher.add_stream(OverflowPolicy::kBlock), 3);
+}
+
+TEST(BatcherTest, AServiceBatcherWaitsForNewStreamsWhenEveryStreamEnded) {
+  BatcherOptions o = options(2, std::chrono::milliseconds(1), 8);
+  o.wait_for_new_streams = true;
+  Batcher batcher(o, {OverflowPolicy::kBlock});
+  ASSERT_TRUE(batcher.push(make_frame(0, 0)));
+  batcher.close_stream(0);
+  auto last = batcher.next_batch();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->size(), 1u);
+  std::atomic<bool> returned{false};
+  std::optional<std::vector<FramePtr>> got;
+  std::thread consumer([&] {
+    got = batcher.next_batch();
+    returned = true;
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_FALSE(returned.load()) << "a service's batcher ended when its only stream ended";
+  const int added = batcher.add_stream(OverflowPolicy::kBlock);
+  ASSERT_TRUE(batcher.push(make_frame(added, 0)));
+  ASSERT_TRUE(eventually([&] { return returned.load(); }));
+  consumer.join();
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0]->stream_id, added);
+  // shutdown() still ends it.
+  std::thread waiter([&] { got = batcher.next_batch(); });
+  std::this_thread::sleep_for(milliseconds(20));
+  batcher.shutdown();
+  waiter.join();
+  EXPECT_FALSE(got.has_value());
 }
 
 }  // namespace

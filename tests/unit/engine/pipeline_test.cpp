@@ -4,8 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 namespace streaminfer {
 namespace {
@@ -177,6 +180,87 @@ TEST(Pipeline, TraceHasASliceOnEveryThreadTrackFlowsAndCounters) {
   EXPECT_EQ(flow_phases['f'], 24);
   EXPECT_GT(counters, 0);
   std::filesystem::remove_all(dir);
+}
+
+// A service: streams join and leave the running pipeline; the run lasts until a stop request,
+// with no stream at all in between, and every frame read gets its result.
+TEST(Pipeline, AServiceAddsAndRemovesStreamsWhileItRunsAndEndsOnlyWhenStopped) {
+  auto backend = tiny_backend();
+  auto dir = std::filesystem::temp_directory_path() / "streaminfer_pipeline_service_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto options = synthetic_options(1, 12);
+  options.service = true;
+  options.output_jsonl = (dir / "det.jsonl").string();
+  Pipeline pipeline(options, *backend);
+  ASSERT_TRUE(pipeline.open_outputs());
+  ASSERT_TRUE(pipeline.open_sources());
+  Result<RunStats> stats = Status::error("not run");
+  std::thread runner([&] { stats = pipeline.run(); });
+  const auto wait_for = [&](const std::function<bool()>& condition) {
+    for (int i = 0; i < 1000 && !condition(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return condition();
+  };
+  const auto state = [&](int id) { return pipeline.streams().at(static_cast<size_t>(id)); };
+  // The first stream ends (12 frames); the service goes on with none running.
+  ASSERT_TRUE(wait_for([&] { return state(0).status == "ended" && state(0).done == 12; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(stats) << "the service ended when its only stream ended";
+
+  StreamSpec endless;
+  endless.uri = "synthetic:?width=160&height=96&fps=30&objects=3&seed=7";
+  endless.name = "lobby";
+  endless.every_nth = 2;
+  auto added = pipeline.add_stream(endless);
+  ASSERT_TRUE(added) << added.status().message();
+  EXPECT_EQ(added.value(), 1);
+  StreamSpec short_one = "synthetic:?width=160&height=96&fps=30&objects=3&seed=8&frames=8";
+  ASSERT_TRUE(pipeline.add_stream(short_one));
+  ASSERT_TRUE(wait_for(
+      [&] { return state(1).done >= 5 && state(2).status == "ended" && state(2).done == 8; }));
+  EXPECT_EQ(state(1).name, "lobby");
+  EXPECT_EQ(state(1).every_nth, 2);
+  EXPECT_TRUE(state(1).up);
+  EXPECT_EQ(state(2).name, "stream-2");
+  EXPECT_EQ(state(2).done, 8);
+
+  auto removed = pipeline.remove_stream(1);
+  ASSERT_TRUE(removed) << removed.status().message();
+  EXPECT_TRUE(removed.value().removed);
+  EXPECT_EQ(removed.value().status, "removed");
+  EXPECT_FALSE(removed.value().up);
+  EXPECT_EQ(removed.value().queued, 0u);
+  const int64_t done_at_removal = removed.value().done;
+  EXPECT_FALSE(pipeline.remove_stream(1)) << "removed twice";
+  EXPECT_FALSE(pipeline.remove_stream(99)) << "an unknown id was removed";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(state(1).done, done_at_removal) << "a removed stream still delivered frames";
+
+  pipeline.request_stop();
+  runner.join();
+  ASSERT_TRUE(stats) << stats.status().message();
+  ASSERT_EQ(stats.value().streams.size(), 3u);
+  EXPECT_EQ(stats.value().streams[1].status, "removed");
+  EXPECT_FALSE(pipeline.add_stream(endless)) << "a stream was added to a stopped service";
+  // Every frame read got its result, each stream's indices once each.
+  int64_t decoded = 0, skipped = 0, done = 0;
+  for (const auto& s : stats.value().streams) {
+    decoded += s.frames_decoded;
+    skipped += s.skipped;
+    done += s.frames_done;
+  }
+  EXPECT_EQ(done, decoded - skipped);
+  std::ifstream jsonl(dir / "det.jsonl");
+  std::map<int, std::set<int64_t>> seen;
+  int64_t lines = 0;
+  for (std::string line; std::getline(jsonl, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(seen[j["stream"].get<int>()].insert(j["frame"].get<int64_t>()).second) << line;
+  }
+  EXPECT_EQ(lines, done);
+  for (int64_t frame : seen[1]) EXPECT_EQ(frame % 2, 0) << "every_nth 2 was not applied";
 }
 
 }  // namespace
