@@ -16,6 +16,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmosquitto-dev mosquitto
+  libcpp-httplib-dev libcurl4-openssl-dev prometheus  # serve: its HTTP API, the tests' client and scraper
   ffmpeg python3-torch chromium
   libgstrtspserver-1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )

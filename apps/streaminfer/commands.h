@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "config/run_options.h"
+#include "service/serve_config.h"
 
 namespace streaminfer::app {
 
@@ -29,6 +32,14 @@ int run_command(RunOptions options);
 // on Ctrl-C / SIGTERM and prints their merged summary (1 when a worker failed for good).
 int launch_command(const LaunchOptions& options);
 int info_command();
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string api_token_file;
+};
+// The run's engine as a service (service/http_api.h for its routes): starts with the streams of
+// `config` (when given) and --source, runs until SIGTERM / Ctrl-C, then drains like run.
+int serve_command(RunOptions options, const ServeOptions& serve, std::optional<ServeConfig> config);
 
 // CLI11's message for a command line it refused, in words a user can act on where CLI11's are
 // cryptic ("--threads: At Most 1 required but received 2").

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "bench_command.h"
@@ -21,6 +22,14 @@ std::string find_config_path(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
     if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+  }
+  return {};
+}
+
+// The subcommand: the first argument that is not a flag (flags of the app itself come first).
+std::string subcommand_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') return argv[i];
   }
   return {};
 }
@@ -52,7 +61,19 @@ int main(int argc, char** argv) {
 
   RunOptions options;
   std::string config_path = find_config_path(argc, argv);
-  if (!config_path.empty()) {
+  const bool serving = subcommand_of(argc, argv) == "serve";
+  std::optional<ServeConfig> serve_config;
+  if (!config_path.empty() && serving) {
+    // serve's file has run's keys and `streams:`; its streams are kept apart from --source.
+    auto loaded = load_serve_config(config_path);
+    if (!loaded) {
+      app::print_error(loaded.status().message());
+      return 2;
+    }
+    serve_config = std::move(loaded.value());
+    options = serve_config->run;
+    options.sources.clear();
+  } else if (!config_path.empty()) {
     Status loaded = load_run_options_yaml(config_path, options);
     if (!loaded) {
       app::print_error(loaded.message());
@@ -62,6 +83,19 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand(
       "run", "Run a detector over video streams (default: 4 synthetic cameras, yolov8n-shapes)");
   app::add_run_flags(*run, options, config_path);
+  app::ServeOptions serve_options;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run as a service: streams added and removed over an HTTP API, Prometheus metrics at "
+      "/metrics, SIGHUP reloads --config, SIGTERM drains");
+  app::add_run_flags(*serve, options, config_path);
+  serve
+      ->add_option("--listen", serve_options.listen,
+                   "HOST:PORT of the HTTP API (port 0: any free port, printed at start)")
+      ->capture_default_str();
+  serve->add_option("--api-token-file", serve_options.api_token_file,
+                    "File holding the bearer token every route but /healthz requires (needed "
+                    "to listen on an address other than loopback)");
   auto* info = app.add_subcommand("info", "System and build information");
   std::string report_dir, report_output;
   int64_t report_pid = 0;
@@ -103,6 +137,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (run->parsed()) return app::run_command(std::move(options));
+  if (serve->parsed()) {
+    return app::serve_command(std::move(options), serve_options, std::move(serve_config));
+  }
   restore_stop_signals(/*raise_pending=*/true);
   if (info->parsed()) return app::info_command();
   if (launch->parsed()) return app::launch_command(launch_options);

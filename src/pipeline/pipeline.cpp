@@ -301,14 +301,12 @@ void Pipeline::Impl::record_batch(const Batch& b) {
   stats.busy_ms[static_cast<size_t>(Stage::kPostprocess)] += post_ms;
   const double now_s = ns_to_ms(now_ns() - run_start) / 1000.0;
   for (const auto& frame : b.frames) {
-    const auto& t = frame->t;
-    const double decode_ms = ms_between(t.decode_start, t.decode_end);
-    stats.stage(Stage::kDecode).add(decode_ms);
-    stats.busy_ms[static_cast<size_t>(Stage::kDecode)] += decode_ms;
-    stats.stage(Stage::kQueueWait).add(ms_between(t.decode_end, t.batched));
-    stats.stage(Stage::kBatchWait).add(ms_between(t.batched, t.prep_start));
-    stats.stage(Stage::kPreprocess).add(ms_between(t.prep_start, t.prep_end));
-    stats.stage(Stage::kEndToEnd).add(ms_between(t.decode_start, t.post_end));
+    const auto ms = frame_stage_ms(frame->t);
+    for (const Stage stage : {Stage::kDecode, Stage::kQueueWait, Stage::kBatchWait,
+                              Stage::kPreprocess, Stage::kEndToEnd}) {
+      stats.stage(stage).add(ms[static_cast<size_t>(stage)]);
+    }
+    stats.busy_ms[static_cast<size_t>(Stage::kDecode)] += ms[static_cast<size_t>(Stage::kDecode)];
     auto& s = stats.streams[frame->stream_id];
     if (s.frames_done == 0) s.first_frame_s = now_s;
     s.frames_done++;

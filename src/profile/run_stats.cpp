@@ -6,6 +6,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "streaminfer/clock.h"
+
 namespace streaminfer {
 
 namespace {
@@ -162,6 +164,18 @@ Stage bottleneck_stage(const RunStats& stats, double* share) {
   }
   if (share) *share = best_share;
   return best;
+}
+
+std::array<double, static_cast<size_t>(Stage::kCount)> frame_stage_ms(const FrameTimestamps& t) {
+  std::array<double, static_cast<size_t>(Stage::kCount)> ms{};
+  ms[static_cast<size_t>(Stage::kDecode)] = ms_between(t.decode_start, t.decode_end);
+  ms[static_cast<size_t>(Stage::kQueueWait)] = ms_between(t.decode_end, t.batched);
+  ms[static_cast<size_t>(Stage::kBatchWait)] = ms_between(t.batched, t.prep_start);
+  ms[static_cast<size_t>(Stage::kPreprocess)] = ms_between(t.prep_start, t.prep_end);
+  ms[static_cast<size_t>(Stage::kInference)] = ms_between(t.infer_start, t.infer_end);
+  ms[static_cast<size_t>(Stage::kPostprocess)] = ms_between(t.post_start, t.post_end);
+  ms[static_cast<size_t>(Stage::kEndToEnd)] = ms_between(t.decode_start, t.post_end);
+  return ms;
 }
 
 const char* stage_name(Stage stage) {

@@ -9,6 +9,7 @@
 #include "profile/latency_histogram.h"
 #include "profile/retrain_stats.h"
 #include "profile/run_accuracy.h"
+#include "streaminfer/frame.h"
 
 namespace streaminfer {
 
@@ -23,6 +24,10 @@ enum class Stage : int {
   kCount
 };
 const char* stage_name(Stage stage);
+
+// One frame's time in each stage, in ms, from its timestamps (inference and postprocess are its
+// batch's): what the summary's and the service's histograms record.
+std::array<double, static_cast<size_t>(Stage::kCount)> frame_stage_ms(const FrameTimestamps& t);
 
 struct StreamStats {
   int stream_id = 0;
