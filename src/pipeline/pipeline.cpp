@@ -274,7 +274,9 @@ void Pipeline::Impl::follow_stop_request() {
     batcher->stop_waiting_for_new_streams();
     for (auto& stream : streams) {
       stream->cancel.store(true);
-      if (stream->ready.load(std::memory_order_acquire)) stream->source->interrupt();
+      if (stream->ready.load(std::memory_order_acquire) && stream->source) {
+        stream->source->interrupt();
+      }
     }
   }
   if (stop_request->hurry() && !abandoned.exchange(true)) {
@@ -463,7 +465,8 @@ Result<RunStats> Pipeline::run() {
   if (progress) progress->stop();
   const int64_t run_end = now_ns();
 
-  std::lock_guard lock(m.stats_mutex);
+  // The API may still remove a stream (and release its source) while this reads them.
+  std::scoped_lock lock(m.lifecycle_mutex, m.stats_mutex);
   RunStats stats = std::move(m.stats);
   stats.wall_seconds = ns_to_ms(run_end - m.run_start) / 1000.0;
   // After its last batch the inference thread is idle until the run ends (last postprocess,
@@ -477,15 +480,17 @@ Result<RunStats> Pipeline::run() {
     s.frames_decoded = stream.decoded.load();
     s.skipped = stream.skipped.load();
     s.dropped = m.batcher->dropped(static_cast<int>(i));
-    s.decode_errors = stream.source ? stream.source->decode_errors() : 0;
-    s.reconnects = stream.source ? stream.source->reconnects() : 0;
+    if (stream.source) {  // else released, its counts saved in the row (release_source)
+      s.decode_errors = stream.source->decode_errors();
+      s.reconnects = stream.source->reconnects();
+    }
     s.unprocessed = stream.unprocessed;
     s.non_finite_frames = m.health->non_finite_frames(static_cast<int>(i));
   }
   // Decode runs on one thread per stream: report its busy share per thread.
   const auto running =
       std::max<size_t>(1, std::count_if(m.streams.begin(), m.streams.end(),
-                                        [](const auto& s) { return s->source != nullptr; }));
+                                        [](const auto& s) { return s->ready.load(); }));
   stats.busy_ms[static_cast<size_t>(Stage::kDecode)] /= static_cast<double>(running);
   stats.accuracy = m.outputs.accuracy();
   stats.stopped = m.stop_record();

@@ -136,14 +136,19 @@ struct Pipeline::Impl {
   void start_stream_thread(Stream& stream);
   // Joins the threads of streams that ended on their own (sampler thread).
   void reap_ended_streams();
+  // A service's stream that stopped reading (its thread joined) gives its source back: decoder,
+  // buffers, sockets; its counters stay in its stats row. A service that adds and removes
+  // cameras for days must not keep every one it ever opened. Under lifecycle_mutex.
+  void release_source(Stream& stream);
   // A stream's row for the API (under lifecycle_mutex).
   StreamState state_of(const Stream& stream, int64_t now) const;
   // The stream's open result, taken over: sets source, info and the batcher's policy. False when
   // it failed or was cancelled (status and the error line are done).
   bool adopt(int id, Result<std::unique_ptr<Source>> opened, bool late);
   void source_loop(int id);
-  // The stream's thread is done (its last act).
-  void end_stream_thread(Stream& stream);
+  // A stream's thread stops reading (the last one of a run that is not a service: the run
+  // drains).
+  void leave_running();
   void report_end_of_stream(int id, int64_t frames);
   // Waits for every open still running (each gives up at once when `stop` is set).
   void wait_for_opens();

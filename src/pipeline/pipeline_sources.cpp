@@ -87,8 +87,19 @@ void Pipeline::Impl::start_stream_thread(Stream& stream) {
 void Pipeline::Impl::reap_ended_streams() {
   std::lock_guard lock(lifecycle_mutex);
   for (const auto& stream : streams) {
-    if (stream->ended.load() && stream->thread.joinable()) stream->thread.join();
+    if (!stream->ended.load()) continue;
+    if (stream->thread.joinable()) stream->thread.join();
+    release_source(*stream);
   }
+}
+
+void Pipeline::Impl::release_source(Stream& stream) {
+  if (!options.service || !stream.source || stream.thread.joinable()) return;
+  std::lock_guard lock(stats_mutex);
+  StreamStats& row = stats.streams[static_cast<size_t>(stream.id)];
+  row.reconnects = stream.source->reconnects();
+  row.decode_errors = stream.source->decode_errors();
+  stream.source.reset();
 }
 
 bool Pipeline::Impl::adopt(int id, Result<std::unique_ptr<Source>> opened, bool late) {
@@ -142,7 +153,8 @@ void Pipeline::Impl::source_loop(int id) {
     // Still opening: only this stream waits for it (the open gives up at a stop).
     if (!stream.opening.valid() || !adopt(id, stream.opening.get(), /*late=*/true)) {
       batcher->close_stream(id);
-      end_stream_thread(stream);
+      leave_running();
+      stream.ended.store(true);
       return;
     }
   }
@@ -150,6 +162,7 @@ void Pipeline::Impl::source_loop(int id) {
   const double fps = stream.info.fps > 0 ? stream.info.fps : 30.0;
   FrameSampler sampler(stream.every_nth, stream.sample_fps);
   int64_t index = 0;
+  bool reached_end = false;
   while (!stop.load() && !stream.removed.load()) {
     if (options.max_frames > 0 && index >= options.max_frames) break;
     FramePtr frame;
@@ -166,7 +179,7 @@ void Pipeline::Impl::source_loop(int id) {
       break;
     }
     if (!frame) {
-      report_end_of_stream(id, index);
+      reached_end = true;
       break;
     }
     int64_t t1 = now_ns();
@@ -208,11 +221,14 @@ void Pipeline::Impl::source_loop(int id) {
     if (stream.status == "ok" && stop_request->requested()) stream.status = "stopped";
   }
   batcher->close_stream(id);
-  end_stream_thread(stream);
+  // The run is draining before the line that says the last stream ended: a stop request that
+  // answers that line finds the phase it saw.
+  leave_running();
+  if (reached_end) report_end_of_stream(id, index);
+  stream.ended.store(true);
 }
 
-void Pipeline::Impl::end_stream_thread(Stream& stream) {
-  stream.ended.store(true);
+void Pipeline::Impl::leave_running() {
   // A service's streams may all end while it runs: only a stop makes it drain.
   if (sources_running.fetch_sub(1) == 1 && (!options.service || stop.load())) {
     stop_request->set_phase(RunPhase::kDraining);
@@ -274,7 +290,7 @@ Result<StreamState> Pipeline::remove_stream(int id) {
       return Status::error(fmt::format("stream {} was removed already", id));
     }
     stream.cancel.store(true);
-    if (stream.ready.load(std::memory_order_acquire)) stream.source->interrupt();
+    if (stream.ready.load(std::memory_order_acquire) && stream.source) stream.source->interrupt();
     thread = std::move(stream.thread);
     if (!thread.joinable() && !m.running) {
       // Never started: nothing will read it or close its queue.
@@ -296,7 +312,9 @@ Result<StreamState> Pipeline::remove_stream(int id) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::lock_guard lock(m.lifecycle_mutex);
-  return m.state_of(*m.streams[static_cast<size_t>(id)], now_ns());
+  Impl::Stream& removed = *m.streams[static_cast<size_t>(id)];
+  m.release_source(removed);
+  return m.state_of(removed, now_ns());
 }
 
 std::vector<StreamState> Pipeline::streams() const {
@@ -320,11 +338,7 @@ StreamState Pipeline::Impl::state_of(const Stream& stream, int64_t now) const {
   s.sample_fps = stream.sample_fps;
   const bool ready = stream.ready.load(std::memory_order_acquire);
   s.description = stream.info.description;
-  if (ready) {
-    s.live = stream.info.live;
-    s.reconnects = stream.source->reconnects();
-    s.decode_errors = stream.source->decode_errors();
-  }
+  s.live = ready && stream.info.live;
   s.decoded = stream.decoded.load();
   s.done = stream.done.load();
   s.skipped = stream.skipped.load();
@@ -333,6 +347,13 @@ StreamState Pipeline::Impl::state_of(const Stream& stream, int64_t now) const {
   const int64_t last = stream.last_result_ns.load();
   s.seconds_since_result = last > 0 ? ns_to_ms(now - last) / 1000.0 : -1;
   std::lock_guard lock(stats_mutex);
+  if (ready && stream.source) {
+    s.reconnects = stream.source->reconnects();
+    s.decode_errors = stream.source->decode_errors();
+  } else {  // released (release_source) or never opened
+    s.reconnects = stats.streams[static_cast<size_t>(stream.id)].reconnects;
+    s.decode_errors = stats.streams[static_cast<size_t>(stream.id)].decode_errors;
+  }
   s.status = stream.status;
   if (s.status == "ok" && !ready) s.status = "opening";
   if (s.status == "ok" && stream.ended.load()) s.status = "ended";

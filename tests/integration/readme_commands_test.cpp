@@ -117,6 +117,10 @@ std::map<std::string, HowToRun> how_to_run() {
       {"build/streaminfer launch workers.yaml -o launch-out/", {{}, {}}},
       {"build/streaminfer run --config cameras.yaml --shard 2/4", {{}, with(quick, {})}},
       {"build/streaminfer report out/ -o report.html", {{}, {}}},
+      // A service runs until stopped: here until its third batch (the API has tests of its own).
+      {"streaminfer serve --config cameras.yaml --listen 127.0.0.1:8080 --output det.jsonl "
+       "--metrics-dir m",
+       {{{"127.0.0.1:8080", "127.0.0.1:0"}}, with(quick, {"--max-steps", "3"})}},
       {"build/streaminfer info", {{}, {}}},
       {"build/streaminfer bench postprocess --model yolov8n",
        {{}, {"--reps", "3", "--naive-reps", "1", "--imgsz", "320", "--forward-reps", "1"}}},
