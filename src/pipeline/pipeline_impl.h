@@ -31,8 +31,9 @@ inline constexpr auto kQueueSampleInterval = std::chrono::milliseconds(100);
 // How long open_sources() waits for sources before the run goes on without the ones still
 // opening (a camera that does not answer): they join when they open, or fail on their own.
 inline constexpr auto kOpenGrace = std::chrono::seconds(1);
-// How long remove_stream() waits for the frames the stream had queued to be inferred.
-inline constexpr auto kRemoveDrainWait = std::chrono::seconds(2);
+// How long remove_stream() waits at most for the frames the stream had queued or in the stages
+// to get their results: a few batches' inference, normally well under a second.
+inline constexpr auto kRemoveDrainWait = std::chrono::seconds(10);
 
 struct Pipeline::Impl {
   struct Stream {

@@ -337,8 +337,11 @@ StreamState Pipeline::Impl::state_of(const Stream& stream, int64_t now) const {
   s.every_nth = stream.every_nth;
   s.sample_fps = stream.sample_fps;
   const bool ready = stream.ready.load(std::memory_order_acquire);
-  s.description = stream.info.description;
-  s.live = ready && stream.info.live;
+  // The stream's thread writes its info when the source opens: read only once it is ready.
+  if (ready) {
+    s.description = stream.info.description;
+    s.live = stream.info.live;
+  }
   s.decoded = stream.decoded.load();
   s.done = stream.done.load();
   s.skipped = stream.skipped.load();
