@@ -7,7 +7,7 @@ those two streams while the camera comes and goes against a quiet stretch before
 per-frame CSV of --metrics-dir).
 
   bench/serve/rtsp_restarts.py [--bin build/streaminfer] [--rtsp-server build/tests/rtsp_test_server]
-                               [--restarts 10] [--out bench-out/serve_rtsp]
+                               [--restarts 10] [--out bench-out/serve_rtsp] [--cores 0]
 """
 import argparse
 import csv
@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--rtsp-server", default="build/tests/rtsp_test_server")
     ap.add_argument("--restarts", type=int, default=10)
     ap.add_argument("--out", default="bench-out/serve_rtsp")
+    ap.add_argument("--cores", default="", help="--core-bind of the service (empty: not bound)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     camera_clip = os.path.join(args.out, "camera.mp4")
@@ -77,6 +78,8 @@ def main():
            "--source", file_clip,
            "--source", "synthetic:?width=640&height=360&fps=10&objects=4&seed=1",
            "--source", f"rtsp://127.0.0.1:{port}/cam"]
+    if args.cores:
+        cmd += ["--core-bind", args.cores]
     out_path = os.path.join(args.out, "serve.out")
     proc = subprocess.Popen(cmd, stdout=open(out_path, "w"),
                             stderr=open(os.path.join(args.out, "serve.err"), "w"))
