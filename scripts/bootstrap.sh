@@ -17,6 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libmosquitto-dev mosquitto
   libcpp-httplib-dev libcurl4-openssl-dev prometheus  # serve: its HTTP API, the tests' client and scraper
+  etcd-server etcd-client  # the fleet: its tests' etcd
   ffmpeg python3-torch chromium
   libgstrtspserver-1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
