@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "commands.h"
@@ -184,10 +185,12 @@ ApiResult<nlohmann::json> Service::reload() {
     (void)engine->pipeline().remove_stream(at->second);  // already removed through the API: fine
     config_ids_.erase(at);
   };
+  std::set<std::string> not_started;
   const auto start_one = [&](const StreamSpec& spec, const char* list) {
     auto added = add(spec);
     if (const auto* error = std::get_if<ApiError>(&added)) {
       result["errors"].push_back(stream_key(spec) + ": " + error->message);
+      not_started.insert(stream_key(spec));
       return;
     }
     config_ids_[stream_key(spec)] = std::get<StreamState>(added).id;
@@ -202,8 +205,12 @@ ApiResult<nlohmann::json> Service::reload() {
     start_one(spec, "restarted");
   }
   for (const auto& spec : plan.added) start_one(spec, "added");
-  // The running settings stay what they were, so a later reload says again what still differs.
-  config_->streams = loaded.value().streams;
+  // The running settings stay what they were, so a later reload says again what still differs;
+  // a stream that could not start is left out, so the next reload tries it again.
+  config_->streams.clear();
+  for (const auto& spec : loaded.value().streams) {
+    if (!not_started.count(stream_key(spec))) config_->streams.push_back(spec);
+  }
   std::fprintf(info_out(), "reload: %zu added, %zu removed, %zu restarted%s\n", plan.added.size(),
                plan.removed.size(), plan.changed.size(),
                plan.needs_restart.empty() ? ""
@@ -240,6 +247,12 @@ int serve_command(RunOptions options, const ServeOptions& serve,
         "--listen {}: an address other than loopback needs --api-token-file FILE (every route "
         "but /healthz then wants 'Authorization: Bearer TOKEN'); or listen on 127.0.0.1",
         serve.listen));
+    return 2;
+  }
+  if (!options.shard.empty()) {
+    print_error(
+        "--shard: serve takes its streams from --config, --source and its API; split "
+        "cameras over workers with several configs (or, later, --fleet)");
     return 2;
   }
   // The config's streams first, then --source: ids 0.. in that order.

@@ -449,10 +449,22 @@ Result<RunStats> Pipeline::run() {
   // (bench/results/frames).
   m.inference_loop();
   {
-    std::lock_guard lock(m.lifecycle_mutex);
-    for (const auto& stream : m.streams) {
-      if (stream->thread.joinable()) stream->thread.join();
+    // Inference is over (the streams ended, a stop drained, --max-steps, or a failure): every
+    // source still reading gives up now, then the threads are joined outside the lock, which the
+    // sampler and the API need meanwhile.
+    std::vector<std::thread> stream_threads;
+    {
+      std::lock_guard lock(m.lifecycle_mutex);
+      m.stop.store(true);
+      for (const auto& stream : m.streams) {
+        stream->cancel.store(true);
+        if (stream->ready.load(std::memory_order_acquire) && stream->source) {
+          stream->source->interrupt();
+        }
+        if (stream->thread.joinable()) stream_threads.push_back(std::move(stream->thread));
+      }
     }
+    for (auto& thread : stream_threads) thread.join();
   }
   preprocess.join();
   postprocess.join();
@@ -480,10 +492,9 @@ Result<RunStats> Pipeline::run() {
     s.frames_decoded = stream.decoded.load();
     s.skipped = stream.skipped.load();
     s.dropped = m.batcher->dropped(static_cast<int>(i));
-    if (stream.source) {  // else released, its counts saved in the row (release_source)
-      s.decode_errors = stream.source->decode_errors();
-      s.reconnects = stream.source->reconnects();
-    }
+    s.decode_errors =
+        stream.source ? stream.source->decode_errors() : stream.kept_decode_errors.load();
+    s.reconnects = stream.source ? stream.source->reconnects() : stream.kept_reconnects.load();
     s.unprocessed = stream.unprocessed;
     s.non_finite_frames = m.health->non_finite_frames(static_cast<int>(i));
   }

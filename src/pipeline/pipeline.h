@@ -119,10 +119,11 @@ class Pipeline {
 
   // A service's stream joins the running pipeline (also before run(): it starts with the run):
   // its open runs on its own thread, so the caller never waits for a camera. Returns its id.
-  // Fails when the run is stopping or the stream table is full.
+  // Fails when the run is stopping, when kMaxReadingStreams read already, or when the stream
+  // table is full.
   Result<int> add_stream(const StreamSpec& spec);
   // The stream leaves: its source is interrupted and its thread joined; the frames it had
-  // queued are still inferred and written (waited for, at most 2 s). Fails for an unknown id or
+  // queued are still inferred and written (waited for, at most 10 s). Fails for an unknown id or
   // a stream already removed. The other streams never pause.
   Result<StreamState> remove_stream(int id);
   // Every stream so far (removed ones included, marked), by id.

@@ -34,6 +34,9 @@ inline constexpr auto kOpenGrace = std::chrono::seconds(1);
 // How long remove_stream() waits at most for the frames the stream had queued or in the stages
 // to get their results: a few batches' inference, normally well under a second.
 inline constexpr auto kRemoveDrainWait = std::chrono::seconds(10);
+// Streams reading at once in a service, at most: each has a thread and a decoder; a client that
+// adds cameras without end gets a refusal, not a process out of threads.
+inline constexpr int kMaxReadingStreams = 1024;
 
 struct Pipeline::Impl {
   struct Stream {
@@ -49,6 +52,9 @@ struct Pipeline::Impl {
     std::atomic<bool> ended{false};  // its thread is done (joined by the sampler or the remover)
     std::thread thread;              // guarded by lifecycle_mutex
     std::atomic<int64_t> last_result_ns{0};
+    // A released source's counters (release_source), for the API and the summary.
+    std::atomic<int64_t> kept_reconnects{0};
+    std::atomic<int64_t> kept_decode_errors{0};
     // Until `ready`: the open running on its own thread; the stream's thread takes it over.
     std::future<Result<std::unique_ptr<Source>>> opening;
     int64_t open_start_ns = 0;
@@ -137,10 +143,13 @@ struct Pipeline::Impl {
   void start_stream_thread(Stream& stream);
   // Joins the threads of streams that ended on their own (sampler thread).
   void reap_ended_streams();
-  // A service's stream that stopped reading (its thread joined) gives its source back: decoder,
-  // buffers, sockets; its counters stay in its stats row. A service that adds and removes
+  // A service's stream that stopped reading (its thread done) gives its source back: decoder,
+  // buffers, sockets; its counters are kept in the Stream. A service that adds and removes
   // cameras for days must not keep every one it ever opened. Under lifecycle_mutex.
   void release_source(Stream& stream);
+  // The stream could not get a thread: it fails (status, queue closed) instead of holding the
+  // run open.
+  void fail_to_start(Stream& stream, const std::string& why);
   // A stream's row for the API (under lifecycle_mutex).
   StreamState state_of(const Stream& stream, int64_t now) const;
   // The stream's open result, taken over: sets source, info and the batcher's policy. False when

@@ -2,7 +2,9 @@
 // only its own stream), then one thread per stream that decodes, paces and queues its frames.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <system_error>
 #include <thread>
 
 #include "common/console.h"
@@ -35,11 +37,23 @@ Pipeline::Impl::Stream& Pipeline::Impl::create_stream(const StreamSpec& spec) {
   if (!stop.load()) {
     SourceOptions source_options = options.source_options;
     source_options.cancel = &stream.cancel;
-    stream.opening = std::async(std::launch::async, [uri = stream.uri, source_options] {
-      return open_source(uri, source_options);
-    });
+    try {
+      stream.opening = std::async(std::launch::async, [uri = stream.uri, source_options] {
+        return open_source(uri, source_options);
+      });
+    } catch (const std::system_error& e) {
+      fail_to_start(stream, e.what());
+    }
   }
   return stream;
+}
+
+void Pipeline::Impl::fail_to_start(Stream& stream, const std::string& why) {
+  batcher->close_stream(stream.id);
+  stream.ended.store(true);
+  std::lock_guard lock(stats_mutex);
+  stream.status = "failed: no thread for it (" + why + ")";
+  std::fprintf(stderr, "streaminfer: error: stream %d: %s\n", stream.id, stream.status.c_str());
 }
 
 Status Pipeline::Impl::open_all() {
@@ -79,9 +93,15 @@ Status Pipeline::Impl::open_all() {
 }
 
 void Pipeline::Impl::start_stream_thread(Stream& stream) {
+  if (!stream.opening.valid() && !stream.ready.load()) return;  // failed to start already
   sources_running.fetch_add(1);
   const int id = stream.id;
-  stream.thread = std::thread([this, id] { source_loop(id); });
+  try {
+    stream.thread = std::thread([this, id] { source_loop(id); });
+  } catch (const std::system_error& e) {
+    sources_running.fetch_sub(1);
+    fail_to_start(stream, e.what());
+  }
 }
 
 void Pipeline::Impl::reap_ended_streams() {
@@ -94,11 +114,13 @@ void Pipeline::Impl::reap_ended_streams() {
 }
 
 void Pipeline::Impl::release_source(Stream& stream) {
-  if (!options.service || !stream.source || stream.thread.joinable()) return;
-  std::lock_guard lock(stats_mutex);
-  StreamStats& row = stats.streams[static_cast<size_t>(stream.id)];
-  row.reconnects = stream.source->reconnects();
-  row.decode_errors = stream.source->decode_errors();
+  // `ended` is the stream thread's last act: it no longer touches the source (even when run()
+  // took the thread to join it).
+  if (!options.service || !stream.source || !stream.ended.load() || stream.thread.joinable()) {
+    return;
+  }
+  stream.kept_reconnects.store(stream.source->reconnects());
+  stream.kept_decode_errors.store(stream.source->decode_errors());
   stream.source.reset();
 }
 
@@ -268,6 +290,13 @@ Result<int> Pipeline::add_stream(const StreamSpec& spec) {
     return Status::error("the service is stopping: no stream is added");
   }
   if (!m.batcher) return Status::error("add_stream: open_sources() first");
+  const auto reading = std::count_if(m.streams.begin(), m.streams.end(), [](const auto& s) {
+    return !s->removed.load() && !s->ended.load();
+  });
+  if (reading >= kMaxReadingStreams) {
+    return Status::error(fmt::format(
+        "{} streams are reading already, the most one process runs; remove one first", reading));
+  }
   if (m.streams.full()) {
     return Status::error(fmt::format(
         "this process has run {} streams, its limit; restart it to add more", m.streams.size()));
@@ -349,14 +378,14 @@ StreamState Pipeline::Impl::state_of(const Stream& stream, int64_t now) const {
   s.queued = batcher ? batcher->depth(stream.id) : 0;
   const int64_t last = stream.last_result_ns.load();
   s.seconds_since_result = last > 0 ? ns_to_ms(now - last) / 1000.0 : -1;
-  std::lock_guard lock(stats_mutex);
   if (ready && stream.source) {
     s.reconnects = stream.source->reconnects();
     s.decode_errors = stream.source->decode_errors();
   } else {  // released (release_source) or never opened
-    s.reconnects = stats.streams[static_cast<size_t>(stream.id)].reconnects;
-    s.decode_errors = stats.streams[static_cast<size_t>(stream.id)].decode_errors;
+    s.reconnects = stream.kept_reconnects.load();
+    s.decode_errors = stream.kept_decode_errors.load();
   }
+  std::lock_guard lock(stats_mutex);
   s.status = stream.status;
   if (s.status == "ok" && !ready) s.status = "opening";
   if (s.status == "ok" && stream.ended.load()) s.status = "ended";

@@ -62,6 +62,8 @@ std::string status_text(int status) {
       return "bad request (not HTTP this server can read)";
     case 413:
       return fmt::format("the body is over {} bytes", kMaxRequestBytes);
+    case 411:
+      return "a Content-Length is needed";
     case 414:
       return "the URI is too long";
     case 431:
@@ -168,6 +170,21 @@ void ApiServer::Impl::routes() {
   server.set_read_timeout(kReadTimeoutSeconds, 0);
   server.set_write_timeout(kReadTimeoutSeconds, 0);
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST") {
+      // A body of unknown length would be read whole before the 1 MiB check.
+      if (!req.has_header("Content-Length")) {
+        reply_error(res, 411, "a POST needs a Content-Length (chunked bodies are not taken)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // Only JSON: a web page in a browser on this machine can send a form or text/plain POST
+      // to 127.0.0.1 without asking first, never an application/json one.
+      if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+        reply_error(res, 415,
+                    "send the body as JSON: Content-Type: application/json (curl -H 'Content-Type: "
+                    "application/json')");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (token.empty() || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
     const std::string given = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";

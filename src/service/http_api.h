@@ -13,7 +13,9 @@
 //   GET    /metrics         Prometheus text format
 //   POST   /reload          re-reads the config file and applies the difference
 // Errors: {"error": "one line"} with 400 (malformed JSON, unknown keys, bad values), 401 (no or
-// wrong token), 404, 405, 409 (a name taken, no config to reload), 413 (body over 1 MiB), 503.
+// wrong token), 404, 405, 409 (a name taken, no config to reload), 411 (a POST without
+// Content-Length), 413 (body over 1 MiB), 415 (a POST whose Content-Type is not
+// application/json: what a browser page could send without asking), 503.
 #include <nlohmann/json.hpp>
 
 #include <functional>

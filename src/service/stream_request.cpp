@@ -31,6 +31,15 @@ Status check_stream_name(const std::string& name) {
       !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
       });
+  // stream-N names the streams added without a name: taken, two streams would export one series.
+  const bool automatic = name.rfind("stream-", 0) == 0 && name.size() > 7 &&
+                         std::all_of(name.begin() + 7, name.end(), [](char c) {
+                           return std::isdigit(static_cast<unsigned char>(c));
+                         });
+  if (automatic) {
+    return Status::error(fmt::format(
+        "name '{}': stream-N is how streams without a name are called; choose another", name));
+  }
   if (allowed) return Status::ok();
   return Status::error(fmt::format(
       "name {}: use 1 to 64 letters, digits, '.', '_' or '-' (it names the stream in metrics and "

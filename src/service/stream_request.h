@@ -26,7 +26,8 @@ Status check_stream_spec(const StreamSpec& spec);
 // The URI alone: synthetic: that parses, a URL of a scheme FFmpeg reads streams from, a camera
 // (camera:N, /dev/videoN), or a file that exists.
 Status check_stream_uri(const std::string& uri);
-// 1 to 64 of A-Z a-z 0-9 . _ - (a name goes into metric labels, URLs and file names).
+// 1 to 64 of A-Z a-z 0-9 . _ - (a name goes into metric labels, URLs and file names), and not
+// stream-N (the names of streams added without one).
 Status check_stream_name(const std::string& name);
 
 // What the API shows of a stream.

@@ -386,8 +386,8 @@ std::string FileSource::end_of_stream_problem() const {
               "result)";
   }
   if (decode_errors_ > 0) {
-    problem += (problem.empty() ? "'" + info_.uri + "': " : "; ") + std::to_string(decode_errors_) +
-               " damaged packet(s) or frame(s) skipped";
+    problem += (problem.empty() ? "'" + info_.uri + "': " : "; ") +
+               std::to_string(decode_errors_.load()) + " damaged packet(s) or frame(s) skipped";
   }
   return problem;
 }

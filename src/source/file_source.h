@@ -25,7 +25,7 @@ class FileSource : public Source {
 
   Status next(FramePtr& out) override;
   const SourceInfo& info() const override { return info_; }
-  int64_t decode_errors() const override { return decode_errors_; }
+  int64_t decode_errors() const override { return decode_errors_.load(std::memory_order_relaxed); }
   std::string end_of_stream_problem() const override;
   void interrupt() override { interrupted_.store(true); }
 
@@ -48,7 +48,8 @@ class FileSource : public Source {
   Status pending_error_;  // a read error, returned once the frames already decoded are out
   int64_t frames_out_ = 0;
   int64_t expected_frames_ = 0;  // from the container's header; 0 when it does not say
-  int64_t decode_errors_ = 0;
+  // Counted by the reading thread, read by others (a service's API) at any time.
+  std::atomic<int64_t> decode_errors_{0};
   int consecutive_read_errors_ = 0;
   std::atomic<bool> interrupted_{false};
   const std::atomic<bool>* cancel_ = nullptr;  // SourceOptions::cancel

@@ -64,9 +64,12 @@ class Service {
   nlohmann::json get(const std::string& path) {
     return nlohmann::json::parse(http_get(base_ + path).body, nullptr, false);
   }
+  // POSTs carry JSON, as the API wants.
   HttpResponse request(const std::string& method, const std::string& path,
                        const std::string& body = {}) {
-    return http_request(method, base_ + path, body);
+    std::vector<std::string> headers;
+    if (method == "POST") headers.push_back("Content-Type: application/json");
+    return http_request(method, base_ + path, body, headers);
   }
   // The streams listed by name; a name not listed reads as an empty object.
   std::map<std::string, nlohmann::json> streams_by_name() {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <mutex>
 #include <random>
 
@@ -10,7 +15,13 @@
 namespace streaminfer {
 namespace {
 
-using test::http_request;
+// The API takes JSON bodies only (415 otherwise): every POST here says so.
+test::HttpResponse http_request(const std::string& method, const std::string& url,
+                                const std::string& body = {},
+                                std::vector<std::string> headers = {}) {
+  if (method == "POST") headers.push_back("Content-Type: application/json");
+  return test::http_request(method, url, body, headers);
+}
 
 // The routes over an in-memory stream list: what the API answers, not what the pipeline does.
 class FakeService {
@@ -125,6 +136,35 @@ TEST_F(HttpApi, BadRequestsGetAFourHundredAndOneLineJsonError) {
   }
   EXPECT_EQ(json_of(http_request("GET", base_ + "/streams"))["streams"].size(), 0u)
       << "a bad request added a stream";
+}
+
+// What a web page in a browser could send to 127.0.0.1 without asking first (a form, text/plain)
+// is refused, and so is a body of unknown length.
+TEST_F(HttpApi, OnlyJsonBodiesOfAKnownLengthAreTaken) {
+  start();
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+    std::vector<std::string> headers;
+    if (*type) headers.push_back(std::string("Content-Type: ") + type);
+    auto r = test::http_request("POST", base_ + "/streams", R"({"uri": "synthetic:"})", headers);
+    EXPECT_EQ(r.status, 415) << type << ": " << r.body;
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string chunked =
+      "POST /streams HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n";
+  ASSERT_EQ(::send(fd, chunked.data(), chunked.size(), 0), static_cast<ssize_t>(chunked.size()));
+  char answer[256] = {};
+  const ssize_t n = ::recv(fd, answer, sizeof(answer) - 1, 0);
+  ::close(fd);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(answer).rfind("HTTP/1.1 411", 0), 0u) << answer;
+  EXPECT_EQ(json_of(http_request("GET", base_ + "/streams"))["streams"].size(), 0u);
 }
 
 TEST_F(HttpApi, ATokenGuardsEveryRouteButHealthz) {

@@ -33,6 +33,7 @@ TEST(StreamRequest, BadRequestsAreOneLineNamingTheField) {
       {R"({"uri": "synthetic:", "colour": 1})", "unknown key 'colour'"},
       {R"({"uri": "synthetic:", "name": "a b"})", "name 'a b'"},
       {R"({"uri": "synthetic:", "name": ""})", "name ''"},
+      {R"({"uri": "synthetic:", "name": "stream-7"})", "stream-N is how"},
       {R"({"uri": "synthetic:", "every_nth": 0})", "'every_nth' must be an integer"},
       {R"({"uri": "synthetic:", "every_nth": 1.5})", "'every_nth' must be an integer"},
       {R"({"uri": "synthetic:", "sample_fps": -1})", "'sample_fps' must be a number"},
