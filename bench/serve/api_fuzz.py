@@ -7,6 +7,7 @@ two synthetic cameras must keep delivering; at the end SIGTERM must drain and ex
   bench/serve/api_fuzz.py [--bin build/streaminfer] [--count 10000] [--seed 20261207]
 """
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -33,6 +34,8 @@ def main():
         [args.bin, "serve", "--listen", "127.0.0.1:0", "--imgsz", "320", "--micro-batch", "2",
          "--precision", "fp32", "--source", cam.format(1), "--source", cam.format(2)],
         stdout=open(out_path, "w"), stderr=open(os.path.join(args.out, "serve.err"), "w"))
+    # Never left behind: a script that fails midway still ends the service.
+    atexit.register(lambda: proc.poll() is None and proc.kill())
     port = None
     while port is None:
         m = re.search(r"listening on http://127\.0\.0\.1:([0-9]+)", open(out_path).read())

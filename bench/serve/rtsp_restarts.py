@@ -10,6 +10,7 @@ per-frame CSV of --metrics-dir).
                                [--restarts 10] [--out bench-out/serve_rtsp] [--cores 0]
 """
 import argparse
+import atexit
 import csv
 import glob
 import json
@@ -65,6 +66,8 @@ def main():
         log = open(os.path.join(args.out, f"rtsp_{n}.out"), "w")
         proc = subprocess.Popen([args.rtsp_server, str(port), "cam", camera_clip], stdout=log,
                                 stderr=subprocess.STDOUT)
+        # Never left behind: a script that fails midway still ends the camera.
+        atexit.register(lambda: proc.poll() is None and proc.kill())
         for _ in range(200):
             if "ready" in open(os.path.join(args.out, f"rtsp_{n}.out")).read():
                 return proc
@@ -84,6 +87,8 @@ def main():
     out_path = os.path.join(args.out, "serve.out")
     proc = subprocess.Popen(cmd, stdout=open(out_path, "w"),
                             stderr=open(os.path.join(args.out, "serve.err"), "w"))
+    # Never left behind: a script that fails midway still ends the service.
+    atexit.register(lambda: proc.poll() is None and proc.kill())
     base = None
     while base is None:
         m = re.search(r"listening on (http://[0-9.]+:[0-9]+)", open(out_path).read())

@@ -11,6 +11,7 @@ Pass/fail lines: RSS from minute 2 to the end grows under 5%; descriptors and th
 equal those at minute 2 (the streams running then and now are 8 either way); no duplicate.
 """
 import argparse
+import atexit
 import json
 import os
 import re
@@ -53,6 +54,8 @@ def main():
     out = open(os.path.join(args.out, "serve.out"), "w")
     err = open(os.path.join(args.out, "serve.err"), "w")
     proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+    # Never left behind: a script that fails midway still ends the service.
+    atexit.register(lambda: proc.poll() is None and proc.kill())
     base = None
     for _ in range(600):
         m = re.search(r"listening on (http://[0-9.]+:[0-9]+)",
