@@ -128,7 +128,7 @@ class Pipeline {
   Result<StreamState> remove_stream(int id);
   // Every stream so far (removed ones included, marked), by id.
   std::vector<StreamState> streams() const;
-  // Frames with a result and batches so far, for a service's metrics.
+  // Batches inferred so far, for a service's metrics.
   int64_t batches_done() const;
 
   const std::vector<SourceInfo>& source_infos() const { return source_infos_; }

@@ -331,7 +331,7 @@ Result<StreamState> Pipeline::remove_stream(int id) {
   if (thread.joinable()) thread.join();
   // Its frames in the queue and in the stages are inferred and written like any other (or
   // counted as dropped); the caller gets the final counts.
-  const Impl::Stream& stream = *m.streams[static_cast<size_t>(id)];
+  Impl::Stream& stream = *m.streams[static_cast<size_t>(id)];
   const auto all_answered = [&] {
     return stream.done.load() + m.batcher->dropped(id) >=
            stream.decoded.load() - stream.skipped.load();
@@ -341,9 +341,8 @@ Result<StreamState> Pipeline::remove_stream(int id) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::lock_guard lock(m.lifecycle_mutex);
-  Impl::Stream& removed = *m.streams[static_cast<size_t>(id)];
-  m.release_source(removed);
-  return m.state_of(removed, now_ns());
+  m.release_source(stream);
+  return m.state_of(stream, now_ns());
 }
 
 std::vector<StreamState> Pipeline::streams() const {
