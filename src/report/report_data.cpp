@@ -416,9 +416,9 @@ FpsSeries fps_per_stream(const std::vector<FrameRow>& frames) {
   for (auto& [id, c] : counts) c.assign(bins, 0.0);
   for (const auto& f : frames) {
     if (!std::isfinite(f.done_ms)) continue;
-    const double bin = std::floor(f.done_ms / 1000.0 / width_s);
-    if (bin < static_cast<double>(bins))
-      counts[f.stream][static_cast<size_t>(std::max(0.0, bin))] += 1;
+    // A frame stamped before the run's start (a damaged cell) counts in the first bin, if any.
+    const double bin = std::max(0.0, std::floor(f.done_ms / 1000.0 / width_s));
+    if (bin < static_cast<double>(bins)) counts[f.stream][static_cast<size_t>(bin)] += 1;
   }
   for (size_t k = 0; k < bins; ++k) series.seconds.push_back(static_cast<double>(k) * width_s);
   for (auto& [id, c] : counts) {

@@ -341,6 +341,22 @@ TEST(ReportData, FpsPerStreamStaysBoundedOnHugeTimes) {
   }
 }
 
+// Found by fuzz_report_csv in CI: frames only before the start (negative done_ms, a damaged
+// file) leave no bin, and the clamp to the first bin wrote into an empty series.
+TEST(ReportData, FpsPerStreamWithNoBinCountsNothing) {
+  std::vector<FrameRow> frames(2);
+  frames[0].done_ms = -250;
+  frames[1].done_ms = 0;
+  const FpsSeries fps = fps_per_stream(frames);
+  EXPECT_TRUE(fps.seconds.empty());
+  ASSERT_EQ(fps.fps.size(), 1u);
+  EXPECT_TRUE(fps.fps[0].empty());
+  frames[1].done_ms = 900;  // one bin, 0.9 s long (kept, scaled): the early frame counts in it
+  const FpsSeries one_bin = fps_per_stream(frames);
+  ASSERT_EQ(one_bin.fps[0].size(), 1u);
+  EXPECT_NEAR(one_bin.fps[0][0], 2 / 0.9, 1e-9);
+}
+
 TEST(ReportData, FpsPerStreamWidensBinsForVeryLongRuns) {
   // 4 streams over 1e6 s: 1-s bins would be 4e6 values, so 2-s bins, still rates.
   std::vector<FrameRow> frames;
