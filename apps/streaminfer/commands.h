@@ -36,6 +36,10 @@ int info_command();
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string api_token_file;
+  // etcd://HOST:PORT/PREFIX: a worker of that fleet (its cameras come from PREFIX/streams/).
+  std::string fleet;
+  int fleet_ttl = 5;
+  std::string worker_id;  // empty: HOST:PORT of the API
 };
 // The run's engine as a service (service/http_api.h for its routes): starts with the streams of
 // `config` (when given) and --source, runs until SIGTERM / Ctrl-C, then drains like run.

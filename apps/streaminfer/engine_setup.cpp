@@ -61,7 +61,7 @@ BackendOptions backend_options(const RunOptions& o, const ThreadPlan& plan) {
 }
 
 OutputOptions output_options(const RunOptions& o, const std::string& model_name) {
-  return {o.output, o.metrics_dir, o.trace, model_name, o.sinks, {}};
+  return {o.output, o.metrics_dir, o.trace, model_name, o.sinks, {}, {}, {}};
 }
 
 PipelineOptions pipeline_options(const RunOptions& o, const std::string& model_name,
@@ -252,13 +252,15 @@ std::variant<std::unique_ptr<Engine>, int> Engine::load(RunOptions options, Stop
 }
 
 std::optional<int> Engine::open(std::vector<StreamSpec> streams,
-                                std::vector<std::shared_ptr<OutputPeer>> peers) {
+                                std::vector<std::shared_ptr<OutputPeer>> peers,
+                                const std::string& worker_id) {
   const RunOptions& options = options_;
   FILE* out = info_out();
   const ModelInfo& model = backend_->info();
   PipelineOptions pipeline_opts = pipeline_options(options, model.name, threads_);
   pipeline_opts.sources = std::move(streams);
   pipeline_opts.peers = std::move(peers);
+  pipeline_opts.worker_id = worker_id;
   pipeline_opts.service = service_;
   pipeline_opts.thread_plan = threads_.describe();
   pipeline_opts.system = to_json(system_);
@@ -315,6 +317,15 @@ std::optional<int> Engine::open(std::vector<StreamSpec> streams,
   }
   std::fflush(out);
   return std::nullopt;
+}
+
+double Engine::measure_capacity_fps() {
+  constexpr int kForwards = 3;
+  const int64_t start = now_ns();
+  if (Status timed = backend_->warm_up(options_.batch_size, kForwards); !timed) return 0;
+  backend_->reset_report();
+  const double seconds = static_cast<double>(now_ns() - start) / 1e9;
+  return seconds > 0 ? kForwards * options_.batch_size / seconds : 0;
 }
 
 int Engine::finish(Result<RunStats>& stats) {

@@ -31,8 +31,13 @@ class Engine {
   // The pipeline over `streams`, its outputs open and its sources opening (one that fails says
   // why in its own line); then the start-up block on the info stream and the warm-up. A failure
   // is printed and its exit code returned.
+  // `worker_id`: a fleet worker's, on every JSONL line.
   std::optional<int> open(std::vector<StreamSpec> streams,
-                          std::vector<std::shared_ptr<OutputPeer>> peers);
+                          std::vector<std::shared_ptr<OutputPeer>> peers,
+                          const std::string& worker_id = "");
+  // Inference frames per second at the configured batch, timed over a few forwards of the warm
+  // model (a fleet worker's capacity, its share of the cameras).
+  double measure_capacity_fps();
   // After Pipeline::run(): the summary, the backend's and the tensor cache's reports, the files
   // written; the exit code (0, or 1 when no source opened or the run failed).
   int finish(Result<RunStats>& stats);

@@ -96,6 +96,17 @@ int main(int argc, char** argv) {
   serve->add_option("--api-token-file", serve_options.api_token_file,
                     "File holding the bearer token every route but /healthz requires (needed "
                     "to listen on an address other than loopback)");
+  serve->add_option("--fleet", serve_options.fleet,
+                    "etcd://HOST:PORT/PREFIX: join that fleet of workers; the cameras are the keys "
+                    "PREFIX/streams/NAME, each run by one live worker (README: Running a fleet)");
+  serve
+      ->add_option("--fleet-ttl", serve_options.fleet_ttl,
+                   "Seconds a dead worker's lease outlives it: its cameras move to the others "
+                   "after this")
+      ->capture_default_str();
+  serve->add_option("--worker-id", serve_options.worker_id,
+                    "This worker's id in the fleet, its JSONL lines and metrics (default: "
+                    "HOSTNAME:PORT of the API)");
   auto* info = app.add_subcommand("info", "System and build information");
   std::string report_dir, report_output;
   int64_t report_pid = 0;

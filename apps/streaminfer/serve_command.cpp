@@ -14,12 +14,16 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "common/console.h"
 #include "common/reload_signal.h"
 #include "common/stop_request.h"
 #include "engine_setup.h"
+#include "fleet/fleet_member.h"
 #include "infer/backend.h"
+#include "service/fleet_camera.h"
 #include "service/http_api.h"
 #include "service/serve_config.h"
 #include "service/service_metrics.h"
@@ -33,10 +37,31 @@ namespace {
 constexpr double kReadyWithinSeconds = 5;
 constexpr auto kControlInterval = std::chrono::milliseconds(100);
 
+// A fleet worker's own families, labelled like the others with its id.
+std::string fleet_metrics(const nlohmann::json& fleet, const std::string& worker) {
+  PrometheusText out({{"worker", worker}});
+  out.family("streaminfer_fleet_connected", "gauge",
+             "1 while the worker's etcd answers, 0 while it keeps its cameras without it");
+  out.sample("streaminfer_fleet_connected", {}, fleet.value("connected", false) ? 1 : 0);
+  out.family("streaminfer_fleet_etcd_requests_total", "counter",
+             "Requests this worker's fleet member sent to etcd");
+  out.sample("streaminfer_fleet_etcd_requests_total", {},
+             static_cast<double>(fleet.value("etcd_requests", int64_t{0})));
+  out.family("streaminfer_fleet_workers", "gauge", "Live workers of the fleet, as last read");
+  out.sample("streaminfer_fleet_workers", {}, static_cast<double>(fleet["workers"].size()));
+  out.family("streaminfer_fleet_cameras", "gauge", "Cameras on the fleet's list, as last read");
+  out.sample("streaminfer_fleet_cameras", {}, static_cast<double>(fleet["cameras"].size()));
+  out.family("streaminfer_fleet_cameras_unowned", "gauge",
+             "Cameras of the fleet that no worker holds, as last read");
+  out.sample("streaminfer_fleet_cameras_unowned", {}, static_cast<double>(fleet["unowned"].size()));
+  return out.text();
+}
+
 // The service's state shared by the API's threads, the control thread and the command.
 class Service {
  public:
-  explicit Service(std::optional<ServeConfig> config) : config_(std::move(config)) {}
+  Service(std::optional<ServeConfig> config, std::optional<FleetAddress> fleet)
+      : config_(std::move(config)), fleet_(std::move(fleet)) {}
 
   // Once the pipeline runs; before, the routes that need it answer 503.
   void publish(Engine& engine, ServiceDescription what) {
@@ -60,9 +85,20 @@ class Service {
   }
   ApiResult<nlohmann::json> reload();
 
+  // A fleet worker: what its member asks of it (on the member's thread).
+  FleetCallbacks fleet_callbacks(const StopRequest& stop);
+  void set_member(FleetMember* member) {
+    std::lock_guard lock(mutex_);
+    member_ = member;
+  }
+
  private:
   static ApiError loading() { return {503, "the model is loading; try again in a moment"}; }
   ApiResult<StreamState> add(const StreamSpec& spec);  // requires streams_mutex_
+  void wake_member() {
+    std::lock_guard lock(mutex_);
+    if (member_) member_->wake();
+  }
   std::optional<StreamState> state_of(int id);
 
   std::shared_ptr<ServiceMetrics> metrics_ = std::make_shared<ServiceMetrics>();
@@ -73,7 +109,44 @@ class Service {
   std::mutex streams_mutex_;
   std::optional<ServeConfig> config_;
   std::map<std::string, int> config_ids_;  // the config's streams running now, by key
+  std::optional<FleetAddress> fleet_;
+  FleetMember* member_ = nullptr;  // guarded by mutex_; set while the member runs
 };
+
+FleetCallbacks Service::fleet_callbacks(const StopRequest& stop) {
+  FleetCallbacks callbacks;
+  callbacks.check = [](const std::string& name, const std::string& entry) {
+    return fleet_camera_spec(name, entry).status();
+  };
+  callbacks.start = [this, &stop](const std::string& name, const std::string& entry) -> Status {
+    if (stop.requested()) return Status::error("the worker is draining");
+    auto spec = fleet_camera_spec(name, entry);
+    if (!spec) return spec.status();
+    std::lock_guard lock(streams_mutex_);
+    const auto added = add(spec.value());
+    if (const auto* error = std::get_if<ApiError>(&added)) return Status::error(error->message);
+    return Status::ok();
+  };
+  callbacks.stop = [this](const std::string& name) {
+    std::lock_guard streams_lock(streams_mutex_);
+    Engine* engine = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      engine = engine_;
+    }
+    if (!engine) return;
+    for (const auto& s : engine->pipeline().streams()) {
+      if (s.removed || s.name != name) continue;
+      auto removed = engine->pipeline().remove_stream(s.id);
+      if (removed) {
+        std::fprintf(info_out(), "stream %d: %s stopped here after %lld frame(s)\n", s.id,
+                     name.c_str(), static_cast<long long>(removed.value().done));
+        std::fflush(info_out());
+      }
+    }
+  };
+  return callbacks;
+}
 
 std::optional<StreamState> Service::state_of(int id) {
   std::lock_guard lock(mutex_);
@@ -120,6 +193,11 @@ ApiHandlers Service::handlers() {
     return add(spec);
   };
   h.remove_stream = [this](int id) -> ApiResult<StreamState> {
+    if (fleet_) {
+      return ApiError{409,
+                      "a fleet worker's streams come from the fleet's list: DELETE "
+                      "/fleet/streams/NAME (any worker) stops the camera wherever it runs"};
+    }
     std::lock_guard streams_lock(streams_mutex_);
     Engine* engine = nullptr;
     {
@@ -144,12 +222,16 @@ ApiHandlers Service::handlers() {
   h.metrics = [this] {
     std::lock_guard lock(mutex_);
     if (!engine_) return metrics_->prometheus({}, what_, 0);
-    return metrics_->prometheus(engine_->pipeline().streams(), what_,
-                                engine_->pipeline().batches_done());
+    std::string text = metrics_->prometheus(engine_->pipeline().streams(), what_,
+                                            engine_->pipeline().batches_done());
+    if (member_) text += fleet_metrics(member_->describe(), what_.worker);
+    return text;
   };
   h.not_ready = [this]() -> std::string {
     std::lock_guard lock(mutex_);
     if (!engine_) return "the model is loading";
+    // A fleet worker is ready to take cameras once it is a member, with or without any.
+    if (fleet_) return member_ && member_->connected() ? "" : "not connected to the fleet's etcd";
     for (const auto& s : engine_->pipeline().streams()) {
       if (!s.removed && s.seconds_since_result >= 0 &&
           s.seconds_since_result <= kReadyWithinSeconds) {
@@ -159,10 +241,56 @@ ApiHandlers Service::handlers() {
     return fmt::format("no stream delivered a frame in the last {:g} s", kReadyWithinSeconds);
   };
   h.reload = [this] { return reload(); };
+  if (!fleet_) return h;
+  h.fleet = [this] {
+    std::lock_guard lock(mutex_);
+    if (!member_) return nlohmann::json{{"joining", true}};
+    return member_->describe();
+  };
+  h.add_fleet_camera = [this](const StreamSpec& spec) -> ApiResult<nlohmann::json> {
+    if (spec.name.empty()) {
+      return ApiError{400, "a fleet's camera needs a \"name\": its key in the fleet's list"};
+    }
+    const std::string key = fleet_->streams() + spec.name;
+    const std::string entry = fleet_camera_entry(spec);
+    EtcdClient etcd(fleet_->endpoint);
+    auto created = etcd.create(key, entry);
+    if (!created) return ApiError{503, created.status().message()};
+    if (!created.value()) {
+      return ApiError{409, fmt::format("camera {} is on the fleet's list already; DELETE "
+                                       "/fleet/streams/{} first",
+                                       spec.name, spec.name)};
+    }
+    wake_member();
+    return nlohmann::json{{"name", spec.name},
+                          {"key", key},
+                          {"entry", entry},
+                          {"where", "GET /fleet says which worker runs it"}};
+  };
+  h.remove_fleet_camera = [this](const std::string& name) -> ApiResult<nlohmann::json> {
+    if (Status valid = check_fleet_name(name, "camera"); !valid) {
+      return ApiError{404, valid.message()};
+    }
+    EtcdClient etcd(fleet_->endpoint);
+    auto removed = etcd.remove(fleet_->streams() + name);
+    if (!removed) return ApiError{503, removed.status().message()};
+    if (removed.value() == 0) {
+      return ApiError{
+          404, fmt::format("no camera {} on the fleet's list (GET /fleet lists them)", name)};
+    }
+    wake_member();
+    return nlohmann::json{{"name", name}, {"removed", true}};
+  };
   return h;
 }
 
 ApiResult<nlohmann::json> Service::reload() {
+  if (fleet_) {
+    return ApiError{409, fmt::format("a fleet worker's cameras are the keys {}NAME in etcd: put "
+                                     "or delete them (etcdctl, POST /streams, DELETE "
+                                     "/fleet/streams/NAME); nothing was changed",
+                                     fleet_->streams())};
+  }
   std::lock_guard streams_lock(streams_mutex_);
   if (!config_) return ApiError{409, "serve was started without --config: nothing to read again"};
   auto loaded = load_serve_config(config_->run.config);
@@ -221,6 +349,33 @@ ApiResult<nlohmann::json> Service::reload() {
   return result;
 }
 
+// HOSTNAME:PORT: unique among the workers of one machine (one port each) and stable across a
+// worker's restarts, as a Kubernetes pod's name is.
+std::string default_worker_id(int port) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof(host), "worker");
+  }
+  std::string id = host;
+  for (char& c : id) {
+    const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!allowed) c = '-';
+  }
+  return fmt::format("{}:{}", id, port);
+}
+
+// The address other workers and people reach this one's API at: the host it listens on, or
+// this machine's name when it listens on every address.
+std::string api_host(const ListenAddress& address) {
+  if (address.host != "0.0.0.0" && address.host != "::" && !address.host.empty()) {
+    return address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host;
+  }
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+
 }  // namespace
 
 int serve_command(RunOptions options, const ServeOptions& serve,
@@ -249,6 +404,22 @@ int serve_command(RunOptions options, const ServeOptions& serve,
         serve.listen));
     return 2;
   }
+  std::optional<FleetAddress> fleet;
+  if (!serve.fleet.empty()) {
+    auto parsed = parse_fleet_address(serve.fleet);
+    if (!parsed) {
+      print_error(parsed.status().message());
+      return 2;
+    }
+    if (!options.sources.empty() || (config && !config->streams.empty())) {
+      print_error(fmt::format(
+          "--fleet: a fleet worker's cameras are the keys {}NAME in etcd, not --source or the "
+          "config's streams: put them there (etcdctl put {}NAME URI, or POST /streams)",
+          parsed.value().streams(), parsed.value().streams()));
+      return 2;
+    }
+    fleet = std::move(parsed.value());
+  }
   if (!options.shard.empty()) {
     print_error(
         "--shard: serve takes its streams from --config, --source and its API; split "
@@ -270,7 +441,7 @@ int serve_command(RunOptions options, const ServeOptions& serve,
   for (const auto& spec : streams) options.sources.push_back(spec.uri);
   options.progress = false;  // a service's display is GET /stats
 
-  Service service(std::move(config));
+  Service service(std::move(config), fleet);
   auto api = ApiServer::start(address.value(), token, service.handlers());
   if (!api) {
     print_error(api.status().message());
@@ -280,15 +451,43 @@ int serve_command(RunOptions options, const ServeOptions& serve,
                api.value()->port(), token.empty() ? "no token: loopback only" : "bearer token");
   std::fflush(info_out());
 
+  const std::string worker_id = !fleet                     ? ""
+                                : !serve.worker_id.empty() ? serve.worker_id
+                                                           : default_worker_id(api.value()->port());
+  if (fleet) {
+    if (Status valid = check_fleet_name(worker_id, "--worker-id"); !valid) {
+      print_error(valid.message());
+      return 2;
+    }
+  }
+
   auto loaded = Engine::load(std::move(options), stop, /*service=*/true);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
-  if (auto failed = engine.open(streams, {service.metrics()}); failed) return *failed;
+  if (auto failed = engine.open(streams, {service.metrics()}, worker_id); failed) return *failed;
   service.remember_config_streams({streams.begin(), streams.begin() + config_streams}, 0);
   const ModelInfo& model = engine.model();
   service.publish(engine,
                   {STREAMINFER_VERSION, model.name, precision_name(model), engine.options().device,
-                   model.input_width, model.input_height, engine.options().batch_size});
+                   model.input_width, model.input_height, engine.options().batch_size, worker_id});
+
+  std::unique_ptr<FleetMember> member;
+  if (fleet) {
+    FleetMemberOptions member_options;
+    member_options.address = *fleet;
+    member_options.worker_id = worker_id;
+    member_options.api =
+        fmt::format("http://{}:{}", api_host(address.value()), api.value()->port());
+    member_options.capacity_fps = engine.measure_capacity_fps();
+    member_options.ttl_s = serve.fleet_ttl;
+    auto joined = FleetMember::join(member_options, service.fleet_callbacks(stop));
+    if (!joined) {
+      print_error(joined.status().message());
+      return 2;
+    }
+    member = std::move(joined.value());
+    service.set_member(member.get());
+  }
 
   // Reloads asked for by SIGHUP, taken every 100 ms until the run ends.
   std::mutex control_mutex;
@@ -297,6 +496,8 @@ int serve_command(RunOptions options, const ServeOptions& serve,
   std::thread control([&] {
     std::unique_lock lock(control_mutex);
     while (!control_wake.wait_for(lock, kControlInterval, [&] { return control_done; })) {
+      // Draining: no camera is claimed or started any more; the lease goes once they stopped.
+      if (member && stop.requested()) member->stop_claiming();
       if (take_reload_requests() == 0 || stop.requested()) continue;
       const auto result = service.reload();
       if (const auto* error = std::get_if<ApiError>(&result)) {
@@ -311,6 +512,10 @@ int serve_command(RunOptions options, const ServeOptions& serve,
   }
   control_wake.notify_all();
   control.join();
+  if (member) {
+    service.set_member(nullptr);
+    member->leave();
+  }
   service.retire();
   api.value()->stop();
   if (const int code = engine.finish(stats); code != 0 || !stats) return code;

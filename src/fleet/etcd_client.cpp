@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <mutex>
 
 namespace streaminfer {
@@ -142,6 +143,7 @@ Result<std::string> EtcdClient::post(const std::string& path, const std::string&
   const std::string what = fmt::format("etcd {}{}", endpoint_, path);
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return Status::error(what + ": libcurl could not start");
+  requests_.fetch_add(1, std::memory_order_relaxed);
   std::string answer;
   const std::string url = endpoint_ + path;
   curl_easy_reset(curl);
@@ -186,7 +188,7 @@ Result<std::optional<EtcdKeyValue>> EtcdClient::get(const std::string& key) {
   return std::optional<EtcdKeyValue>(std::move(kv.value()));
 }
 
-Result<std::vector<EtcdKeyValue>> EtcdClient::range(const std::string& prefix) {
+Result<std::vector<EtcdKeyValue>> EtcdClient::range(const std::string& prefix, int64_t* revision) {
   auto answer =
       post("/v3/kv/range", nlohmann::json{{"key", base64_encode(prefix)},
                                           {"range_end", base64_encode(prefix_range_end(prefix))}}
@@ -194,6 +196,8 @@ Result<std::vector<EtcdKeyValue>> EtcdClient::range(const std::string& prefix) {
   if (!answer) return answer.status();
   auto j = parse_answer(answer.value(), "etcd range " + prefix);
   if (!j) return j.status();
+  if (revision != nullptr)
+    *revision = number_of(j.value().value("header", nlohmann::json()), "revision");
   std::vector<EtcdKeyValue> out;
   if (!j.value().contains("kvs")) return out;
   for (const auto& item : j.value()["kvs"]) {
@@ -202,6 +206,19 @@ Result<std::vector<EtcdKeyValue>> EtcdClient::range(const std::string& prefix) {
     out.push_back(std::move(kv.value()));
   }
   return out;
+}
+
+Result<int64_t> EtcdClient::revision() {
+  // A key no one writes (etcd keys never hold a NUL), counted only: the answer is the header.
+  const nlohmann::json request = {{"key", base64_encode(std::string(1, '\0'))},
+                                  {"count_only", true}};
+  auto answer = post("/v3/kv/range", request.dump());
+  if (!answer) return answer.status();
+  auto j = parse_answer(answer.value(), "etcd revision");
+  if (!j) return j.status();
+  const int64_t revision = number_of(j.value().value("header", nlohmann::json()), "revision");
+  if (revision <= 0) return Status::error("etcd revision: no revision in the answer");
+  return revision;
 }
 
 Result<int64_t> EtcdClient::remove(const std::string& key) {
@@ -230,9 +247,7 @@ Result<int64_t> EtcdClient::keep_alive(int64_t lease) {
   auto j = parse_answer(first, "etcd lease keepalive");
   if (!j) return j.status();
   const nlohmann::json& result = j.value().contains("result") ? j.value()["result"] : j.value();
-  const int64_t ttl = number_of(result, "TTL");
-  if (ttl <= 0) return Status::error(fmt::format("etcd lease {}: expired or revoked", lease));
-  return ttl;
+  return std::max<int64_t>(0, number_of(result, "TTL"));
 }
 
 Status EtcdClient::revoke_lease(int64_t lease) {
@@ -278,6 +293,32 @@ Result<bool> EtcdClient::put_if_free(const std::string& key, const std::string& 
     }
   }
   return false;
+}
+
+Result<bool> EtcdClient::txn_succeeded(const std::string& request, const std::string& what) {
+  auto answer = post("/v3/kv/txn", request);
+  if (!answer) return answer.status();
+  auto j = parse_answer(answer.value(), what);
+  if (!j) return j.status();
+  return j.value().value("succeeded", false);
+}
+
+Result<bool> EtcdClient::create(const std::string& key, const std::string& value) {
+  const std::string k = base64_encode(key);
+  const nlohmann::json request = {
+      {"compare",
+       {{{"key", k}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
+      {"success", {{{"request_put", {{"key", k}, {"value", base64_encode(value)}}}}}}};
+  return txn_succeeded(request.dump(), "etcd create " + key);
+}
+
+Result<bool> EtcdClient::remove_if_held(const std::string& key, int64_t lease) {
+  const std::string k = base64_encode(key);
+  const nlohmann::json request = {
+      {"compare",
+       {{{"key", k}, {"target", "LEASE"}, {"result", "EQUAL"}, {"lease", std::to_string(lease)}}}},
+      {"success", {{{"request_delete_range", {{"key", k}}}}}}};
+  return txn_succeeded(request.dump(), "etcd delete " + key);
 }
 
 }  // namespace streaminfer

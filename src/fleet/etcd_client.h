@@ -5,6 +5,7 @@
 // range, delete, leases (grant, keep alive, revoke) and the one transaction that takes a key
 // only when nobody holds it. Every failure is a Status with one line naming the endpoint and
 // the operation; nothing throws. One client per thread (libcurl handles are not shared).
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,12 +33,18 @@ class EtcdClient {
 
   Status put(const std::string& key, const std::string& value, int64_t lease = 0);
   Result<std::optional<EtcdKeyValue>> get(const std::string& key);
-  // Every key that starts with `prefix`, in key order.
-  Result<std::vector<EtcdKeyValue>> range(const std::string& prefix);
+  // Every key that starts with `prefix`, in key order; the store's revision of that read in
+  // *revision when not null.
+  Result<std::vector<EtcdKeyValue>> range(const std::string& prefix, int64_t* revision = nullptr);
+  // The store's revision (it grows with every change anywhere in etcd, a lease's expiry
+  // included): a one-key read that returns no data, so a watcher learns cheaply whether to read
+  // again.
+  Result<int64_t> revision();
   // How many keys were deleted.
   Result<int64_t> remove(const std::string& key);
   Result<int64_t> grant_lease(int64_t ttl_s);
-  // The TTL left after the renewal; an error when the lease is gone (expired or revoked).
+  // The TTL left after the renewal; 0 when etcd answered that the lease is gone (expired or
+  // revoked), an error when etcd could not be asked.
   Result<int64_t> keep_alive(int64_t lease);
   Status revoke_lease(int64_t lease);
   // Puts key = value under `lease` only when the key does not exist or is already held under
@@ -46,15 +53,25 @@ class EtcdClient {
   Result<bool> put_if_free(const std::string& key, const std::string& value, int64_t lease,
                            std::string* holder = nullptr);
 
+  // Puts key = value only when the key does not exist; false when it does.
+  Result<bool> create(const std::string& key, const std::string& value);
+  // Deletes the key only while `lease` holds it; false when it is gone or another lease's.
+  Result<bool> remove_if_held(const std::string& key, int64_t lease);
+
   const std::string& endpoint() const { return endpoint_; }
+  // Requests sent so far (answered or not): what a worker costs etcd.
+  int64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
  private:
   // POSTs `body` (JSON) to endpoint_ + path; the parsed answer's text.
   Result<std::string> post(const std::string& path, const std::string& body);
+  // Sends a transaction (its JSON): whether its comparisons held.
+  Result<bool> txn_succeeded(const std::string& request, const std::string& what);
 
   std::string endpoint_;
   double timeout_s_;
   void* curl_ = nullptr;  // CURL*, opaque here so that users need no curl header
+  std::atomic<int64_t> requests_{0};
 };
 
 // Base64 (RFC 4648, with padding), as the gateway wants keys and values.

@@ -31,7 +31,13 @@ Pipeline::Impl::Impl(PipelineOptions opts, InferenceBackend& backend_ref)
       backend(backend_ref),
       stop_request(options.stop != nullptr ? options.stop : &own_stop),
       outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
-               options.sinks, options.peers}) {}
+               options.sinks, options.peers, options.worker_id,
+               // A stream's slot never moves and its name never changes (StreamTable).
+               [this](int id) -> std::string_view {
+                 const auto i = static_cast<size_t>(id);
+                 return id >= 0 && i < streams.size() && streams[i] ? streams[i]->given_name
+                                                                    : std::string_view();
+               }}) {}
 
 void Pipeline::Impl::preprocess_loop() {
   LetterboxPreprocessor preprocessor;

@@ -79,6 +79,8 @@ struct PipelineOptions {
   std::vector<std::string> sinks;
   // Outputs plugged in beside the built-in ones (the service's metrics registry).
   std::vector<std::shared_ptr<OutputPeer>> peers;
+  // A fleet worker's id (serve --fleet): on every JSONL line. Empty: none.
+  std::string worker_id;
 
   // A service: the run goes on while streams end, fail or are removed, and with none at all,
   // until a stop request; streams are added and removed while it runs (add_stream,

@@ -43,6 +43,7 @@ struct Pipeline::Impl {
     int id = 0;
     std::string uri;
     std::string name;
+    std::string given_name;  // the spec's, on its JSONL lines (empty: none); set before add()
     int every_nth = 1;
     double sample_fps = 0;
     // Its open and its reads give up (the source's interrupt callback): the run stops or the

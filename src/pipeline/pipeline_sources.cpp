@@ -19,6 +19,7 @@ Pipeline::Impl::Stream& Pipeline::Impl::create_stream(const StreamSpec& spec) {
   auto owned = std::make_unique<Stream>();
   Stream& stream = *owned;
   stream.uri = spec.uri;
+  stream.given_name = spec.name;
   stream.info.uri = spec.uri;
   stream.every_nth = spec.every_nth > 0 ? spec.every_nth : options.every_nth;
   stream.sample_fps = spec.sample_fps >= 0 ? spec.sample_fps : options.sample_fps;

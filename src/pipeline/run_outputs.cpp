@@ -158,14 +158,18 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
   const int64_t sink_start = now_ns();
   // Once the reader closed stdout nobody reads the lines; sinks and profiler files go on.
   JsonlWriter* jsonl = stdout_closed_ ? nullptr : jsonl_.get();
+  const auto tags_of = [&](const Frame& frame) {
+    return JsonlTags{options_.stream_name ? options_.stream_name(frame.stream_id) : "",
+                     options_.worker_id};
+  };
   if (sinks_.empty()) {
     if (jsonl) {
-      for (const auto& frame : b.frames) jsonl->write(*frame, labels);
+      for (const auto& frame : b.frames) jsonl->write(*frame, labels, tags_of(*frame));
     }
   } else {
     // The sinks publish the JSONL line itself: formatted once for the file and every sink.
     for (const auto& frame : b.frames) {
-      const std::string line = format_jsonl_line(*frame, labels);
+      const std::string line = format_jsonl_line(*frame, labels, tags_of(*frame));
       if (jsonl) jsonl->write_line(line);
       for (const auto& sink : sinks_) sink->publish(MqttSink::Channel::kEvents, line);
     }

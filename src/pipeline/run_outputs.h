@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,10 @@ struct OutputOptions {
   std::string model_name;
   std::vector<std::string> sinks;  // mqtt://host[:port]/topic URIs
   std::vector<std::shared_ptr<OutputPeer>> peers;
+  // A fleet worker's id, on every JSONL line; empty: none.
+  std::string worker_id;
+  // A stream's name by id (empty: it has none), for its JSONL lines; unset: no names.
+  std::function<std::string_view(int stream_id)> stream_name;
 };
 
 class RunOutputs {

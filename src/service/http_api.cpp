@@ -26,6 +26,13 @@ bool is_stream_path(const std::string& path) {
          path.find('/', prefix.size()) == std::string::npos;
 }
 
+// /fleet/streams/{name}: one more path segment.
+bool is_fleet_stream_path(const std::string& path) {
+  const std::string prefix = "/fleet/streams/";
+  return path.size() > prefix.size() && path.rfind(prefix, 0) == 0 &&
+         path.find('/', prefix.size()) == std::string::npos;
+}
+
 std::string json_text(const nlohmann::json& j) {
   // Text from users (URIs of a YAML file) may not be UTF-8: replaced, never a throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -47,6 +54,8 @@ std::vector<std::string> methods_of(const std::string& path) {
   }
   if (path == "/streams") return {"GET", "POST"};
   if (path == "/reload") return {"POST"};
+  if (path == "/fleet") return {"GET"};
+  if (is_fleet_stream_path(path)) return {"DELETE"};
   if (is_stream_path(path)) return {"GET", "DELETE"};
   return {};
 }
@@ -240,6 +249,11 @@ void ApiServer::Impl::routes() {
   server.Post("/streams", [this](const httplib::Request& req, httplib::Response& res) {
     auto spec = parse_stream_request(req.body);
     if (!spec) return reply_error(res, 400, spec.status().message());
+    if (handlers.add_fleet_camera) {
+      const auto listed = handlers.add_fleet_camera(spec.value());
+      if (answered_error(res, listed)) return;
+      return reply(res, 202, std::get<nlohmann::json>(listed));
+    }
     const auto added = handlers.add_stream(spec.value());
     if (answered_error(res, added)) return;
     const StreamState& state = std::get<StreamState>(added);
@@ -280,6 +294,18 @@ void ApiServer::Impl::routes() {
     if (answered_error(res, reloaded)) return;
     reply(res, 200, std::get<nlohmann::json>(reloaded));
   });
+  const std::string not_in_fleet = "not a fleet worker (serve --fleet etcd://HOST:PORT/PREFIX)";
+  server.Get("/fleet", [this, not_in_fleet](const httplib::Request&, httplib::Response& res) {
+    if (!handlers.fleet) return reply_error(res, 404, not_in_fleet);
+    reply(res, 200, handlers.fleet());
+  });
+  server.Delete(R"(/fleet/streams/([^/]+))",
+                [this, not_in_fleet](const httplib::Request& req, httplib::Response& res) {
+                  if (!handlers.remove_fleet_camera) return reply_error(res, 404, not_in_fleet);
+                  const auto removed = handlers.remove_fleet_camera(req.matches[1]);
+                  if (answered_error(res, removed)) return;
+                  reply(res, 200, std::get<nlohmann::json>(removed));
+                });
   // Everything else: 405 for a path that exists with another method, 404 otherwise.
   const auto other = [](const httplib::Request& req, httplib::Response& res) {
     const auto methods = methods_of(req.path);

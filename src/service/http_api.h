@@ -12,6 +12,10 @@
 //   GET    /stats           what the live display shows, as JSON
 //   GET    /metrics         Prometheus text format
 //   POST   /reload          re-reads the config file and applies the difference
+// A fleet worker (serve --fleet) also answers:
+//   GET    /fleet                  the workers, their capacity, the cameras each runs
+//   DELETE /fleet/streams/{name}   takes a camera off the fleet's list (whichever worker runs it)
+// and POST /streams puts the camera on the fleet's list (202: the fleet decides where it runs).
 // Errors: {"error": "one line"} with 400 (malformed JSON, unknown keys, bad values), 401 (no or
 // wrong token), 404, 405, 409 (a name taken, no config to reload), 411 (a POST without
 // Content-Length), 413 (body over 1 MiB), 415 (a POST whose Content-Type is not
@@ -47,6 +51,10 @@ struct ApiHandlers {
   // Empty when ready, else why not.
   std::function<std::string()> not_ready;
   std::function<ApiResult<nlohmann::json>()> reload;
+  // A fleet worker's; unset otherwise (GET /fleet then answers 404, POST /streams adds here).
+  std::function<nlohmann::json()> fleet;
+  std::function<ApiResult<nlohmann::json>(const StreamSpec&)> add_fleet_camera;
+  std::function<ApiResult<nlohmann::json>(const std::string& name)> remove_fleet_camera;
 };
 
 struct ListenAddress {

@@ -82,7 +82,13 @@ void PrometheusText::family(const std::string& name, const std::string& type,
 }
 
 void PrometheusText::sample(const std::string& name, const MetricLabels& labels, double value) {
-  text_ += fmt::format("{}{} {}\n", name, label_text(labels), format_metric_value(value));
+  if (common_labels_.empty()) {
+    text_ += fmt::format("{}{} {}\n", name, label_text(labels), format_metric_value(value));
+    return;
+  }
+  MetricLabels all = common_labels_;
+  all.insert(all.end(), labels.begin(), labels.end());
+  text_ += fmt::format("{}{} {}\n", name, label_text(all), format_metric_value(value));
 }
 
 void PrometheusText::histogram(const std::string& name, const MetricLabels& labels,

@@ -32,6 +32,9 @@ class PrometheusHistogram {
 
 class PrometheusText {
  public:
+  PrometheusText() = default;
+  // Labels every sample carries first (a fleet worker's `worker`).
+  explicit PrometheusText(MetricLabels common_labels) : common_labels_(std::move(common_labels)) {}
   // Starts a family: `type` is counter, gauge, histogram or untyped.
   void family(const std::string& name, const std::string& type, const std::string& help);
   void sample(const std::string& name, const MetricLabels& labels, double value);
@@ -41,6 +44,7 @@ class PrometheusText {
   const std::string& text() const { return text_; }
 
  private:
+  MetricLabels common_labels_;
   std::string text_;
 };
 

@@ -66,7 +66,7 @@ void ServiceMetrics::on_queue_sample(int64_t ts_ns, const std::vector<StreamQueu
 
 std::string ServiceMetrics::prometheus(const std::vector<StreamState>& streams,
                                        const ServiceDescription& what, int64_t batches) const {
-  PrometheusText out;
+  PrometheusText out(what.worker.empty() ? MetricLabels{} : MetricLabels{{"worker", what.worker}});
   std::vector<const StreamState*> running;
   for (const auto& s : streams) {
     if (!s.removed) running.push_back(&s);
@@ -141,6 +141,7 @@ nlohmann::json ServiceMetrics::stats_json(const std::vector<StreamState>& stream
   nlohmann::json j;
   std::lock_guard lock(mutex_);
   j["uptime_s"] = ns_to_ms(now_ns() - start_ns_) / 1000.0;
+  if (!what.worker.empty()) j["worker"] = what.worker;
   j["model"] = what.model;
   j["precision"] = what.precision;
   j["batches"] = batches;

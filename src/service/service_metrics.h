@@ -28,6 +28,7 @@ struct ServiceDescription {
   std::string device;
   int input_width = 0, input_height = 0;
   int batch_size = 0;
+  std::string worker;  // a fleet worker's id: a label of every metric; empty: none
 };
 
 class ServiceMetrics : public OutputPeer {

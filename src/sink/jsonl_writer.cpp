@@ -61,9 +61,17 @@ void append_classes(fmt::memory_buffer& out, const std::vector<ClassScore>& clas
 }
 
 void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
-                       const std::vector<std::string>& labels) {
-  fmt::format_to(std::back_inserter(out), "{{\"stream\":{},\"frame\":{},\"pts\":", frame.stream_id,
-                 frame.index);
+                       const std::vector<std::string>& labels, const JsonlTags& tags) {
+  fmt::format_to(std::back_inserter(out), "{{\"stream\":{}", frame.stream_id);
+  if (!tags.name.empty()) {
+    out.append(std::string_view(",\"name\":"));
+    append_json_string(out, tags.name);
+  }
+  if (!tags.worker.empty()) {
+    out.append(std::string_view(",\"worker\":"));
+    append_json_string(out, tags.worker);
+  }
+  fmt::format_to(std::back_inserter(out), ",\"frame\":{},\"pts\":", frame.index);
   append_number<3>(out, frame.pts_seconds);
   if (frame.classified || !frame.classes.empty()) {
     append_classes(out, frame.classes, labels);
@@ -93,9 +101,10 @@ void append_jsonl_line(fmt::memory_buffer& out, const Frame& frame,
 
 }  // namespace
 
-std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels) {
+std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels,
+                              const JsonlTags& tags) {
   fmt::memory_buffer out;
-  append_jsonl_line(out, frame, labels);
+  append_jsonl_line(out, frame, labels, tags);
   return fmt::to_string(out);
 }
 
@@ -124,11 +133,12 @@ void JsonlWriter::write_line(std::string_view line) {
   out_->put('\n');
 }
 
-void JsonlWriter::write(const Frame& frame, const std::vector<std::string>& labels) {
+void JsonlWriter::write(const Frame& frame, const std::vector<std::string>& labels,
+                        const JsonlTags& tags) {
   if (out_ == nullptr) return;  // closed
   // One write per line: the stack buffer avoids an allocation for typical frames.
   fmt::memory_buffer line;
-  append_jsonl_line(line, frame, labels);
+  append_jsonl_line(line, frame, labels, tags);
   line.push_back('\n');
   out_->write(line.data(), static_cast<std::streamsize>(line.size()));
 }

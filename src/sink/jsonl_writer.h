@@ -4,6 +4,9 @@
 //  "class":2,"label":"car"}]}
 // A classifier's frame has its top classes instead of detections:
 // {"stream":0,"frame":17,"pts":0.566,"classes":[{"class_id":3,"label":"class_3","score":0.41},...]}
+// A named stream's lines carry its name after its id ("name":"door-1"), and a fleet worker's
+// lines its worker id ("worker":"host:8080"): ids are a process's own, names and workers are
+// what a reader of many workers' lines joins on.
 #include <fstream>
 #include <memory>
 #include <string>
@@ -15,12 +18,19 @@
 
 namespace streaminfer {
 
+// What a line says besides the frame; empty fields are left out.
+struct JsonlTags {
+  std::string_view name;
+  std::string_view worker;
+};
+
 class JsonlWriter {
  public:
   // "-" writes to stdout.
   static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path);
   // Boxes with 2 decimals, scores with 4; label = labels[class] or "class_N" when out of range.
-  void write(const Frame& frame, const std::vector<std::string>& labels);
+  void write(const Frame& frame, const std::vector<std::string>& labels,
+             const JsonlTags& tags = {});
   // A line already made by format_jsonl_line (without its '\n').
   void write_line(std::string_view line);
   // Hands the lines written so far to the file or pipe (whole lines: a program reading them as
@@ -36,6 +46,7 @@ class JsonlWriter {
   std::ostream* out_ = nullptr;
 };
 
-std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels);
+std::string format_jsonl_line(const Frame& frame, const std::vector<std::string>& labels,
+                              const JsonlTags& tags = {});
 
 }  // namespace streaminfer

@@ -82,10 +82,35 @@ TEST_F(Etcd, AKeyUnderALeaseGoesWithItAndOnlyOneLeaseCanHoldAnOwnerKey) {
     gone = !etcd.get("fleet/owners/cam-1").value().has_value();
   }
   EXPECT_TRUE(gone) << "the key outlived its lease";
-  EXPECT_FALSE(etcd.keep_alive(mine.value())) << "an expired lease was renewed";
+  EXPECT_EQ(etcd.keep_alive(mine.value()).value(), 0) << "an expired lease was renewed";
   EXPECT_TRUE(etcd.put_if_free("fleet/owners/cam-1", "w2", theirs.value()).value());
   EXPECT_TRUE(etcd.revoke_lease(theirs.value()));
   EXPECT_FALSE(etcd.get("fleet/owners/cam-1").value().has_value());
+}
+
+TEST_F(Etcd, CreateOnlyOnceRemoveOnlyWhileHeldAndTheRevisionMovesWithEveryChange) {
+  EtcdClient etcd(server_.endpoint());
+  auto before = etcd.revision();
+  ASSERT_TRUE(before) << before.status().message();
+  EXPECT_EQ(etcd.revision().value(), before.value()) << "a read changed the revision";
+  EXPECT_TRUE(etcd.create("fleet/streams/cam-1", "synthetic:").value());
+  EXPECT_FALSE(etcd.create("fleet/streams/cam-1", "other").value());
+  EXPECT_EQ(etcd.get("fleet/streams/cam-1").value()->value, "synthetic:");
+  int64_t range_revision = 0;
+  ASSERT_TRUE(etcd.range("fleet/", &range_revision));
+  EXPECT_EQ(range_revision, before.value() + 1);
+  EXPECT_EQ(etcd.revision().value(), range_revision);
+
+  auto mine = etcd.grant_lease(30);
+  auto theirs = etcd.grant_lease(30);
+  ASSERT_TRUE(mine && theirs);
+  ASSERT_TRUE(etcd.put_if_free("fleet/owners/cam-1", "w1", theirs.value()).value());
+  EXPECT_FALSE(etcd.remove_if_held("fleet/owners/cam-1", mine.value()).value());
+  EXPECT_TRUE(etcd.get("fleet/owners/cam-1").value().has_value());
+  EXPECT_TRUE(etcd.remove_if_held("fleet/owners/cam-1", theirs.value()).value());
+  EXPECT_FALSE(etcd.get("fleet/owners/cam-1").value().has_value());
+  EXPECT_FALSE(etcd.remove_if_held("fleet/owners/cam-1", theirs.value()).value()) << "gone";
+  EXPECT_GT(etcd.requests(), 10);
 }
 
 TEST_F(Etcd, AnEtcdThatIsDownIsOneLineNamingIt) {

@@ -71,6 +71,19 @@ TEST(JsonlWriterTest, LineHasFieldsTypesAndPrecision) {
   EXPECT_EQ(j["detections"][1]["label"], "class_9");
 }
 
+TEST(JsonlWriterTest, ANamedStreamAndAFleetWorkerAreOnTheLineAfterTheId) {
+  const Frame f = sample_frame();
+  const std::string plain = format_jsonl_line(f, {});
+  EXPECT_EQ(plain.rfind("{\"stream\":2,\"frame\":17,", 0), 0u) << plain;
+  const std::string tagged = format_jsonl_line(f, {}, {"door-1", "host \"a\":8080"});
+  EXPECT_EQ(tagged.rfind("{\"stream\":2,\"name\":\"door-1\",\"worker\":", 0), 0u) << tagged;
+  const json j = json::parse(tagged);
+  EXPECT_EQ(j["name"], "door-1");
+  EXPECT_EQ(j["worker"], "host \"a\":8080");
+  EXPECT_EQ(j["frame"], 17);
+  EXPECT_FALSE(json::parse(format_jsonl_line(f, {}, {"", "w1"})).contains("name"));
+}
+
 TEST(JsonlWriterTest, EmptyDetectionsIsEmptyArray) {
   Frame f;
   const json j = json::parse(format_jsonl_line(f, {}));

@@ -111,6 +111,46 @@ TEST_F(HttpApi, RoutesAnswerJsonWithTheirStatus) {
   EXPECT_EQ(http_request("POST", base_ + "/reload").status, 409);
 }
 
+TEST_F(HttpApi, AFleetWorkerListsCamerasInTheFleetAndAnswersFleetRoutes) {
+  EXPECT_EQ(ApiHandlers().fleet, nullptr);
+  std::vector<std::string> listed, removed;
+  ApiHandlers h = fake_.handlers();
+  h.fleet = [] { return nlohmann::json{{"workers", nlohmann::json::array()}}; };
+  h.add_fleet_camera = [&](const StreamSpec& spec) -> ApiResult<nlohmann::json> {
+    if (spec.name.empty()) return ApiError{400, "a fleet's camera needs a name"};
+    listed.push_back(spec.name);
+    return nlohmann::json{{"name", spec.name}};
+  };
+  h.remove_fleet_camera = [&](const std::string& name) -> ApiResult<nlohmann::json> {
+    if (name != "door") return ApiError{404, "no camera " + name};
+    removed.push_back(name);
+    return nlohmann::json{{"name", name}, {"removed", true}};
+  };
+  auto server = ApiServer::start({"127.0.0.1", 0, true}, "", h);
+  ASSERT_TRUE(server) << server.status().message();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.value()->port());
+  auto added = http_request("POST", base + "/streams", R"({"uri": "synthetic:", "name": "door"})");
+  EXPECT_EQ(added.status, 202) << added.body;
+  EXPECT_EQ(listed, std::vector<std::string>{"door"});
+  EXPECT_TRUE(json_of(http_request("GET", base + "/streams"))["streams"].empty())
+      << "it went to the fleet's list, not to this worker";
+  EXPECT_EQ(http_request("POST", base + "/streams", R"({"uri": "synthetic:"})").status, 400);
+  EXPECT_EQ(http_request("GET", base + "/fleet").status, 200);
+  EXPECT_EQ(http_request("DELETE", base + "/fleet/streams/door").status, 200);
+  EXPECT_EQ(http_request("DELETE", base + "/fleet/streams/other").status, 404);
+  EXPECT_EQ(removed, std::vector<std::string>{"door"});
+  auto wrong = http_request("POST", base + "/fleet");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.header("allow"), "GET");
+  EXPECT_EQ(http_request("GET", base + "/fleet/streams/door").status, 405);
+  // Not a fleet worker: /fleet is there to say so.
+  start();
+  auto alone = http_request("GET", base_ + "/fleet");
+  EXPECT_EQ(alone.status, 404);
+  EXPECT_NE(json_of(alone)["error"].get<std::string>().find("--fleet"), std::string::npos);
+  EXPECT_EQ(http_request("DELETE", base_ + "/fleet/streams/door").status, 404);
+}
+
 TEST_F(HttpApi, BadRequestsGetAFourHundredAndOneLineJsonError) {
   start();
   const std::vector<std::tuple<std::string, std::string, std::string, int>> cases = {

@@ -20,6 +20,24 @@ TEST(PrometheusText, FamiliesSamplesAndEscapedLabels) {
             "streaminfer_frames_total 0.5\n");
 }
 
+TEST(PrometheusText, CommonLabelsComeFirstOnEverySample) {
+  PrometheusText out(MetricLabels{{"worker", "host:8080"}});
+  out.family("streaminfer_streams", "gauge", "Streams.");
+  out.sample("streaminfer_streams", {}, 2);
+  out.sample("streaminfer_streams", {{"stream", "a"}}, 1);
+  PrometheusHistogram h({1});
+  h.observe(0.5);
+  out.histogram("streaminfer_batch_size", {}, h);
+  EXPECT_NE(out.text().find("streaminfer_streams{worker=\"host:8080\"} 2\n"), std::string::npos)
+      << out.text();
+  EXPECT_NE(out.text().find("streaminfer_streams{worker=\"host:8080\",stream=\"a\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(out.text().find("streaminfer_batch_size_bucket{worker=\"host:8080\",le=\"1\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(out.text().find("streaminfer_batch_size_count{worker=\"host:8080\"} 1\n"),
+            std::string::npos);
+}
+
 TEST(PrometheusText, ValuesAreWrittenAsTheFormatNamesThem) {
   EXPECT_EQ(format_metric_value(3), "3");
   EXPECT_EQ(format_metric_value(-2), "-2");

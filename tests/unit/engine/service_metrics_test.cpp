@@ -43,7 +43,7 @@ TEST(ServiceMetrics, StagesAreCountedPerFrameAndInferencePerBatch) {
   metrics.on_batch(batch_of(3, 1'000'000'000));
   const std::string text =
       metrics.prometheus({state(0, "door", false, 5), state(1, "gone", true, 9)},
-                         {"0.1.0", "yolov8n", "int8", "cpu", 640, 640, 4}, 1);
+                         {"0.1.0", "yolov8n", "int8", "cpu", 640, 640, 4, ""}, 1);
   for (const char* line :
        {"streaminfer_stage_seconds_count{stage=\"decode\"} 3\n",
         "streaminfer_stage_seconds_count{stage=\"inference\"} 1\n",
@@ -62,6 +62,28 @@ TEST(ServiceMetrics, StagesAreCountedPerFrameAndInferencePerBatch) {
   }
   EXPECT_EQ(text.find("gone"), std::string::npos) << "a removed stream is still exported";
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
+}
+
+// A fleet worker's metrics all carry its id, so that one query sums or splits over the fleet.
+TEST(ServiceMetrics, AFleetWorkersEverySampleCarriesItsWorkerId) {
+  ServiceMetrics metrics;
+  metrics.on_batch(batch_of(2, 1'000'000'000));
+  const std::string text = metrics.prometheus(
+      {state(0, "door", false, 5)}, {"0.1.0", "yolov8n", "int8", "cpu", 640, 640, 4, "h:1"}, 1);
+  size_t samples = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    ++samples;
+    EXPECT_NE(line.find("{worker=\"h:1\""), std::string::npos) << line;
+  }
+  EXPECT_GT(samples, 20u);
+  EXPECT_NE(text.find("streaminfer_frames_total{worker=\"h:1\",stream=\"door\"} 5\n"),
+            std::string::npos);
+  EXPECT_EQ(metrics.stats_json({}, {"", "", "", "", 0, 0, 0, "h:1"}, 0)["worker"], "h:1");
 }
 
 TEST(ServiceMetrics, StatsGiveRatesOverTheLastSecondAndStagePercentiles) {

@@ -1,0 +1,369 @@
+#include "fleet/fleet_member.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "common/console.h"
+
+namespace streaminfer {
+
+namespace {
+
+void say(const std::string& line) {
+  std::fprintf(info_out(), "fleet: %s\n", line.c_str());
+  std::fflush(info_out());
+}
+
+void warn(const std::string& line) {
+  std::fprintf(stderr, "streaminfer: warning: fleet: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+FleetMember::FleetMember(FleetMemberOptions options, FleetCallbacks callbacks)
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      // A request may not outlast the lease's renewal period, or a slow etcd costs the lease.
+      etcd_(options_.address.endpoint, std::max(0.5, options_.ttl_s / 3.0)) {}
+
+Result<std::unique_ptr<FleetMember>> FleetMember::join(FleetMemberOptions options,
+                                                       FleetCallbacks callbacks) {
+  if (options.ttl_s < 2) {
+    return Status::error(fmt::format(
+        "--fleet-ttl {}: give at least 2 seconds (the lease is renewed every third of it)",
+        options.ttl_s));
+  }
+  SI_RETURN_IF_ERROR(check_fleet_name(options.worker_id, "--worker-id"));
+  std::unique_ptr<FleetMember> member(new FleetMember(std::move(options), std::move(callbacks)));
+  // The first registration here, so that an id in use is an error of the command.
+  if (!member->ensure_registered() && member->id_taken_) {
+    return Status::error(fmt::format(
+        "--worker-id {}: a live worker of {} at {} already has this id; give each worker its own "
+        "(it defaults to HOST:PORT of its API)",
+        member->options_.worker_id, member->options_.address.prefix,
+        member->options_.address.endpoint));
+  }
+  member->thread_ = std::thread([m = member.get()] { m->loop(); });
+  return member;
+}
+
+FleetMember::~FleetMember() { leave(); }
+
+void FleetMember::stop_claiming() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void FleetMember::leave() {
+  stop_claiming();
+  if (lease_ != 0) {
+    if (Status revoked = etcd_.revoke_lease(lease_); !revoked) {
+      warn(revoked.message() + " (its keys go when the lease expires)");
+    } else {
+      say(fmt::format("{} left (lease revoked: its cameras move now)", options_.worker_id));
+    }
+    lease_ = 0;
+  }
+}
+
+void FleetMember::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool FleetMember::connected() const {
+  std::lock_guard lock(mutex_);
+  return connected_;
+}
+
+void FleetMember::note_etcd_failure(const Status& failure) {
+  {
+    std::lock_guard lock(mutex_);
+    connected_ = false;
+  }
+  if (unreachable_said_) return;
+  unreachable_said_ = true;
+  size_t running = 0;
+  {
+    std::lock_guard lock(mutex_);
+    running = running_.size();
+  }
+  warn(fmt::format("{}; keeping the {} camera(s) running here and trying again", failure.message(),
+                   running));
+}
+
+void FleetMember::note_etcd_back() {
+  {
+    std::lock_guard lock(mutex_);
+    connected_ = true;
+  }
+  if (!unreachable_said_) return;
+  unreachable_said_ = false;
+  say(fmt::format("etcd at {} answers again", options_.address.endpoint));
+}
+
+bool FleetMember::ensure_registered() {
+  if (lease_ != 0) return true;
+  auto lease = etcd_.grant_lease(options_.ttl_s);
+  if (!lease) {
+    note_etcd_failure(lease.status());
+    return false;
+  }
+  FleetWorkerRecord me;
+  me.id = options_.worker_id;
+  me.api = options_.api;
+  me.capacity_fps = options_.capacity_fps;
+  me.started_unix = static_cast<int64_t>(std::time(nullptr));
+  std::string holder;
+  auto took = etcd_.put_if_free(options_.address.workers() + options_.worker_id,
+                                worker_record_value(me), lease.value(), &holder);
+  if (!took || !took.value()) {
+    (void)etcd_.revoke_lease(lease.value());
+    if (!took) {
+      note_etcd_failure(took.status());
+    } else if (!id_taken_) {
+      id_taken_ = true;
+      // At the start, join() says it as the command's error.
+      if (in_loop_)
+        warn(
+            fmt::format("the worker id {} is held by another live worker; trying again every "
+                        "second",
+                        options_.worker_id));
+    }
+    return false;
+  }
+  id_taken_ = false;
+  note_etcd_back();
+  lease_ = lease.value();
+  settled_at_ = now() + std::chrono::seconds(options_.ttl_s);
+  next_keep_alive_ = now() + std::chrono::milliseconds(options_.ttl_s * 1000 / 3);
+  last_revision_ = -1;  // read everything again
+  say(fmt::format("{} joined {} at {} (lease {:x}, TTL {} s, capacity {:.0f} frames/s)",
+                  options_.worker_id, options_.address.prefix, options_.address.endpoint, lease_,
+                  options_.ttl_s, options_.capacity_fps));
+  return true;
+}
+
+void FleetMember::loop() {
+  in_loop_ = true;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    const bool answered = round();
+    lock.lock();
+    // Unanswered: again in a second, not at the poll's pace (a dead etcd is asked less).
+    const auto pause = answered ? options_.poll : std::chrono::milliseconds(1000);
+    wake_.wait_for(lock, pause, [&] { return stopping_ || woken_; });
+    if (woken_) last_revision_ = -1;
+    woken_ = false;
+  }
+}
+
+bool FleetMember::round() {
+  if (!ensure_registered()) return false;
+  if (now() >= next_keep_alive_) {
+    auto ttl = etcd_.keep_alive(lease_);
+    if (!ttl) {
+      note_etcd_failure(ttl.status());
+      return false;
+    }
+    if (ttl.value() == 0) {
+      size_t running = 0;
+      {
+        std::lock_guard lock(mutex_);
+        running = running_.size();
+      }
+      warn(
+          fmt::format("the lease of {} expired while etcd was out of reach; joining again and "
+                      "re-checking the {} camera(s) running here before anything moves",
+                      options_.worker_id, running));
+      lease_ = 0;
+      unclaim_.clear();  // the expired lease's keys are gone with it
+      return ensure_registered();
+    }
+    next_keep_alive_ = now() + std::chrono::milliseconds(options_.ttl_s * 1000 / 3);
+  }
+  auto revision = etcd_.revision();
+  if (!revision) {
+    note_etcd_failure(revision.status());
+    return false;
+  }
+  note_etcd_back();
+  if (revision.value() == last_revision_ && unclaim_.empty() && now() < next_full_read_) {
+    return true;
+  }
+  int64_t read_revision = 0;
+  auto keys = etcd_.range(options_.address.prefix, &read_revision);
+  if (!keys) {
+    note_etcd_failure(keys.status());
+    return false;
+  }
+  next_full_read_ = now() + options_.full_read;
+  FleetView view = read_fleet_view(options_.address, keys.value(), read_revision);
+  {
+    std::lock_guard lock(mutex_);
+    view_ = view;
+  }
+  if (!act(view)) return false;
+  last_revision_ = read_revision;
+  return true;
+}
+
+void FleetMember::release(const std::string& name) {
+  bool was_running = false;
+  {
+    std::lock_guard lock(mutex_);
+    was_running = running_.count(name) > 0;
+  }
+  if (was_running) {
+    callbacks_.stop(name);
+    std::lock_guard lock(mutex_);
+    running_.erase(name);
+  }
+  unclaim_.insert(name);
+}
+
+bool FleetMember::act(const FleetView& view) {
+  std::map<std::string, std::string> values;
+  for (const auto& camera : view.cameras) values[camera.name] = camera.value;
+  std::set<std::string> running;
+  std::map<std::string, std::string> started_with;
+  {
+    std::lock_guard lock(mutex_);
+    started_with = running_;
+  }
+  for (const auto& [name, value] : started_with) {
+    // A camera whose entry changed runs again with the new one: stopped here, claimed below.
+    const auto listed = values.find(name);
+    if (listed != values.end() && listed->second != value) {
+      say(fmt::format("camera {} changed: restarting it", name));
+      callbacks_.stop(name);
+      std::lock_guard lock(mutex_);
+      running_.erase(name);
+      continue;
+    }
+    running.insert(name);
+  }
+  const bool settling = now() < settled_at_;
+  const FleetPlan plan = plan_fleet(view, options_.worker_id, lease_, running, settling);
+  for (const auto& name : plan.release) {
+    if (running.count(name)) {
+      say(fmt::format(
+          "camera {}: given up ({})", name,
+          values.count(name) ? "another worker's share now" : "taken off the fleet's list"));
+    }
+    release(name);
+  }
+  // Owner keys of cameras stopped here go only once they stopped: the next owner waits for it.
+  for (auto it = unclaim_.begin(); it != unclaim_.end();) {
+    auto removed = etcd_.remove_if_held(options_.address.owners() + *it, lease_);
+    if (!removed) {
+      note_etcd_failure(removed.status());
+      return false;
+    }
+    it = unclaim_.erase(it);
+  }
+  for (const auto& name : plan.claim) {
+    const std::string& value = values[name];
+    const auto refused = refused_.find(name);
+    if (refused != refused_.end() && refused->second == value) continue;  // said once already
+    if (Status ok = callbacks_.check(name, value); !ok) {
+      warn(fmt::format("camera {}: {} (not run until its entry changes)", name, ok.message()));
+      refused_[name] = value;
+      continue;
+    }
+    std::string holder;
+    auto took =
+        etcd_.put_if_free(options_.address.owners() + name, options_.worker_id, lease_, &holder);
+    if (!took) {
+      note_etcd_failure(took.status());
+      return false;
+    }
+    const bool runs_here = running.count(name) > 0;
+    if (!took.value()) {
+      if (runs_here) {
+        say(fmt::format("camera {}: {} holds it now; stopping it here", name, holder));
+        callbacks_.stop(name);
+        std::lock_guard lock(mutex_);
+        running_.erase(name);
+      }
+      continue;
+    }
+    if (runs_here) continue;
+    if (Status started = callbacks_.start(name, value); !started) {
+      warn(fmt::format("camera {}: {} (not run until its entry changes)", name, started.message()));
+      refused_[name] = value;
+      unclaim_.insert(name);
+      continue;
+    }
+    refused_.erase(name);
+    std::lock_guard lock(mutex_);
+    running_[name] = value;
+  }
+  for (const auto& name : plan.waiting) {
+    const auto held = view.owners.find(name);
+    const std::string holder = held == view.owners.end() ? "" : held->second.worker;
+    if (waiting_said_[name] == holder) continue;
+    waiting_said_[name] = holder;
+    say(fmt::format("camera {}: ours now, waiting for {} to give it up", name, holder));
+  }
+  return true;
+}
+
+nlohmann::json FleetMember::describe() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::vector<std::string>> runs;
+  for (const auto& [camera, owner] : view_.owners) runs[owner.worker].push_back(camera);
+  nlohmann::json workers = nlohmann::json::array();
+  double capacity = 0;
+  for (const auto& w : view_.workers) capacity += std::max(0.0, w.capacity_fps);
+  for (const auto& w : view_.workers) {
+    const auto& cameras = runs[w.id];
+    workers.push_back(
+        {{"id", w.id},
+         {"api", w.api},
+         {"capacity_fps", w.capacity_fps},
+         {"capacity_share", capacity > 0 ? w.capacity_fps / capacity : 0.0},
+         {"cameras", cameras},
+         {"load", view_.cameras.empty() ? 0.0
+                                        : static_cast<double>(cameras.size()) /
+                                              static_cast<double>(view_.cameras.size())},
+         {"started_unix", w.started_unix}});
+  }
+  nlohmann::json cameras = nlohmann::json::array();
+  nlohmann::json unowned = nlohmann::json::array();
+  for (const auto& c : view_.cameras) {
+    const auto owner = view_.owners.find(c.name);
+    cameras.push_back(
+        {{"name", c.name},
+         {"entry", c.value},
+         {"owner", owner == view_.owners.end() ? nlohmann::json(nullptr)
+                                               : nlohmann::json(owner->second.worker)}});
+    if (owner == view_.owners.end()) unowned.push_back(c.name);
+  }
+  nlohmann::json here = nlohmann::json::array();
+  for (const auto& [name, value] : running_) here.push_back(name);
+  return {{"worker", options_.worker_id},
+          {"etcd", options_.address.endpoint},
+          {"prefix", options_.address.prefix},
+          {"connected", connected_},
+          {"revision", view_.revision},
+          {"workers", workers},
+          {"cameras", cameras},
+          {"unowned", unowned},
+          {"running_here", here},
+          {"ignored_keys", view_.ignored},
+          {"etcd_requests", etcd_.requests()}};
+}
+
+}  // namespace streaminfer

@@ -1,0 +1,118 @@
+#pragma once
+// One worker's membership of a fleet (`serve --fleet etcd://HOST:PORT/PREFIX`), on its own
+// thread: it registers under PREFIX/workers/ID with a lease kept alive while it runs, reads the
+// fleet whenever etcd's revision moved (a one-key probe every poll, a full read of the prefix
+// only then, and every few seconds regardless), and claims and releases cameras as
+// plan_fleet says: a camera is started only after its owner key was written under this
+// worker's lease, and given back (owner key deleted) only after it stopped here.
+// etcd unreachable: the cameras running here keep running, said once; when etcd answers again,
+// a lost lease is granted anew and ownership re-checked before anything moves. Leaving revokes
+// the lease, so the cameras move at once rather than after the TTL.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "fleet/etcd_client.h"
+#include "fleet/fleet_address.h"
+#include "fleet/fleet_view.h"
+#include "streaminfer/status.h"
+
+namespace streaminfer {
+
+struct FleetMemberOptions {
+  FleetAddress address;
+  std::string worker_id;
+  std::string api;  // this worker's HTTP API, for GET /fleet on the others
+  double capacity_fps = 0;
+  int ttl_s = 5;
+  std::chrono::milliseconds poll{250};
+  // A full read at least this often, whatever the revision says.
+  std::chrono::milliseconds full_read{5000};
+};
+
+// What the fleet asks of the worker; called on the member's thread only.
+struct FleetCallbacks {
+  // Whether the camera's value can run here (a URI that parses, a file that exists): checked
+  // before its owner key is claimed, so a bad entry is not held.
+  std::function<Status(const std::string& name, const std::string& value)> check;
+  std::function<Status(const std::string& name, const std::string& value)> start;
+  // Stops it and waits until its frames have their results.
+  std::function<void(const std::string& name)> stop;
+};
+
+class FleetMember {
+ public:
+  // Registers the worker (an id held by another live worker is an error; an etcd that does not
+  // answer is not: one line, and the member keeps trying) and starts the member's thread.
+  static Result<std::unique_ptr<FleetMember>> join(FleetMemberOptions options,
+                                                   FleetCallbacks callbacks);
+  ~FleetMember();
+  FleetMember(const FleetMember&) = delete;
+  FleetMember& operator=(const FleetMember&) = delete;
+
+  // Stops the member's thread: no camera is claimed, started or stopped after it returns (the
+  // caller drains the running ones).
+  void stop_claiming();
+  // stop_claiming(), then revokes the lease: the owner keys go with it, and the cameras start on
+  // the other workers at once. Call it once the cameras stopped here.
+  void leave();
+  // Reads again now (after a camera was added or removed through this worker's API).
+  void wake();
+
+  // GET /fleet: the workers, their capacity and the cameras each runs (from the last read),
+  // the cameras nobody runs, and this member's state.
+  nlohmann::json describe() const;
+  bool connected() const;
+  int64_t etcd_requests() const { return etcd_.requests(); }
+  const std::string& worker_id() const { return options_.worker_id; }
+
+ private:
+  FleetMember(FleetMemberOptions options, FleetCallbacks callbacks);
+  void loop();
+  // One round: keep the lease, read when something changed, act on the plan. False when etcd
+  // did not answer.
+  bool round();
+  bool ensure_registered();
+  bool act(const FleetView& view);
+  void release(const std::string& name);
+  void note_etcd_failure(const Status& failure);
+  void note_etcd_back();
+  std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
+
+  FleetMemberOptions options_;
+  FleetCallbacks callbacks_;
+  EtcdClient etcd_;
+  std::thread thread_;
+
+  mutable std::mutex mutex_;  // guards what describe() reads, and the wake-up
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  bool connected_ = false;
+  FleetView view_;
+  std::map<std::string, std::string> running_;  // camera -> the value it was started with
+
+  // The member's thread only.
+  int64_t lease_ = 0;
+  std::chrono::steady_clock::time_point settled_at_{};
+  std::chrono::steady_clock::time_point next_keep_alive_{};
+  std::chrono::steady_clock::time_point next_full_read_{};
+  int64_t last_revision_ = -1;
+  bool unreachable_said_ = false;
+  bool id_taken_ = false;
+  bool in_loop_ = false;  // join()'s first registration is over  // the last registration found the
+                          // id held by another lease
+  std::set<std::string> unclaim_;               // stopped here, owner key not yet deleted
+  std::map<std::string, std::string> refused_;  // camera -> the value that could not start
+  std::map<std::string, std::string> waiting_said_;
+};
+
+}  // namespace streaminfer
