@@ -199,7 +199,11 @@ bool FleetMember::round() {
     return false;
   }
   note_etcd_back();
-  if (revision.value() == last_revision_ && unclaim_.empty() && now() < next_full_read_) {
+  // Read again when something changed, when a plan made while settling may now take more, when
+  // an owner key is still to be given back, and every full_read regardless.
+  const bool settled_since = planned_settling_ && now() >= settled_at_;
+  if (revision.value() == last_revision_ && unclaim_.empty() && !settled_since &&
+      now() < next_full_read_) {
     return true;
   }
   int64_t read_revision = 0;
@@ -255,6 +259,7 @@ bool FleetMember::act(const FleetView& view) {
     running.insert(name);
   }
   const bool settling = now() < settled_at_;
+  planned_settling_ = settling;
   const FleetPlan plan = plan_fleet(view, options_.worker_id, lease_, running, settling);
   for (const auto& name : plan.release) {
     if (running.count(name)) {

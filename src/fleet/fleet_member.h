@@ -106,6 +106,7 @@ class FleetMember {
   std::chrono::steady_clock::time_point next_keep_alive_{};
   std::chrono::steady_clock::time_point next_full_read_{};
   int64_t last_revision_ = -1;
+  bool planned_settling_ = false;  // the last plan was made while settling
   bool unreachable_said_ = false;
   bool id_taken_ = false;
   bool in_loop_ = false;  // join()'s first registration is over  // the last registration found the
