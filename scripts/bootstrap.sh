@@ -70,6 +70,7 @@ case "$cmd" in
   test)
     # Each stage says when it ended (seconds since the start): CI has 35 minutes on 2 cores.
     stage_done() { echo "bootstrap: $1 done at ${SECONDS} s"; }
+    scripts/vendor_test_js.sh  # the Kubernetes schemas the deployment files' test checks against
     check_format
     # The parsers of user input under libFuzzer + ASan/UBSan (scripts/fuzz.sh): 10 s a target,
     # two at a time on 2 cores: 67 s for the whole stage on a 2-core VM (AMD EPYC), build-fuzz/
@@ -148,11 +149,12 @@ case "$cmd" in
     # serve tests that do run here. They take about 450 s of test time in the Release stage and
     # several times that under TSan. Nor the fleet's test: three workers on two cores under TSan
     # cannot hold its failover bound (TTL + 5 s); the member's threads run under TSan in
-    # FleetMemberTest (unit tests, real etcd), the serve threads in the Serve tests.
+    # FleetMemberTest (unit tests, real etcd), the serve threads in the Serve tests. Nor the
+    # deployment files' checks (Deploy: node and `serve --help`, no thread of ours).
     no_threads='BadInputSuite|^Readme\.|^Report\.|^TrainCommand\.|^BadInput\.[A-Za-z]+Exits2$'
     no_threads+='|StopSignal\..*/(TERM|HUP)|^GpuCheck\.|^CudaOptions\.|^PrecisionAuto\.'
     no_threads+='|^BenchCommand\.|^TorchScriptModel\.|^ResNetInterop\.'
-    no_threads+='|^SplitPointRun\.|^Precision\.|^AccuracyRun\.|^Annotate|^DatasetTools\.|^Fleet\.'
+    no_threads+='|^SplitPointRun\.|^Precision\.|^AccuracyRun\.|^Annotate|^DatasetTools\.|^Fleet\.|^Deploy\.'
     (cd build && STREAMINFER_TEST_BIN="$PWD/../build-tsan/streaminfer" \
       ctest --output-on-failure -j 3 --timeout 900 -L integration -E "$no_threads")
     stage_done "TSan end-to-end tests"

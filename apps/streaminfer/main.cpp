@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
                    "HOST:PORT of the HTTP API (port 0: any free port, printed at start)")
       ->capture_default_str();
   serve->add_option("--api-token-file", serve_options.api_token_file,
-                    "File holding the bearer token every route but /healthz requires (needed "
+                    "File holding the bearer token every route but /healthz, /readyz and /metrics "
+                    "requires (needed "
                     "to listen on an address other than loopback)");
   serve->add_option("--fleet", serve_options.fleet,
                     "etcd://HOST:PORT/PREFIX: join that fleet of workers; the cameras are the keys "

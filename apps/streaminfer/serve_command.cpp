@@ -399,8 +399,9 @@ int serve_command(RunOptions options, const ServeOptions& serve,
     token = std::move(read.value());
   } else if (!address.value().loopback) {
     print_error(fmt::format(
-        "--listen {}: an address other than loopback needs --api-token-file FILE (every route "
-        "but /healthz then wants 'Authorization: Bearer TOKEN'); or listen on 127.0.0.1",
+        "--listen {}: an address other than loopback needs --api-token-file FILE (the routes "
+        "that read or change streams then want 'Authorization: Bearer TOKEN'); or listen on "
+        "127.0.0.1",
         serve.listen));
     return 2;
   }

@@ -199,7 +199,12 @@ void ApiServer::Impl::routes() {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
-    if (token.empty() || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    // Probes and Prometheus's scrape by annotation cannot send a secret; none of the three
+    // routes shows a URI (which may carry a camera's password) or changes anything.
+    if (token.empty() || req.path == "/healthz" || req.path == "/readyz" ||
+        req.path == "/metrics") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     const std::string given = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
     if (given.rfind(prefix, 0) == 0 && same_token(given.substr(prefix.size()), token)) {

@@ -3,8 +3,9 @@
 // token, the limits and the one-line JSON errors. What each route does is given by ApiHandlers
 // (the serve command wires them to the pipeline), so the routes and their error answers are
 // tested without a model.
-//   GET    /healthz         200 while the process answers (no token needed)
+//   GET    /healthz         200 while the process answers
 //   GET    /readyz          200 when ready to serve, else 503 with why
+//   (these two and /metrics need no token: Kubernetes probes and Prometheus send none)
 //   GET    /streams         the streams (removed ones not listed)
 //   POST   /streams         {"uri", "name", "sample_fps", "every_nth"} -> 201 {"id", ...}
 //   GET    /streams/{id}    one stream (404 when unknown or removed)

@@ -207,14 +207,21 @@ TEST_F(HttpApi, OnlyJsonBodiesOfAKnownLengthAreTaken) {
   EXPECT_EQ(json_of(http_request("GET", base_ + "/streams"))["streams"].size(), 0u);
 }
 
-TEST_F(HttpApi, ATokenGuardsEveryRouteButHealthz) {
+TEST_F(HttpApi, ATokenGuardsEveryRouteButTheProbesAndMetrics) {
   start("s3cret-token");
+  fake_.ready = true;
   EXPECT_EQ(http_request("GET", base_ + "/healthz").status, 200);
+  EXPECT_EQ(http_request("GET", base_ + "/readyz").status, 200);
+  EXPECT_EQ(http_request("GET", base_ + "/metrics").status, 200);
   auto refused = http_request("GET", base_ + "/streams");
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(refused.header("www-authenticate"), "Bearer");
-  EXPECT_EQ(http_request("GET", base_ + "/metrics", {}, {"Authorization: Bearer wrong"}).status,
-            401);
+  for (const char* path : {"/stats", "/streams/0", "/fleet"}) {
+    EXPECT_EQ(http_request("GET", base_ + path, {}, {"Authorization: Bearer wrong"}).status, 401)
+        << path;
+  }
+  EXPECT_EQ(http_request("DELETE", base_ + "/fleet/streams/a").status, 401);
+  EXPECT_EQ(http_request("POST", base_ + "/reload").status, 401);
   EXPECT_EQ(http_request("POST", base_ + "/streams", R"({"uri": "synthetic:"})",
                          {"Authorization: Bearer s3cret-tokenX"})
                 .status,
