@@ -2,7 +2,7 @@
 // One worker's membership of a fleet (`serve --fleet etcd://HOST:PORT/PREFIX`), on its own
 // thread: it registers under PREFIX/workers/ID with a lease kept alive while it runs, reads the
 // fleet whenever etcd's revision moved (a one-key probe every poll, a full read of the prefix
-// only then, and every few seconds regardless), and claims and releases cameras as
+// only then, and once a minute regardless), and claims and releases cameras as
 // plan_fleet says: a camera is started only after its owner key was written under this
 // worker's lease, and given back (owner key deleted) only after it stopped here.
 // etcd unreachable: the cameras running here keep running, said once; when etcd answers again,
@@ -34,8 +34,9 @@ struct FleetMemberOptions {
   double capacity_fps = 0;
   int ttl_s = 5;
   std::chrono::milliseconds poll{250};
-  // A full read at least this often, whatever the revision says.
-  std::chrono::milliseconds full_read{5000};
+  // A full read at least this often, whatever the revision says: a safety net only (every
+  // change, a lease's expiry included, moves the revision), and each costs etcd the whole prefix.
+  std::chrono::milliseconds full_read{60000};
 };
 
 // What the fleet asks of the worker; called on the member's thread only.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "etcd_server.h"
 #include "mosquitto_broker.h"
 #include "run_command.h"
 
@@ -121,6 +122,14 @@ std::map<std::string, HowToRun> how_to_run() {
       {"streaminfer serve --config cameras.yaml --listen 127.0.0.1:8080 --output det.jsonl "
        "--metrics-dir m",
        {{{"127.0.0.1:8080", "127.0.0.1:0"}}, with(quick, {"--max-steps", "3"})}},
+      // Fleet workers run until stopped too: here each in turn, until its third batch of the
+      // camera the test put in etcd (the fleet has tests of its own: Fleet, FleetMemberTest).
+      {"streaminfer serve --fleet etcd://127.0.0.1:2379/site1 --listen 127.0.0.1:8081 &",
+       {{{"127.0.0.1:2379", "{etcd}"}, {"127.0.0.1:8081 &", "127.0.0.1:0"}},
+        with(quick, {"--max-steps", "3", "--fleet-ttl", "2"})}},
+      {"streaminfer serve --fleet etcd://127.0.0.1:2379/site1 --listen 127.0.0.1:8082 &",
+       {{{"127.0.0.1:2379", "{etcd}"}, {"127.0.0.1:8082 &", "127.0.0.1:0"}},
+        with(quick, {"--max-steps", "3", "--fleet-ttl", "2"})}},
       {"build/streaminfer info", {{}, {}}},
       {"build/streaminfer bench postprocess --model yolov8n",
        {{}, {"--reps", "3", "--naive-reps", "1", "--imgsz", "320", "--forward-reps", "1"}}},
@@ -184,6 +193,12 @@ TEST(Readme, EveryCommandLineRunsAndExitsZero) {
   camera.start();
   MosquittoBroker broker;
   ASSERT_EQ(broker.start(), "");
+  EtcdServer etcd;
+  ASSERT_EQ(etcd.start(), "");
+  const auto put =
+      run_command({"/usr/bin/etcdctl", "--endpoints", etcd.endpoint(), "put",
+                   "site1/streams/door-1", "synthetic:?width=320&height=240&frames=40"});
+  ASSERT_EQ(put.exit_code, 0) << put.describe();
 
   const auto how = how_to_run();
   const auto commands = readme_commands();
@@ -201,6 +216,7 @@ TEST(Readme, EveryCommandLineRunsAndExitsZero) {
     for (auto [from, to] : found->second.replace) {
       if (to == "{rtsp}") to = camera.url();
       if (to == "{mqtt_port}") to = std::to_string(broker.port());
+      if (to == "{etcd}") to = etcd.endpoint().substr(std::string("http://").size());
       const size_t at = line.find(from);
       ASSERT_NE(at, std::string::npos) << from;
       line.replace(at, from.size(), to);
