@@ -1,11 +1,12 @@
 // The URIs users give for sources and sinks: the generic query parser, the synthetic camera's
-// options (read without drawing a frame) and the MQTT sink's address. Beyond "no crash, no UB",
-// what a parser accepts must be what its callers rely on.
+// options (read without drawing a frame), the MQTT sink's address and a fleet's etcd:// address.
+// Beyond "no crash, no UB", what a parser accepts must be what its callers rely on.
 #include <cmath>
 #include <cstdint>
 #include <set>
 #include <string>
 
+#include "fleet/fleet_address.h"
 #include "fuzz_support.h"
 #include "sink/mqtt_uri.h"
 #include "source/synthetic_uri.h"
@@ -41,6 +42,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!m.host.empty() && m.port >= 1 && m.port <= 65535, "broker address", uri);
     check(!m.topic.empty() && m.topic.find_first_of("+#") == std::string::npos, "topic", uri);
     check((m.qos == 0 || m.qos == 1) && m.queue >= 1, "qos and queue", uri);
+  }
+  auto fleet = streaminfer::parse_fleet_address(uri);
+  if (fleet) {
+    const auto& f = fleet.value();
+    check(f.endpoint.rfind("http://", 0) == 0 && f.prefix.size() >= 2 && f.prefix.back() == '/',
+          "fleet address", uri);
+    check(f.prefix.front() != '/' && f.prefix.find("//") == std::string::npos, "prefix", uri);
+  } else {
+    const std::string message = fleet.status().message();
+    check(message.find('\n') == std::string::npos && message.find('\r') == std::string::npos,
+          "fleet errors are one line", message);
   }
   return 0;
 }
