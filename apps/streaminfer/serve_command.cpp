@@ -127,6 +127,15 @@ FleetCallbacks Service::fleet_callbacks(const StopRequest& stop) {
     if (const auto* error = std::get_if<ApiError>(&added)) return Status::error(error->message);
     return Status::ok();
   };
+  callbacks.ended = [this] {
+    std::map<std::string, std::string> ended;
+    std::lock_guard lock(mutex_);
+    if (!engine_) return ended;
+    for (const auto& s : engine_->pipeline().streams()) {
+      if (!s.removed && s.status != "ok" && s.status != "opening") ended[s.name] = s.status;
+    }
+    return ended;
+  };
   callbacks.stop = [this](const std::string& name) {
     std::lock_guard streams_lock(streams_mutex_);
     Engine* engine = nullptr;
@@ -484,6 +493,9 @@ int serve_command(RunOptions options, const ServeOptions& serve,
     auto joined = FleetMember::join(member_options, service.fleet_callbacks(stop));
     if (!joined) {
       print_error(joined.status().message());
+      // Nothing may reach the engine once this returns (the API's threads answer until stopped).
+      service.retire();
+      api.value()->stop();
       return 2;
     }
     member = std::move(joined.value());

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "common/text.h"
+
 namespace streaminfer {
 
 namespace {
@@ -37,10 +39,17 @@ Result<nlohmann::json> parse_answer(const std::string& text, const std::string& 
   if (!j.is_object()) return Status::error(what + ": the answer is not JSON");
   // gRPC-gateway errors: {"error": "...", "code": N, "message": "..."}
   if (j.contains("error") || (j.contains("code") && j.contains("message"))) {
-    const std::string message = j.value("message", j.contains("error") && j["error"].is_string()
-                                                       ? j["error"].get<std::string>()
-                                                       : "error");
-    return Status::error(what + ": " + message);
+    // {"error": "...", "code": N, "message": "..."}, or a stream's {"error": {"message": ...}}.
+    std::string message = "error";
+    if (j.contains("message") && j["message"].is_string()) {
+      message = j["message"].get<std::string>();
+    } else if (j.contains("error") && j["error"].is_string()) {
+      message = j["error"].get<std::string>();
+    } else if (j.contains("error") && j["error"].is_object() &&
+               j["error"].value("message", nlohmann::json()).is_string()) {
+      message = j["error"]["message"].get<std::string>();
+    }
+    return Status::error(what + ": " + excerpt(message, 200));
   }
   return j;
 }
@@ -161,6 +170,13 @@ Result<std::string> EtcdClient::post(const std::string& path, const std::string&
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     auto parsed = parse_answer(answer, what);
+    // Not etcd's JSON at all (a proxy, another server on that port, an etcd without /v3):
+    // said as such, with the status.
+    if (!parsed && nlohmann::json::parse(answer, nullptr, false).is_discarded()) {
+      return Status::error(fmt::format(
+          "{}: HTTP {} and an answer that is not etcd's (is this an etcd v3 client URL?)", what,
+          status));
+    }
     if (!parsed) return parsed.status();
     return Status::error(fmt::format("{}: HTTP {}", what, status));
   }

@@ -40,7 +40,24 @@ class Recorder {
       std::lock_guard lock(mutex_);
       running_.erase(name);
     };
+    c.ended = [this] {
+      std::lock_guard lock(mutex_);
+      std::map<std::string, std::string> ended;
+      for (const auto& name : dead_) {
+        if (running_.count(name)) ended[name] = "ended";
+      }
+      return ended;
+    };
     return c;
+  }
+  // The camera's stream ends here (as a file or a camera out of reconnects would).
+  void end(const std::string& name, bool ended = true) {
+    std::lock_guard lock(mutex_);
+    if (ended) {
+      dead_.insert(name);
+    } else {
+      dead_.erase(name);
+    }
   }
   std::set<std::string> running() const {
     std::lock_guard lock(mutex_);
@@ -54,6 +71,7 @@ class Recorder {
  private:
   mutable std::mutex mutex_;
   std::set<std::string> running_;
+  std::set<std::string> dead_;
   int starts_ = 0;
 };
 
@@ -71,6 +89,7 @@ class FleetMemberTest : public ::testing::Test {
     o.capacity_fps = 10;
     o.ttl_s = 2;
     o.poll = 100ms;
+    o.first_retry = 1s;
     auto member = FleetMember::join(o, recorder.callbacks());
     EXPECT_TRUE(member) << member.status().message();
     return member ? std::move(member.value()) : nullptr;
@@ -129,6 +148,31 @@ TEST_F(FleetMemberTest, MembersSplitTheCamerasAndHandThemOverWhenOneJoinsOrLeave
   m2->leave();
   ASSERT_TRUE(wait_until([&] { return r1.running().size() == 11; }, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - left, 2s);
+}
+
+TEST_F(FleetMemberTest, ACameraThatEndsIsGivenBackAndTriedAgainAndALostRegistrationIsPutBack) {
+  put_cameras(2);
+  Recorder r1;
+  auto m1 = join("w1", r1);
+  ASSERT_TRUE(m1);
+  ASSERT_TRUE(wait_until([&] { return r1.running().size() == 2; }, 10s));
+  EtcdClient etcd(etcd_.endpoint());
+  r1.end("cam-0");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return !r1.running().count("cam-0") && !etcd.get("site/owners/cam-0").value().has_value();
+      },
+      5s))
+      << "an ended camera was not given back";
+  r1.end("cam-0", false);
+  const int starts = r1.starts();
+  ASSERT_TRUE(wait_until([&] { return r1.running().count("cam-0") > 0; }, 5s))
+      << "not tried again after its pause";
+  EXPECT_EQ(r1.starts(), starts + 1);
+  // Its registration deleted by hand: put back under the same lease.
+  ASSERT_TRUE(etcd.remove("site/workers/w1"));
+  EXPECT_TRUE(wait_until([&] { return etcd.get("site/workers/w1").value().has_value(); }, 5s));
+  EXPECT_EQ(r1.running().size(), 2u);
 }
 
 TEST_F(FleetMemberTest, AnIdInUseIsRefusedAndADeadMembersLeaseExpires) {
