@@ -27,7 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr int kTtl = 2;
+// 3 s, not the minimum 2: CI runs this beside other tests on 2 cores, and etcd answers slower.
+constexpr int kTtl = 3;
 constexpr int kCameras = 12;
 
 std::string camera_uri(int seed) {

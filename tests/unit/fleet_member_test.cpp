@@ -175,7 +175,7 @@ TEST_F(FleetMemberTest, ACameraThatEndsIsGivenBackAndTriedAgainAndALostRegistrat
   EXPECT_EQ(r1.running().size(), 2u);
 }
 
-TEST_F(FleetMemberTest, AnIdInUseIsRefusedAndADeadMembersLeaseExpires) {
+TEST_F(FleetMemberTest, AnIdInUseIsRefusedAndADeadMembersCamerasMoveWhenItsLeaseExpires) {
   put_cameras(4);
   Recorder r1, r2, r3;
   auto m1 = join("w1", r1);
@@ -187,13 +187,28 @@ TEST_F(FleetMemberTest, AnIdInUseIsRefusedAndADeadMembersLeaseExpires) {
   auto twin = FleetMember::join(o, r2.callbacks());
   ASSERT_FALSE(twin);
   EXPECT_NE(twin.status().message().find("--worker-id w1"), std::string::npos);
-  ASSERT_TRUE(wait_until([&] { return r1.running().size() == 4; }, 10s));
-  // m1 stops renewing (as a killed process would): after the TTL its keys go and w3 takes all.
-  m1->stop_claiming();
-  auto m3 = join("w3", r3);
-  ASSERT_TRUE(wait_until([&] { return r3.running().size() == 4; }, 10s));
+  m1->leave();
   o.ttl_s = 1;
   EXPECT_FALSE(FleetMember::join(o, r2.callbacks())) << "a TTL under 2 s";
+
+  // A worker that died: registered, holding every camera, under a lease nobody renews.
+  EtcdClient etcd(etcd_.endpoint());
+  auto dead = etcd.grant_lease(2);
+  ASSERT_TRUE(dead);
+  FleetWorkerRecord w0;
+  w0.id = "w0";
+  w0.capacity_fps = 1e6;  // wins every camera by the hash while it is listed
+  ASSERT_TRUE(etcd.put_if_free("site/workers/w0", worker_record_value(w0), dead.value()).value());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(
+        etcd.put_if_free("site/owners/cam-" + std::to_string(i), "w0", dead.value()).value());
+  }
+  const auto joined = std::chrono::steady_clock::now();
+  auto m3 = join("w3", r3);
+  ASSERT_TRUE(m3);
+  ASSERT_TRUE(wait_until([&] { return r3.running().size() == 4; }, 10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - joined, 1500ms)
+      << "a camera was taken while its owner's lease lived";
 }
 
 TEST_F(FleetMemberTest, AnEtcdOutageStopsNoCameraAndTheMembersCarryOnAfterIt) {
