@@ -4,6 +4,8 @@ CAMERAS synthetic cameras), one worker SIGKILLed KILLS times (started again afte
 others took its cameras over). Measured:
   - failover time: from the SIGKILL to the first JSONL line of the last of the killed worker's
     cameras on a survivor (every line is timestamped here as it is read, every 50 ms);
+  - a restarted worker's share: from its "joined" line (model loaded, warm, registered) to its
+    first JSONL line;
   - frames lost per failover: for each of those cameras, the frames its rate puts in the gap
     between its last line from the killed worker and its first from the survivor, minus one;
   - etcd requests per second per worker, from each worker's streaminfer_fleet_etcd_requests_total,
@@ -166,7 +168,7 @@ def main():
     quiet_rates = [(workers[i].etcd_requests() - before[i]) / (time.monotonic() - t0)
                    for i in before]
 
-    failovers, lost_per_failover = [], []
+    failovers, lost_per_failover, rejoins = [], [], []
     kills_start = time.monotonic()
     for k in range(args.kills):
         victim = workers[f"w{k % args.workers + 1}"]
@@ -192,7 +194,21 @@ def main():
         lost_per_failover.append(lost)
         print(f"kill {k + 1}: {victim.id} with {len(orphans)} camera(s): resumed after "
               f"{failovers[-1]:.2f} s, {lost} frame(s) lost", flush=True)
-        workers[victim.id] = Worker(args, victim.id, fleet, k + 1)
+        back = Worker(args, victim.id, fleet, k + 1)
+        workers[victim.id] = back
+        # Its share: from its "joined" line (model loaded and warm) to its first result.
+        t_joined = t_first = None
+        end = time.monotonic() + 300
+        while t_first is None and time.monotonic() < end:
+            if t_joined is None and " joined " in open(back.log).read():
+                t_joined = time.monotonic()
+            for camera, wid in pump():
+                if wid == back.id and t_joined is not None and t_first is None:
+                    t_first = time.monotonic()
+            time.sleep(0.05)
+        if t_first is None:
+            sys.exit(f"kill {k + 1}: {back.id} started again but got no camera")
+        rejoins.append(t_first - t_joined)
         wait_for(settled, 300, f"{victim.id} back with a share")
     kills_seconds = time.monotonic() - kills_start
 
@@ -211,6 +227,8 @@ def main():
     print(f"failover (kill -> last orphan camera's first line on a survivor): "
           f"p50 {p50(failovers):.2f} s, max {max(failovers):.2f} s "
           f"(bound TTL + 5 = {args.ttl + 5} s)")
+    print(f"a restarted worker's share (its 'joined' line -> its first result): "
+          f"p50 {p50(rejoins):.2f} s, max {max(rejoins):.2f} s (bound TTL + 5 = {args.ttl + 5} s)")
     print(f"frames lost per failover (all of the killed worker's cameras): "
           f"p50 {p50(lost_per_failover):g}, max {max(lost_per_failover)}")
     print(f"etcd requests per second per worker, steady ({args.quiet:.0f} s): "
