@@ -293,7 +293,14 @@ void FleetMember::release(const std::string& name) {
     std::lock_guard lock(mutex_);
     running_.erase(name);
   }
-  unclaim_.insert(name);
+  // Its owner key goes now, not after the round's other releases: the next owner may start it
+  // as soon as it stopped here (a round that hands several cameras over would otherwise hold
+  // each until the slowest stopped). Not answered: given back in a later round.
+  auto removed = etcd_.remove_if_held(options_.address.owners() + name, lease_);
+  if (!removed) {
+    note_etcd_failure(removed.status());
+    unclaim_.insert(name);
+  }
 }
 
 void FleetMember::retry_later(const std::string& name, const std::string& value) {
@@ -347,7 +354,7 @@ bool FleetMember::act(const FleetView& view, const std::map<std::string, std::st
     }
     release(name);
   }
-  // Owner keys of cameras stopped here go only once they stopped: the next owner waits for it.
+  // Owner keys not given back when their cameras stopped (etcd did not answer then).
   for (auto it = unclaim_.begin(); it != unclaim_.end();) {
     auto removed = etcd_.remove_if_held(options_.address.owners() + *it, lease_);
     if (!removed) {

@@ -226,6 +226,14 @@ TEST(Fleet, ThreeWorkersShareTwelveCamerasThroughAKilledWorkerAndAnEtcdOutage) {
       },
       120s))
       << back->describe();
+  // The others hand its share over camera by camera: settled once nothing moved for 2 s.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto before = assignment(workers);
+        std::this_thread::sleep_for(2s);
+        return !before.empty() && assignment(workers) == before;
+      },
+      60s));
 
   // etcd gone for 10 s, then back: no camera stops, none moves.
   const auto held = assignment(workers);
