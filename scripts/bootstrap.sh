@@ -12,6 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and its libFuzzer/sanitizer runtimes
   libtorch-dev libopenblas0-pthread
+  libdnnl-dev  # the float32 YOLOv8 on oneDNN directly (the oneDNN LibTorch runs on)
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -110,6 +110,7 @@ BackendOptions annotate_backend_options(const AnnotateOptions& o) {
   b.input_size = o.run.imgsz;
   b.threads = o.run.threads;
   b.micro_batch = o.run.micro_batch;
+  b.fp32_kernels = o.run.fp32_kernels;
   return b;
 }
 

@@ -52,6 +52,7 @@ BackendOptions backend_options(const RunOptions& o, const ThreadPlan& plan) {
   b.cuda_graphs = o.cuda_graphs;
   b.threads = plan.inference;
   b.micro_batch = o.micro_batch;
+  b.fp32_kernels = o.fp32_kernels;
   b.tensor_cache_mb = o.tensor_cache_mb;
   b.input_size = o.imgsz;
   // Retrain mode does not run the backend's forwards (the trainer's model does): measuring its
@@ -287,6 +288,10 @@ std::optional<int> Engine::open(std::vector<StreamSpec> streams,
     std::fprintf(out, "int8 calibration: %s\n", model.calibration.c_str());
   std::fprintf(out, "forwards of at most %d frame(s) (%s)\n", model.micro_batch,
                model.micro_batch_why.c_str());
+  if (precision_name(model) == "fp32" && !model.fp32_kernels_why.empty()) {
+    std::fprintf(out, "fp32 kernels: %s (%s)\n", model.fp32_kernels.c_str(),
+                 model.fp32_kernels_why.c_str());
+  }
   std::fprintf(out, "%s", shard_line_.c_str());
   const auto& infos = pipeline_->source_infos();
   for (size_t i = 0; i < infos.size(); ++i) {

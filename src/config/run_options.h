@@ -20,8 +20,9 @@ struct RunOptions {
   int imgsz = 0;  // 0: the model's own (640 for detectors, 224 for classifiers)
   int batch_size = 4;
   double max_wait_ms = 10;
-  int threads = 0;             // 0: all cores
-  int micro_batch = 0;         // frames per forward at most; 0: measured at load
+  int threads = 0;                    // 0: all cores
+  int micro_batch = 0;                // frames per forward at most; 0: measured at load
+  std::string fp32_kernels = "auto";  // float32 forwards: LibTorch or a oneDNN plan, measured
   int tensor_cache_mb = 1024;  // idle CPU tensor memory kept for reuse; 0: LibTorch's allocator
   int decode_threads = 0;      // per stream; 0: planned (config/thread_plan.h)
   int warmup = 2;

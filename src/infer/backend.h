@@ -51,6 +51,11 @@ struct BackendOptions {
   // and 4 with it (bench/results/tensor_cache/): what made large forwards slow there was page
   // faults on freshly mapped activations, which the cache removes.
   int micro_batch = 0;
+  // Float32 forwards of a built-in YOLOv8 detector: "auto" times LibTorch's and the oneDNN
+  // plans' (yolov8_onednn.h: channels-last and blocked activations, SiLU and residual adds fused
+  // into the convolutions) at load, with the micro-batch sizes, and keeps the fastest per frame;
+  // or "libtorch", "onednn-nhwc", "onednn-blocked". Other models run LibTorch.
+  std::string fp32_kernels = "auto";
   // Idle CPU tensor memory kept for reuse (caching_cpu_allocator.h); 0: LibTorch's allocator.
   // Process-wide: the last backend created sets it.
   int tensor_cache_mb = 1024;
@@ -86,6 +91,10 @@ struct ModelInfo {
   std::string calibration;
   int micro_batch = 0;          // frames per forward at most; see BackendOptions::micro_batch
   std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
+  // Which kernels run the float32 forwards ("libtorch", "onednn-nhwc", "onednn-blocked") and
+  // why: "set", what was measured at load, or why the oneDNN plans are not candidates.
+  std::string fp32_kernels = "libtorch";
+  std::string fp32_kernels_why;
 };
 
 // "int8", "fp32", "bf16": the first word of ModelInfo::precision.

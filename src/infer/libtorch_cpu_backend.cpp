@@ -26,6 +26,7 @@
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
 #include "infer/yolov8_int8.h"
+#include "infer/yolov8_onednn.h"
 #include "source/synthetic_source.h"
 #include "train/synthetic_batches.h"
 
@@ -51,8 +52,9 @@ class LibTorchCpuBackend : public InferenceBackend {
   }
 
   // Measures 1, 2 and 4 frames per forward (a requested size alone) and keeps the size with the
-  // least time per frame. Under --precision auto with an int8 model ready, both precisions are
-  // timed the same way, interleaved, and the faster one runs.
+  // least time per frame. The float32 kernels that are candidates (LibTorch's and the oneDNN
+  // plans', see prepare_fp32_kernels()) are timed the same way, and under --precision auto with
+  // an int8 model ready, int8 too: the fastest per frame runs.
   Status choose_micro_batch(const BackendOptions& options) {
     if (options.micro_batch < 0) {
       return Status::error(
@@ -60,34 +62,46 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
     const std::vector<int> sizes =
         options.micro_batch > 0 ? std::vector<int>{options.micro_batch} : std::vector<int>{1, 2, 4};
-    const std::vector<bool> paths =
-        auto_ && int8_ ? std::vector<bool>{false, true} : std::vector<bool>{use_int8_};
+    struct Path {
+      bool int8;
+      size_t kernels;  // index into fp32_kernels_ (float32 paths)
+    };
+    std::vector<Path> paths;
+    if (!use_int8_ || auto_) {
+      // Explicit kernels (--fp32-kernels other than auto) are the only float32 candidate.
+      const size_t first = fp32_kernels_.size() > 1 && !fp32_measured_ ? 1 : 0;
+      for (size_t k = first; k < fp32_kernels_.size(); ++k) paths.push_back({false, k});
+    }
+    if (use_int8_ || (auto_ && int8_)) paths.push_back({true, 0});
     if (sizes.size() == 1 && paths.size() == 1) {
       info_.micro_batch = sizes[0];
       info_.micro_batch_why = "set";
+      use_int8_ = paths[0].int8;
+      select_fp32_kernels(paths[0].int8 ? 0 : paths[0].kernels);
       return finish_description();
     }
     // The candidates are timed in turn, round after round, so that a burst of noise from the rest
     // of the machine slows all of them alike instead of deciding the choice; the first round of
-    // each shape (allocation, kernel choice) is not counted.
+    // each shape (allocation, kernel choice, a oneDNN plan's build) is not counted.
     constexpr int kTimedRounds = 5;
     struct Candidate {
-      bool int8;
+      Path path;
       int size;
       torch::Tensor input;
       std::vector<double> ms;
       double per_frame = 0;
     };
     std::vector<Candidate> candidates;
-    for (bool int8 : paths) {
+    for (const Path& path : paths) {
       for (int size : sizes) {
         candidates.push_back(
-            {int8, size, torch::zeros({size, 3, info_.input_height, info_.input_width}), {}, 0});
+            {path, size, torch::zeros({size, 3, info_.input_height, info_.input_width}), {}, 0});
       }
     }
     for (int round = 0; round <= kTimedRounds; ++round) {
       for (auto& c : candidates) {
-        use_int8_ = c.int8;
+        use_int8_ = c.path.int8;
+        fp32_choice_ = c.path.kernels;
         const auto start = std::chrono::steady_clock::now();
         auto out = checked_forward(c.input);
         if (!out) return Status::error(fmt::format("--model: {}", out.status().message()));
@@ -98,32 +112,50 @@ class LibTorchCpuBackend : public InferenceBackend {
         }
       }
     }
+    // The best candidate of each precision, and of each float32 kernels.
     std::array<const Candidate*, 2> best_of{nullptr, nullptr};  // fp32, int8
+    std::vector<const Candidate*> best_kernels(fp32_kernels_.size(), nullptr);
     for (auto& c : candidates) {
       std::sort(c.ms.begin(), c.ms.end());
       c.per_frame = c.ms[c.ms.size() / 2] / c.size;
-      const Candidate*& best = best_of[c.int8 ? 1 : 0];
+      const Candidate*& best = best_of[c.path.int8 ? 1 : 0];
       if (best == nullptr || c.per_frame < best->per_frame) best = &c;
+      if (!c.path.int8) {
+        const Candidate*& kernels = best_kernels[c.path.kernels];
+        if (kernels == nullptr || c.per_frame < kernels->per_frame) kernels = &c;
+      }
     }
     const Candidate* chosen = best_of[0];
     if (chosen == nullptr || (best_of[1] != nullptr && best_of[1]->per_frame < chosen->per_frame)) {
       chosen = best_of[1];
     }
-    use_int8_ = chosen->int8;
+    use_int8_ = chosen->path.int8;
     info_.micro_batch = chosen->size;
     if (sizes.size() == 1) {
       info_.micro_batch_why = "set";
     } else {
       std::vector<std::string> measured;
       for (const auto& c : candidates) {
-        if (c.int8 == chosen->int8) {
+        if (c.path.int8 == chosen->path.int8 && c.path.kernels == chosen->path.kernels) {
           measured.push_back(fmt::format("{}: {:.1f} ms/frame", c.size, c.per_frame));
         }
       }
       info_.micro_batch_why = fmt::format("measured at load, median of {} interleaved rounds: {}",
                                           kTimedRounds, fmt::join(measured, ", "));
     }
-    if (paths.size() > 1) {
+    if (best_of[0] != nullptr && fp32_measured_ && fp32_kernels_.size() > 1) {
+      std::vector<std::string> measured;
+      for (size_t k = 0; k < fp32_kernels_.size(); ++k) {
+        measured.push_back(
+            fmt::format("{} {:.1f}", fp32_kernels_[k].name, best_kernels[k]->per_frame));
+      }
+      fp32_kernels_why_ =
+          fmt::format("measured at load, ms/frame at the best micro-batch of each: {}{}",
+                      fmt::join(measured, ", "), fp32_left_out_);
+    }
+    select_fp32_kernels(use_int8_ ? 0 : best_of[0]->path.kernels);
+    const bool both_precisions = best_of[0] != nullptr && best_of[1] != nullptr;
+    if (both_precisions) {
       const double fp32 = best_of[0]->per_frame, int8 = best_of[1]->per_frame;
       info_.precision_why =
           use_int8_ ? fmt::format(
@@ -157,6 +189,9 @@ class LibTorchCpuBackend : public InferenceBackend {
   Result<torch::Tensor> forward(const torch::Tensor& input) {
     c10::InferenceMode inference_mode;
     try {
+      if (fp32_choice_ > 0 && !(int8_ && use_int8_)) {
+        return fp32_kernels_[fp32_choice_].plan->forward(input).contiguous();
+      }
       torch::Tensor x = input;
       if (dtype_ != torch::kFloat32) x = x.to(dtype_);
       if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -182,6 +217,16 @@ class LibTorchCpuBackend : public InferenceBackend {
 
  public:
   Status load(const BackendOptions& options) {
+    fp32_kernels_.clear();
+    fp32_kernels_.push_back({"libtorch", nullptr});
+    if (options.fp32_kernels != "auto" && options.fp32_kernels != "libtorch" &&
+        options.fp32_kernels != onednn_layout_name(OneDnnLayout::kChannelsLast) &&
+        options.fp32_kernels != onednn_layout_name(OneDnnLayout::kBlocked)) {
+      return Status::error(fmt::format(
+          "--fp32-kernels {}: unknown kernels (auto, libtorch, onednn-nhwc or onednn-blocked)",
+          options.fp32_kernels));
+    }
+    fp32_kernels_why_ = options.fp32_kernels == "libtorch" ? "set" : "";
     SI_RETURN_IF_ERROR(choose_precision(options));
     channels_last_ = options.channels_last;
     const auto& names = builtin_model_names();
@@ -203,6 +248,8 @@ class LibTorchCpuBackend : public InferenceBackend {
           options.split_point, options.model));
     }
     int8_unsupported("a TorchScript file");
+    SI_RETURN_IF_ERROR(
+        no_onednn_plan(options, "the oneDNN plans run the built-in YOLOv8 detectors"));
     return load_torchscript(options);
   }
 
@@ -224,7 +271,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     // Written once the precision is settled (choose_micro_batch() times auto's candidates).
     describe_ = [this, options, weights, meaningless, classifier] {
       return fmt::format(
-          "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{})", options.model,
+          "{} (built-in C++ {}, {:.2f} M parameters, {}, {}{}{}{}{})", options.model,
           classifier ? "classifier" : "detector", info_.num_parameters / 1e6,
           info_.random_weights
               ? fmt::format("random weights: {} are meaningless until --weights is given",
@@ -233,12 +280,16 @@ class LibTorchCpuBackend : public InferenceBackend {
               ? fmt::format("weights '{}', {}", weights, find_builtin(options.model)->origin)
               : fmt::format("weights from '{}'", weights),
           info_.precision, options.fuse_bn && builtin_.fuse_batch_norm ? ", BatchNorm fused" : "",
-          channels_last_ && !(int8_ && use_int8_) ? ", channels-last" : "",
+          channels_last_ && !(int8_ && use_int8_) && fp32_choice_ == 0 ? ", channels-last" : "",
+          fp32_choice_ > 0 && !(int8_ && use_int8_)
+              ? fmt::format(", {} plan: {}", fp32_kernels_[fp32_choice_].name, onednn_plan_)
+              : "",
           builtin_.imagenet_normalized ? ", ImageNet mean/std normalization in the model" : "");
     };
     SI_RETURN_IF_ERROR(choose_split(options));
     SI_RETURN_IF_ERROR(
         probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
+    SI_RETURN_IF_ERROR(prepare_fp32_kernels(options));
     if (const BuiltinSpec& spec = *find_builtin(options.model);
         spec.labels.size() == static_cast<size_t>(info_.num_classes)) {
       info_.labels = spec.labels;
@@ -570,6 +621,100 @@ class LibTorchCpuBackend : public InferenceBackend {
     use_int8_ = false;
   }
 
+  // --fp32-kernels set to a oneDNN plan where none can run is an error; under auto, the model
+  // line says why LibTorch runs.
+  Status no_onednn_plan(const BackendOptions& options, const std::string& why) {
+    if (options.fp32_kernels == "auto") {
+      fp32_kernels_why_ = why;
+      return Status::ok();
+    }
+    if (options.fp32_kernels == "libtorch") return Status::ok();
+    return Status::error(fmt::format("--fp32-kernels {}: {}", options.fp32_kernels, why));
+  }
+
+  // The float32 YOLOv8 on oneDNN directly (yolov8_onednn.h), in each layout --fp32-kernels
+  // allows, as candidates that choose_micro_batch() times against LibTorch. Each plan's output
+  // on a random image is compared with LibTorch's first: one that differs by more than float32
+  // rounding is left out (or, asked for by name, refused) and the model line says so.
+  Status prepare_fp32_kernels(const BackendOptions& options) {
+    if (options.fp32_kernels == "libtorch") return Status::ok();
+    auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
+    if (!yolo) return no_onednn_plan(options, "the oneDNN plans run the built-in YOLOv8 detectors");
+    if (dtype_ != torch::kFloat32) return no_onednn_plan(options, "the oneDNN plans are float32");
+    if (!(options.fuse_bn && builtin_.fuse_batch_norm)) {
+      return no_onednn_plan(options, "the oneDNN plans need BatchNorm fused");
+    }
+    if (split_layer_ >= 0) return no_onednn_plan(options, "--split-point runs LibTorch");
+    if (int8_ && use_int8_ && !auto_) return Status::ok();  // no float32 forward runs
+    const int size = info_.input_height;
+    auto generator = at::detail::createCPUGenerator(/*seed_in=*/20261207);
+    const torch::Tensor image = torch::rand({1, 3, size, size}, generator);
+    const bool int8_was = use_int8_;
+    use_int8_ = false;
+    auto reference = forward(image);
+    use_int8_ = int8_was;
+    if (!reference) return Status::error(fmt::format("--model: {}", reference.status().message()));
+    std::vector<std::string> left_out;
+    for (OneDnnLayout layout : {OneDnnLayout::kChannelsLast, OneDnnLayout::kBlocked}) {
+      const std::string name = onednn_layout_name(layout);
+      if (options.fp32_kernels != "auto" && options.fp32_kernels != name) continue;
+      auto plan = YoloV8OneDnn::create(YoloV8(yolo), layout);
+      std::string problem = plan ? "" : plan.status().message();
+      if (plan) {
+        try {
+          c10::InferenceMode inference_mode;
+          problem = plan_disagreement(reference.value(), plan.value()->forward(image), size);
+        } catch (const std::exception& e) {
+          problem = error_reason(e.what());
+        }
+      }
+      if (!problem.empty()) {
+        if (options.fp32_kernels != "auto") {
+          return Status::error(fmt::format("--fp32-kernels {}: {}", name, problem));
+        }
+        left_out.push_back(fmt::format("{} left out: {}", name, problem));
+        continue;
+      }
+      fp32_kernels_.push_back({name, std::move(plan.value())});
+    }
+    fp32_measured_ = options.fp32_kernels == "auto";
+    if (!fp32_measured_) fp32_kernels_why_ = "set";
+    if (!left_out.empty()) fp32_left_out_ = fmt::format("; {}", fmt::join(left_out, "; "));
+    if (fp32_kernels_.size() == 1) fp32_kernels_why_ = fp32_left_out_.substr(2);
+    return Status::ok();
+  }
+
+  // Empty when a plan's detections are LibTorch's up to float32 rounding: a thousandth of the
+  // input size in box coordinates (0.64 px at 640), a thousandth in scores.
+  static std::string plan_disagreement(const torch::Tensor& reference, const torch::Tensor& output,
+                                       int input_size) {
+    if (reference.sizes() != output.sizes()) {
+      return fmt::format("output {} where LibTorch's is {}", fmt::join(output.sizes(), "x"),
+                         fmt::join(reference.sizes(), "x"));
+    }
+    const double box =
+        (output.slice(1, 0, 4) - reference.slice(1, 0, 4)).abs().max().item<double>();
+    const double score = (output.slice(1, 4) - reference.slice(1, 4)).abs().max().item<double>();
+    // Written so that NaN fails.
+    if (box <= 1e-3 * input_size && score <= 1e-3) return "";
+    return fmt::format(
+        "its output differs from LibTorch's on a random image by {:.3g} px in boxes and {:.3g} "
+        "in scores",
+        box, score);
+  }
+
+  // Runs float32 forwards with fp32_kernels_[index] from now on; the other plans are freed.
+  void select_fp32_kernels(size_t index) {
+    if (index > 0) std::swap(fp32_kernels_[1], fp32_kernels_[index]);
+    fp32_kernels_.resize(index > 0 ? 2 : 1);
+    fp32_choice_ = index > 0 ? 1 : 0;
+    info_.fp32_kernels = fp32_kernels_[fp32_choice_].name;
+    info_.fp32_kernels_why = use_int8_ ? "int8 runs" : fp32_kernels_why_;
+    if (fp32_choice_ > 0) {
+      onednn_plan_ = fp32_kernels_[1].plan->describe();
+    }
+  }
+
   Status finish_description() {
     info_.precision = int8_ && use_int8_ ? int8_description_ : info_.precision;
     // Asked for a precision that cannot run: the fp32 that runs says why, as the warning does.
@@ -673,7 +818,19 @@ class LibTorchCpuBackend : public InferenceBackend {
   std::unique_ptr<Int8Model> int8_;
   std::function<std::string()> describe_;
   bool channels_last_ = false;
-  BuiltinModel builtin_;  // module null: a TorchScript file runs
+  // Float32 kernels: [0] LibTorch (no plan), then the oneDNN plans that agreed with it; after
+  // choose_micro_batch() only LibTorch and the chosen one are kept.
+  struct Fp32Kernels {
+    std::string name;
+    std::unique_ptr<YoloV8OneDnn> plan;
+  };
+  std::vector<Fp32Kernels> fp32_kernels_;
+  size_t fp32_choice_ = 0;
+  bool fp32_measured_ = false;  // --fp32-kernels auto: the candidates are timed
+  std::string fp32_kernels_why_;
+  std::string fp32_left_out_;  // "; onednn-blocked left out: ..." for the model line
+  std::string onednn_plan_;    // the chosen plan's describe() at the end of the timing
+  BuiltinModel builtin_;       // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;
   std::shared_ptr<YoloV8Impl> split_yolo_;
   int split_layer_ = -1;

@@ -419,6 +419,13 @@ std::vector<std::string> streaminfer_run(const std::vector<std::string>& extra) 
   if (std::find(extra.begin(), extra.end(), "--precision") == extra.end()) {
     argv.insert(argv.end(), {"--precision", "fp32"});
   }
+  // LibTorch's float32 kernels unless a test names others: --fp32-kernels auto builds the oneDNN
+  // plans and times three kernels at every start, and the plans cover the built-in YOLOv8 only
+  // (other models, --split-point). The plans have tests of their own (Fp32KernelsRun.*, the
+  // engine's YoloV8OneDnn* and Fp32Kernels.*), and the default job's test runs auto.
+  if (std::find(extra.begin(), extra.end(), "--fp32-kernels") == extra.end()) {
+    argv.insert(argv.end(), {"--fp32-kernels", "libtorch"});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

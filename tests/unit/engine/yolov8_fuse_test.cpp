@@ -5,29 +5,10 @@
 
 #include "infer/backend.h"
 #include "infer/yolov8.h"
+#include "yolov8_test_models.h"
 
 namespace streaminfer {
 namespace {
-
-// Fresh BatchNorm layers are the identity (mean 0, var 1, weight 1, bias 0), which would fold
-// into nothing; give every one statistics and affine parameters far from that.
-void randomize_batch_norms(torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  at::manual_seed(7);
-  // Tensor::uniform_ is avoided: GCC 12 under ASan reports its defaulted c10::optional<Generator>
-  // as maybe-uninitialized (-Werror). torch::rand(sizes) takes no generator.
-  const auto fill = [](torch::Tensor& t, double lo, double hi) {
-    t.copy_(torch::rand(t.sizes()) * (hi - lo) + lo);
-  };
-  for (auto& item : model.named_buffers(true)) {
-    if (item.key().ends_with("running_mean")) fill(item.value(), -0.5, 0.5);
-    if (item.key().ends_with("running_var")) fill(item.value(), 0.3, 2.0);
-  }
-  for (auto& item : model.named_parameters(true)) {
-    if (item.key().ends_with("bn.weight")) fill(item.value(), 0.5, 1.5);
-    if (item.key().ends_with("bn.bias")) fill(item.value(), -0.5, 0.5);
-  }
-}
 
 void expect_same_output(const torch::Tensor& actual, const torch::Tensor& expected) {
   ASSERT_EQ(actual.sizes(), expected.sizes());

@@ -1,0 +1,275 @@
+#include "infer/onednn_plan.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+namespace streaminfer::onednn {
+
+namespace {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+using Tag = memory::format_tag;
+
+constexpr std::array<std::pair<Tag, const char*>, 5> kOneDnnLayouts{{{Tag::nChw16c, "nChw16c"},
+                                                                     {Tag::nChw8c, "nChw8c"},
+                                                                     {Tag::nhwc, "nhwc"},
+                                                                     {Tag::nchw, "nchw"},
+                                                                     {Tag::x, "x"}}};
+
+constexpr size_t kArenaAlignment = 64;  // a cache line: what oneDNN's own buffers are aligned to
+
+memory::desc plain_desc(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, dims.size() == 1 ? Tag::x : Tag::nchw);
+}
+
+}  // namespace
+
+std::string layout_name(const memory::desc& desc) {
+  for (const auto& [tag, name] : kOneDnnLayouts) {
+    if (desc == memory::desc(desc.dims(), memory::data_type::f32, tag)) return name;
+  }
+  return "blocked";
+}
+
+Plan::Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout)
+    : engine_(engine), stream_(stream) {
+  const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  const Tag tag = layout == OneDnnLayout::kChannelsLast ? Tag::nhwc
+                  : avx512                              ? Tag::nChw16c
+                                                        : Tag::nChw8c;
+  activation_tag_ = static_cast<int>(tag);
+}
+
+memory::desc Plan::activation(const memory::dims& dims) const {
+  return memory::desc(dims, memory::data_type::f32, static_cast<Tag>(activation_tag_));
+}
+
+int Plan::add_memory(const memory::desc& desc) {
+  // No buffer of its own: finish() places it in the arena.
+  memories_.emplace_back(desc, engine_, nullptr);
+  lifetimes_.push_back({desc.get_size(), steps_.size(), steps_.size(), 0});
+  return static_cast<int>(memories_.size()) - 1;
+}
+
+const memory& Plan::use(int id) {
+  lifetimes_[id].last = std::max(lifetimes_[id].last, steps_.size());
+  return memories_[id];
+}
+
+int Plan::in_layout(Value v, const memory::desc& desc) {
+  if (desc_of(v) == desc) return v.id;
+  const int to = add_memory(desc);
+  const memory& from = use(v.id);
+  steps_.push_back(
+      {dnnl::reorder(from, memories_[to]), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, memories_[to]}}});
+  return to;
+}
+
+Value Plan::input(int64_t batch, int64_t channels, int64_t height, int64_t width) {
+  // Bound to the caller's tensor at run(): no copy of the input, no place in the arena.
+  input_ = add_memory(plain_desc({batch, channels, height, width}));
+  return {input_};
+}
+
+Value Plan::conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+                 bool silu, const Value* residual) {
+  const memory::desc src = desc_of(x);
+  const memory::dims in = src.dims();
+  const int64_t out_channels = weight.size(0), kernel = weight.size(2), pad = kernel / 2;
+  const int64_t out_h = (in[2] + 2 * pad - kernel) / stride + 1;
+  const int64_t out_w = (in[3] + 2 * pad - kernel) / stride + 1;
+  const memory::dims dst_dims{in[0], out_channels, out_h, out_w};
+  const memory::dims weight_dims{out_channels, in[1], kernel, kernel};
+
+  dnnl::post_ops ops;
+  if (silu) ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f);
+  if (residual != nullptr) ops.append_binary(algorithm::binary_add, desc_of(*residual));
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+
+  const auto make = [&](const memory::desc& src_desc) {
+    return dnnl::convolution_forward::primitive_desc(
+        dnnl::convolution_forward::desc(
+            prop_kind::forward_inference, algorithm::convolution_direct, src_desc,
+            memory::desc(weight_dims, memory::data_type::f32, Tag::any),
+            memory::desc({out_channels}, memory::data_type::f32, Tag::x), activation(dst_dims),
+            {stride, stride}, {pad, pad}, {pad, pad}),
+        attr, engine_);
+  };
+  // The source as it is, so that no reorder runs between two convolutions. Where only oneDNN's
+  // reference implementation reads that layout (tens of times slower), the source is reordered
+  // to what a fast one reads instead (the network's first convolution reads plain NCHW).
+  dnnl::convolution_forward::primitive_desc pd;
+  try {
+    pd = make(src);
+  } catch (const dnnl::error&) {
+  }
+  if (!pd || std::string(pd.impl_info_str()).starts_with("ref")) {
+    pd = make(memory::desc(in, memory::data_type::f32, Tag::any));
+  }
+
+  // Weights and bias in the primitive's layout, once, here.
+  const torch::Tensor w = weight.to(torch::kFloat32).contiguous();
+  memory user_weights(plain_desc(weight_dims), engine_, w.data_ptr());
+  memory weights(pd.weights_desc(), engine_);
+  dnnl::reorder(user_weights, weights).execute(stream_, user_weights, weights);
+  stream_.wait();
+  memory biases(pd.bias_desc(), engine_);
+  const torch::Tensor b = bias.to(torch::kFloat32).contiguous();
+  std::memcpy(biases.get_data_handle(), b.data_ptr(), pd.bias_desc().get_size());
+  constants_bytes_ += weights.get_desc().get_size() + biases.get_desc().get_size();
+
+  const int src_id = in_layout(x, pd.src_desc());
+  const int dst = add_memory(pd.dst_desc());
+  Args args{{DNNL_ARG_SRC, use(src_id)},
+            {DNNL_ARG_WEIGHTS, weights},
+            {DNNL_ARG_BIAS, biases},
+            {DNNL_ARG_DST, memories_[dst]}};
+  if (residual != nullptr) {
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(silu ? 1 : 0) | DNNL_ARG_SRC_1] = use(residual->id);
+  }
+  steps_.push_back({dnnl::convolution_forward(pd), std::move(args)});
+  ++convolutions_;
+  if (activation_layout_.empty()) activation_layout_ = layout_name(pd.dst_desc());
+  return {dst};
+}
+
+Value Plan::concat(const std::vector<Value>& parts) {
+  std::vector<memory::desc> descs;
+  memory::dims dims = desc_of(parts.front()).dims();
+  dims[1] = 0;
+  for (Value v : parts) {
+    descs.push_back(desc_of(v));
+    dims[1] += descs.back().dims()[1];
+  }
+  const dnnl::concat::primitive_desc pd(activation(dims), 1, descs, engine_);
+  const int dst = add_memory(pd.dst_desc());
+  Args args{{DNNL_ARG_DST, memories_[dst]}};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i)] = use(parts[i].id);
+  }
+  steps_.push_back({dnnl::concat(pd), std::move(args)});
+  return {dst};
+}
+
+Value Plan::max_pool(Value x, int64_t kernel) {
+  const memory::desc src = desc_of(x);
+  const int64_t pad = kernel / 2;
+  const dnnl::pooling_forward::primitive_desc pd(
+      dnnl::pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, src, src,
+                                  {1, 1}, {kernel, kernel}, {pad, pad}, {pad, pad}),
+      engine_);
+  const int dst = add_memory(pd.dst_desc());
+  steps_.push_back(
+      {dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}}});
+  return {dst};
+}
+
+Value Plan::upsample2x(Value x) {
+  const memory::desc src = desc_of(x);
+  memory::dims dims = src.dims();
+  dims[2] *= 2;
+  dims[3] *= 2;
+  const dnnl::resampling_forward::primitive_desc pd(
+      dnnl::resampling_forward::desc(prop_kind::forward_inference, algorithm::resampling_nearest,
+                                     src, activation(dims)),
+      engine_);
+  const int dst = add_memory(pd.dst_desc());
+  steps_.push_back(
+      {dnnl::resampling_forward(pd), {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}}});
+  return {dst};
+}
+
+void Plan::output(Value v) {
+  // Channels-last is a strided NCHW tensor to LibTorch and is handed over as it is; a blocked
+  // layout has no such view and is reordered to plain NCHW.
+  const memory::desc desc = desc_of(v);
+  const std::string layout = layout_name(desc);
+  const int id =
+      layout == "nhwc" || layout == "nchw" ? v.id : in_layout(v, plain_desc(desc.dims()));
+  lifetimes_[id].last = std::numeric_limits<size_t>::max();  // read after the last step
+  outputs_.push_back(id);
+}
+
+void Plan::finish() {
+  // Largest first, each at the lowest aligned offset clear of every placed activation whose
+  // lifetime meets its own.
+  std::vector<int> order;
+  for (int id = 0; id < static_cast<int>(lifetimes_.size()); ++id) {
+    if (id != input_) order.push_back(id);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return lifetimes_[a].bytes > lifetimes_[b].bytes; });
+  std::vector<int> placed;
+  for (int id : order) {
+    Lifetime& me = lifetimes_[id];
+    std::vector<std::pair<size_t, size_t>> taken;  // [begin, end) of live neighbours
+    for (int other : placed) {
+      const Lifetime& o = lifetimes_[other];
+      if (o.first <= me.last && me.first <= o.last) taken.push_back({o.offset, o.offset + o.bytes});
+    }
+    std::sort(taken.begin(), taken.end());
+    size_t offset = 0;
+    for (const auto& [begin, end] : taken) {
+      if (offset + me.bytes <= begin) break;
+      offset = std::max(offset, (end + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment);
+    }
+    me.offset = offset;
+    arena_bytes_ = std::max(arena_bytes_, offset + me.bytes);
+    placed.push_back(id);
+  }
+}
+
+std::vector<torch::Tensor> Plan::run(const torch::Tensor& input, void* arena) {
+  // oneDNN's OpenMP threads: the count LibTorch set, on this thread too (as its own operators do
+  // before each parallel region).
+  at::internal::lazy_init_num_threads();
+  memories_[input_].set_data_handle(input.data_ptr());
+  if (arena != bound_arena_) {
+    for (int id = 0; id < static_cast<int>(memories_.size()); ++id) {
+      if (id != input_) {
+        memories_[id].set_data_handle(static_cast<char*>(arena) + lifetimes_[id].offset);
+      }
+    }
+    bound_arena_ = arena;
+  }
+  for (auto& step : steps_) step.primitive.execute(stream_, step.args);
+  stream_.wait();
+  std::vector<torch::Tensor> outputs;
+  for (int id : outputs_) {
+    const memory::desc desc = memories_[id].get_desc();
+    const memory::dims d = desc.dims();
+    const std::vector<int64_t> sizes(d.begin(), d.end());
+    const auto options = torch::TensorOptions().dtype(torch::kFloat32);
+    void* data = memories_[id].get_data_handle();
+    const torch::Tensor view =
+        layout_name(desc) == "nhwc"
+            ? torch::from_blob(data, sizes, {d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]}, options)
+            : torch::from_blob(data, sizes, options);
+    // A copy: the arena is overwritten by the next run.
+    outputs.push_back(view.clone(torch::MemoryFormat::Preserve));
+  }
+  return outputs;
+}
+
+std::string Plan::describe() const {
+  size_t total = 0;
+  for (int id = 0; id < static_cast<int>(lifetimes_.size()); ++id) {
+    if (id != input_) total += lifetimes_[id].bytes;
+  }
+  return fmt::format(
+      "{} convolutions, activations {} ({:.1f} MB in an arena of {:.1f} MB), weights {:.1f} MB",
+      convolutions_, activation_layout_.empty() ? "plain" : activation_layout_, total / 1e6,
+      arena_bytes_ / 1e6, constants_bytes_ / 1e6);
+}
+
+}  // namespace streaminfer::onednn

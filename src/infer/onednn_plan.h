@@ -1,0 +1,108 @@
+#pragma once
+// A float32 network executed by oneDNN directly, planned once per input shape.
+//
+// LibTorch runs each convolution through oneDNN too, but as a single operator: it reorders the
+// activations into oneDNN's layout and back around every convolution, runs SiLU, the residual
+// adds and the concatenations as separate passes over memory, and (without channels-last)
+// reorders the weights at each call. A plan keeps every activation in one layout (OneDnnLayout)
+// from the first convolution to the last, reorders the weights once when it is built, and fuses
+// bias, SiLU and a residual add into the convolution that produces them: what ONNX Runtime's CPU
+// kernels do in their blocked layout. Only the network's edges convert.
+//
+// The activations live in one arena that the caller provides at run(): each is placed at an
+// offset where no activation alive at the same step is (first fit by size), so the arena is a
+// fraction of the activations' total, and the plans of one model can share it.
+//
+// A plan is built for one batch size and image size (oneDNN's primitives are made for fixed
+// shapes); run() executes it on the calling thread with LibTorch's intra-op thread count (the
+// same OpenMP runtime). Not thread-safe: one caller at a time.
+#include <torch/types.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "infer/onednn_layout.h"
+
+namespace streaminfer::onednn {
+
+// An activation inside a plan (an index into its memories).
+struct Value {
+  int id = -1;
+};
+
+class Plan {
+ public:
+  // One plan per shape; `engine` and `stream` are shared by the plans of one model.
+  Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout);
+
+  // Building, in execution order. Each returns the value it produces.
+  // The network's input: plain NCHW float32, bound at run().
+  Value input(int64_t batch, int64_t channels, int64_t height, int64_t width);
+  // A convolution with square `kernel`, padding kernel / 2, bias, then SiLU when `silu`, then
+  // `residual` added when given (y = residual + silu(conv(x)), YOLOv8's bottleneck). `weight` is
+  // [out, in, k, k] float32 (copied: the tensor need not outlive the plan).
+  Value conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+             bool silu, const Value* residual = nullptr);
+  // Concatenation along channels.
+  Value concat(const std::vector<Value>& parts);
+  // Max-pooling with a square window, stride 1, padding kernel / 2 (the size is kept).
+  Value max_pool(Value x, int64_t kernel);
+  // Nearest-neighbour upsampling by 2 in height and width.
+  Value upsample2x(Value x);
+  // Marks `v` as the next output of run().
+  void output(Value v);
+  // Places the activations in the arena; nothing is built after it.
+  void finish();
+
+  // Bytes of arena run() needs (after finish()).
+  size_t arena_bytes() const { return arena_bytes_; }
+  // Runs the plan on `input` ([B, C, H, W] float32 contiguous of the planned shape) with its
+  // activations in `arena` (arena_bytes(), 64-byte aligned) and returns the outputs as new
+  // tensors (channels-last ones where the plan's layout is), in the order output() named them.
+  std::vector<torch::Tensor> run(const torch::Tensor& input, void* arena);
+
+  // e.g. "71 convolutions, activations nhwc (24.2 MB in an arena of 6.1 MB), weights 12.6 MB".
+  std::string describe() const;
+
+ private:
+  // DNNL_ARG_* -> memory. dnnl::memory is a handle: a step's entry follows set_data_handle().
+  using Args = std::unordered_map<int, dnnl::memory>;
+  struct Step {
+    dnnl::primitive primitive;
+    Args args;
+  };
+  // An activation's bytes and the steps from its producer to its last reader.
+  struct Lifetime {
+    size_t bytes = 0;
+    size_t first = 0, last = 0;
+    size_t offset = 0;  // in the arena, set by finish()
+  };
+  int add_memory(const dnnl::memory::desc& desc);
+  // The memory of `id` as an argument of the step about to be added (extends its lifetime).
+  const dnnl::memory& use(int id);
+  dnnl::memory::desc activation(const dnnl::memory::dims& dims) const;
+  // The memory index of `v` in `desc`'s layout: `v` itself, or a reorder into a new memory.
+  int in_layout(Value v, const dnnl::memory::desc& desc);
+  dnnl::memory::desc desc_of(Value v) const { return memories_[v.id].get_desc(); }
+
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  std::vector<dnnl::memory> memories_;
+  std::vector<Lifetime> lifetimes_;  // one per memory; the input's is unused
+  std::vector<Step> steps_;
+  int input_ = -1;
+  std::vector<int> outputs_;
+  size_t convolutions_ = 0;
+  size_t constants_bytes_ = 0;
+  size_t arena_bytes_ = 0;
+  void* bound_arena_ = nullptr;  // where the memories point now
+  std::string activation_layout_;
+  int activation_tag_ = 0;  // a dnnl::memory::format_tag
+};
+
+// oneDNN's layout name of a memory descriptor, e.g. "nChw16c", "nchw", "nhwc", or "blocked".
+std::string layout_name(const dnnl::memory::desc& desc);
+
+}  // namespace streaminfer::onednn

@@ -1,0 +1,130 @@
+// The float32 YOLOv8 on oneDNN directly must be the model: each activation layout gives the
+// fused model's detections within float rounding, at any batch size, with the plans of several
+// shapes sharing one arena; and the backend runs it only where it agreed, as --fp32-kernels says.
+#include "infer/yolov8_onednn.h"
+
+#include <gtest/gtest.h>
+
+#include "infer/backend.h"
+#include "yolov8_test_models.h"
+
+namespace streaminfer {
+namespace {
+
+void expect_detections_match(const torch::Tensor& actual, const torch::Tensor& expected) {
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  const double scores = (actual.slice(1, 4) - expected.slice(1, 4)).abs().max().item<double>();
+  const double boxes = (actual.slice(1, 0, 4) - expected.slice(1, 0, 4)).abs().max().item<double>();
+  EXPECT_LT(scores, 1e-4);
+  EXPECT_LT(boxes, 1e-2);  // input pixels, up to about 96 + margin
+}
+
+YoloV8 fused_yolov8n(int num_classes) {
+  at::manual_seed(0);
+  YoloV8 model('n', num_classes);
+  randomize_batch_norms(*model);
+  model->eval();
+  EXPECT_TRUE(model->fuse_batch_norm());
+  return model;
+}
+
+class YoloV8OneDnnLayouts : public ::testing::TestWithParam<OneDnnLayout> {};
+
+TEST_P(YoloV8OneDnnLayouts, GivesTheModelsDetectionsAtEveryBatchSize) {
+  YoloV8 model = fused_yolov8n(4);
+  auto plan = YoloV8OneDnn::create(model, GetParam());
+  ASSERT_TRUE(plan) << plan.status().message();
+  c10::InferenceMode inference_mode;
+  // 96: feature maps of 12, 6 and 3 cells; 3 then 1 then 3 again: a plan per shape, the second
+  // 3 reusing its plan after the 1's ran in the shared arena.
+  for (int64_t batch : {3, 1, 3}) {
+    SCOPED_TRACE(batch);
+    const torch::Tensor input = torch::rand({batch, 3, 96, 96});
+    expect_detections_match(plan.value()->forward(input), model->forward(input));
+  }
+  const std::string described = plan.value()->describe();
+  EXPECT_NE(described.find("71 convolutions"), std::string::npos) << described;
+  EXPECT_NE(described.find(GetParam() == OneDnnLayout::kChannelsLast ? "nhwc" : "nChw"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("arena"), std::string::npos) << described;
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, YoloV8OneDnnLayouts,
+                         ::testing::Values(OneDnnLayout::kChannelsLast, OneDnnLayout::kBlocked),
+                         [](const auto& info) {
+                           return info.param == OneDnnLayout::kChannelsLast ? "nhwc" : "blocked";
+                         });
+
+TEST(YoloV8OneDnn, AModelWithItsBatchNormStillSeparateIsRefused) {
+  YoloV8 model('n', 4);
+  model->eval();
+  auto plan = YoloV8OneDnn::create(model, OneDnnLayout::kChannelsLast);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.status().message().find("fold BatchNorm"), std::string::npos)
+      << plan.status().message();
+}
+
+BackendOptions kernels_options(const std::string& model, const std::string& kernels) {
+  BackendOptions options;
+  options.model = model;
+  options.input_size = 64;
+  options.threads = 1;
+  options.micro_batch = 2;
+  options.fp32_kernels = kernels;
+  return options;
+}
+
+TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
+  at::manual_seed(1);
+  const torch::Tensor input = torch::rand({3, 3, 64, 64});
+  torch::Tensor reference;
+  for (const char* kernels : {"libtorch", "onednn-nhwc", "onednn-blocked", "auto"}) {
+    SCOPED_TRACE(kernels);
+    at::manual_seed(7);  // the same random weights in every backend
+    auto backend = create_backend(kernels_options("yolov8n", kernels));
+    ASSERT_TRUE(backend) << backend.status().message();
+    const ModelInfo& info = backend.value()->info();
+    if (std::string(kernels) == "auto") {
+      for (const char* measured :
+           {"measured at load", "libtorch ", "onednn-nhwc ", "onednn-blocked "})
+        EXPECT_NE(info.fp32_kernels_why.find(measured), std::string::npos) << info.fp32_kernels_why;
+    } else {
+      EXPECT_EQ(info.fp32_kernels, kernels);
+      EXPECT_EQ(info.fp32_kernels_why, "set");
+    }
+    // The plan that runs is named on the model line.
+    EXPECT_EQ(info.description.find(" plan: ") != std::string::npos,
+              info.fp32_kernels != "libtorch")
+        << info.description;
+    auto output = backend.value()->infer(input);
+    ASSERT_TRUE(output) << output.status().message();
+    if (!reference.defined()) {
+      reference = output.value();
+    } else {
+      expect_detections_match(output.value(), reference);
+    }
+  }
+}
+
+TEST(Fp32Kernels, AModelWithoutAPlanRunsLibTorchUnderAutoAndIsRefusedByName) {
+  auto automatic = create_backend(kernels_options("resnet18", "auto"));
+  ASSERT_TRUE(automatic) << automatic.status().message();
+  EXPECT_EQ(automatic.value()->info().fp32_kernels, "libtorch");
+  EXPECT_NE(automatic.value()->info().fp32_kernels_why.find("built-in YOLOv8 detectors"),
+            std::string::npos)
+      << automatic.value()->info().fp32_kernels_why;
+
+  auto named = create_backend(kernels_options("resnet18", "onednn-nhwc"));
+  ASSERT_FALSE(named);
+  EXPECT_NE(named.status().message().find("--fp32-kernels onednn-nhwc"), std::string::npos)
+      << named.status().message();
+
+  auto unknown = create_backend(kernels_options("yolov8n", "fast"));
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.status().message().find("--fp32-kernels fast: unknown"), std::string::npos)
+      << unknown.status().message();
+}
+
+}  // namespace
+}  // namespace streaminfer
