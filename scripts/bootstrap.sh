@@ -174,11 +174,13 @@ case "$cmd" in
     # deployment files' checks (Deploy: node and `serve --help`, no thread of ours). Nor, since
     # CI passed 35 minutes (2399 s), the cases whose threads another case here already runs:
     # flag errors refused before any thread (Cli's three, ViT's size, core binding, a bad worker
-    # key, a malformed sink, a refused retrain model or fp32 kernels), the YAML twin of the
-    # flags run, the truncated twin of the corrupt clip, sampling (every-nth: the live run's
-    # decode thread), CUDA decode's CPU fallback (the file source's threads), the API token (the
-    # serve tests' threads), and three of the four retrain cases (the synthetic one stays): about
-    # 140 s of Release test time, two to three times that under TSan.
+    # key, a malformed sink, refused fp32 kernels), the YAML twin of the flags run, the truncated
+    # twin of the corrupt clip, sampling (every-nth: the live run's decode thread), CUDA decode's
+    # CPU fallback (the file source's threads), the API token (the serve tests' threads), the
+    # classifier run with PyTorch's weights (ResNet18WritesTopFive's threads; most of its time is
+    # Python), and three of the four retrain cases (the refused model, the classifier's and the
+    # file source's; the synthetic one stays): 17 cases, about 150 s of Release test time, two to
+    # three times that under TSan.
     no_threads='BadInputSuite|^Readme\.|^Report\.|^TrainCommand\.|^BadInput\.[A-Za-z]+Exits2$'
     no_threads+='|StopSignal\..*/(TERM|HUP|INTOnceStartUp|INTOnceRunning)|^GpuCheck\.|^CudaOptions\.'
     no_threads+='|^PrecisionAuto\.|^Containers/FileSource\..*/clip_(mkv|mpeg4_mkv) '

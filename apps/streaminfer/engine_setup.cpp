@@ -58,6 +58,8 @@ BackendOptions backend_options(const RunOptions& o, const ThreadPlan& plan) {
   // Retrain mode does not run the backend's forwards (the trainer's model does): measuring its
   // micro-batch would only delay the start.
   if (o.mode == "retrain" && b.micro_batch == 0) b.micro_batch = 1;
+  // Nor building and timing the oneDNN plans.
+  if (o.mode == "retrain") b.fp32_kernels = "libtorch";
   return b;
 }
 

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -91,19 +93,40 @@ class LibTorchCpuBackend : public InferenceBackend {
       std::vector<double> ms;
       double per_frame = 0;
     };
+    // One random image batch per size (a plan is checked on it against LibTorch's output).
+    auto generator = at::detail::createCPUGenerator(/*seed_in=*/20261207);
+    std::map<int, torch::Tensor> inputs;
+    for (int size : sizes) {
+      inputs[size] = torch::rand({size, 3, info_.input_height, info_.input_width}, generator);
+    }
     std::vector<Candidate> candidates;
     for (const Path& path : paths) {
-      for (int size : sizes) {
-        candidates.push_back(
-            {path, size, torch::zeros({size, 3, info_.input_height, info_.input_width}), {}, 0});
-      }
+      for (int size : sizes) candidates.push_back({path, size, inputs[size], {}, 0});
     }
+    // Under --fp32-kernels auto a plan that fails, or differs from LibTorch at a batch size
+    // prepare_fp32_kernels() did not check, is left out; LibTorch's candidates run first.
+    std::map<int, torch::Tensor> libtorch_output;
+    std::set<size_t> dropped;
     for (int round = 0; round <= kTimedRounds; ++round) {
       for (auto& c : candidates) {
+        if (!c.path.int8 && dropped.count(c.path.kernels) > 0) continue;
         use_int8_ = c.path.int8;
         fp32_choice_ = c.path.kernels;
         const auto start = std::chrono::steady_clock::now();
         auto out = checked_forward(c.input);
+        const bool measured_plan = fp32_measured_ && !c.path.int8 && c.path.kernels > 0;
+        std::string problem = out ? "" : out.status().message();
+        if (out && round == 0 && !c.path.int8 && c.path.kernels == 0) {
+          libtorch_output[c.size] = out.value();
+        } else if (out && round == 0 && measured_plan) {
+          problem = plan_disagreement(libtorch_output.at(c.size), out.value(), info_.input_height);
+        }
+        if (!problem.empty() && measured_plan) {
+          dropped.insert(c.path.kernels);
+          fp32_left_out_ += fmt::format("; {} left out at {} frame(s): {}",
+                                        fp32_kernels_[c.path.kernels].name, c.size, problem);
+          continue;
+        }
         if (!out) return Status::error(fmt::format("--model: {}", out.status().message()));
         if (round > 0) {
           c.ms.push_back(
@@ -112,6 +135,9 @@ class LibTorchCpuBackend : public InferenceBackend {
         }
       }
     }
+    std::erase_if(candidates, [&](const Candidate& c) {
+      return !c.path.int8 && dropped.count(c.path.kernels) > 0;
+    });
     // The best candidate of each precision, and of each float32 kernels.
     std::array<const Candidate*, 2> best_of{nullptr, nullptr};  // fp32, int8
     std::vector<const Candidate*> best_kernels(fp32_kernels_.size(), nullptr);
@@ -146,6 +172,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (best_of[0] != nullptr && fp32_measured_ && fp32_kernels_.size() > 1) {
       std::vector<std::string> measured;
       for (size_t k = 0; k < fp32_kernels_.size(); ++k) {
+        if (best_kernels[k] == nullptr) continue;  // left out
         measured.push_back(
             fmt::format("{} {:.1f}", fp32_kernels_[k].name, best_kernels[k]->per_frame));
       }
@@ -219,6 +246,10 @@ class LibTorchCpuBackend : public InferenceBackend {
   Status load(const BackendOptions& options) {
     fp32_kernels_.clear();
     fp32_kernels_.push_back({"libtorch", nullptr});
+    fp32_choice_ = 0;
+    fp32_measured_ = false;
+    fp32_left_out_.clear();
+    onednn_plan_.clear();
     if (options.fp32_kernels != "auto" && options.fp32_kernels != "libtorch" &&
         options.fp32_kernels != onednn_layout_name(OneDnnLayout::kChannelsLast) &&
         options.fp32_kernels != onednn_layout_name(OneDnnLayout::kBlocked)) {
@@ -680,7 +711,9 @@ class LibTorchCpuBackend : public InferenceBackend {
     fp32_measured_ = options.fp32_kernels == "auto";
     if (!fp32_measured_) fp32_kernels_why_ = "set";
     if (!left_out.empty()) fp32_left_out_ = fmt::format("; {}", fmt::join(left_out, "; "));
-    if (fp32_kernels_.size() == 1) fp32_kernels_why_ = fp32_left_out_.substr(2);
+    if (fp32_kernels_.size() == 1 && !fp32_left_out_.empty()) {
+      fp32_kernels_why_ = fp32_left_out_.substr(2);
+    }
     return Status::ok();
   }
 
@@ -703,7 +736,9 @@ class LibTorchCpuBackend : public InferenceBackend {
         box, score);
   }
 
-  // Runs float32 forwards with fp32_kernels_[index] from now on; the other plans are freed.
+  // Runs float32 forwards with fp32_kernels_[index] from now on; the other plans are freed, and
+  // the chosen one keeps (and builds now) the plans of 1..micro-batch frames only: the sizes
+  // infer() runs.
   void select_fp32_kernels(size_t index) {
     if (index > 0) std::swap(fp32_kernels_[1], fp32_kernels_[index]);
     fp32_kernels_.resize(index > 0 ? 2 : 1);
@@ -711,6 +746,8 @@ class LibTorchCpuBackend : public InferenceBackend {
     info_.fp32_kernels = fp32_kernels_[fp32_choice_].name;
     info_.fp32_kernels_why = use_int8_ ? "int8 runs" : fp32_kernels_why_;
     if (fp32_choice_ > 0) {
+      fp32_kernels_[1].plan->keep_batches(std::max(1, info_.micro_batch), info_.input_height,
+                                          info_.input_width);
       onednn_plan_ = fp32_kernels_[1].plan->describe();
     }
   }

@@ -35,14 +35,36 @@ memory::desc plain_desc(const memory::dims& dims) {
 
 std::string layout_name(const memory::desc& desc) {
   for (const auto& [tag, name] : kOneDnnLayouts) {
-    if (desc == memory::desc(desc.dims(), memory::data_type::f32, tag)) return name;
+    // allow_empty: a tag of another rank gives an empty descriptor instead of throwing.
+    if (desc == memory::desc(desc.dims(), memory::data_type::f32, tag, /*allow_empty=*/true)) {
+      return name;
+    }
   }
   return "blocked";
 }
 
-Plan::Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout)
-    : engine_(engine), stream_(stream) {
-  const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+std::pair<memory, memory> WeightCache::find(const void* weight, const memory::desc& desc,
+                                            const memory::desc& bias_desc) const {
+  for (const auto& e : entries_) {
+    if (e.weight == weight && e.weights.get_desc() == desc && e.biases.get_desc() == bias_desc) {
+      return {e.weights, e.biases};
+    }
+  }
+  return {};
+}
+
+void WeightCache::add(const void* weight, memory weights, memory biases) {
+  bytes_ += weights.get_desc().get_size() + biases.get_desc().get_size();
+  entries_.push_back({weight, std::move(weights), std::move(biases)});
+}
+
+Plan::Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout,
+           WeightCache& weights)
+    : engine_(engine), stream_(stream), weights_(weights) {
+  // cpu_isa values are bit sets (avx2_vnni's is above avx512_core's without containing it).
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  const bool avx512 = (isa & avx512_core) == avx512_core;
   const Tag tag = layout == OneDnnLayout::kChannelsLast ? Tag::nhwc
                   : avx512                              ? Tag::nChw16c
                                                         : Tag::nChw8c;
@@ -54,6 +76,10 @@ memory::desc Plan::activation(const memory::dims& dims) const {
 }
 
 int Plan::add_memory(const memory::desc& desc) {
+  const memory::dims dims = desc.dims();
+  int64_t elements = 1;
+  for (int64_t d : dims) elements *= d;
+  if (desc.get_size() != static_cast<size_t>(elements) * sizeof(float)) padded_ = true;
   // No buffer of its own: finish() places it in the arena.
   memories_.emplace_back(desc, engine_, nullptr);
   lifetimes_.push_back({desc.get_size(), steps_.size(), steps_.size(), 0});
@@ -77,6 +103,7 @@ int Plan::in_layout(Value v, const memory::desc& desc) {
 Value Plan::input(int64_t batch, int64_t channels, int64_t height, int64_t width) {
   // Bound to the caller's tensor at run(): no copy of the input, no place in the arena.
   input_ = add_memory(plain_desc({batch, channels, height, width}));
+  batch_ = batch;
   return {input_};
 }
 
@@ -117,16 +144,19 @@ Value Plan::conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias
     pd = make(memory::desc(in, memory::data_type::f32, Tag::any));
   }
 
-  // Weights and bias in the primitive's layout, once, here.
-  const torch::Tensor w = weight.to(torch::kFloat32).contiguous();
-  memory user_weights(plain_desc(weight_dims), engine_, w.data_ptr());
-  memory weights(pd.weights_desc(), engine_);
-  dnnl::reorder(user_weights, weights).execute(stream_, user_weights, weights);
-  stream_.wait();
-  memory biases(pd.bias_desc(), engine_);
-  const torch::Tensor b = bias.to(torch::kFloat32).contiguous();
-  std::memcpy(biases.get_data_handle(), b.data_ptr(), pd.bias_desc().get_size());
-  constants_bytes_ += weights.get_desc().get_size() + biases.get_desc().get_size();
+  // Weights and bias in the primitive's layout, once for all the model's plans.
+  auto [weights, biases] = weights_.find(weight.data_ptr(), pd.weights_desc(), pd.bias_desc());
+  if (!weights) {
+    const torch::Tensor w = weight.to(torch::kFloat32).contiguous();
+    memory user_weights(plain_desc(weight_dims), engine_, w.data_ptr());
+    weights = memory(pd.weights_desc(), engine_);
+    dnnl::reorder(user_weights, weights).execute(stream_, user_weights, weights);
+    stream_.wait();
+    biases = memory(pd.bias_desc(), engine_);
+    const torch::Tensor b = bias.to(torch::kFloat32).contiguous();
+    std::memcpy(biases.get_data_handle(), b.data_ptr(), pd.bias_desc().get_size());
+    weights_.add(weight.data_ptr(), weights, biases);
+  }
 
   const int src_id = in_layout(x, pd.src_desc());
   const int dst = add_memory(pd.dst_desc());
@@ -266,10 +296,9 @@ std::string Plan::describe() const {
   for (int id = 0; id < static_cast<int>(lifetimes_.size()); ++id) {
     if (id != input_) total += lifetimes_[id].bytes;
   }
-  return fmt::format(
-      "{} convolutions, activations {} ({:.1f} MB in an arena of {:.1f} MB), weights {:.1f} MB",
-      convolutions_, activation_layout_.empty() ? "plain" : activation_layout_, total / 1e6,
-      arena_bytes_ / 1e6, constants_bytes_ / 1e6);
+  return fmt::format("{} convolutions, activations {} ({:.1f} MB in an arena of {:.1f} MB)",
+                     convolutions_, activation_layout_.empty() ? "plain" : activation_layout_,
+                     total / 1e6, arena_bytes_ / 1e6);
 }
 
 }  // namespace streaminfer::onednn

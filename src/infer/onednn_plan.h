@@ -32,10 +32,30 @@ struct Value {
   int id = -1;
 };
 
+// Convolution weights and biases already in a primitive's layout, shared by the plans of one
+// model: a plan of another batch size mostly picks the same layouts and reuses them.
+class WeightCache {
+ public:
+  // The reordered weights of `weight` (by its data) in `desc`'s layout, or null memories.
+  std::pair<dnnl::memory, dnnl::memory> find(const void* weight, const dnnl::memory::desc& desc,
+                                             const dnnl::memory::desc& bias_desc) const;
+  void add(const void* weight, dnnl::memory weights, dnnl::memory biases);
+  size_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    const void* weight;
+    dnnl::memory weights, biases;
+  };
+  std::vector<Entry> entries_;
+  size_t bytes_ = 0;
+};
+
 class Plan {
  public:
-  // One plan per shape; `engine` and `stream` are shared by the plans of one model.
-  Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout);
+  // One plan per shape; `engine`, `stream` and `weights` are shared by the plans of one model.
+  Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout,
+       WeightCache& weights);
 
   // Building, in execution order. Each returns the value it produces.
   // The network's input: plain NCHW float32, bound at run().
@@ -55,6 +75,10 @@ class Plan {
   void output(Value v);
   // Places the activations in the arena; nothing is built after it.
   void finish();
+  // Whether an activation's layout pads its channels (the blocked layout with a channel count
+  // that is not a multiple of the block): padding a plan never writes would be read as data.
+  bool padded() const { return padded_; }
+  int64_t batch() const { return batch_; }
 
   // Bytes of arena run() needs (after finish()).
   size_t arena_bytes() const { return arena_bytes_; }
@@ -63,7 +87,7 @@ class Plan {
   // tensors (channels-last ones where the plan's layout is), in the order output() named them.
   std::vector<torch::Tensor> run(const torch::Tensor& input, void* arena);
 
-  // e.g. "71 convolutions, activations nhwc (24.2 MB in an arena of 6.1 MB), weights 12.6 MB".
+  // e.g. "71 convolutions, activations nhwc (24.2 MB in an arena of 6.1 MB)".
   std::string describe() const;
 
  private:
@@ -94,8 +118,10 @@ class Plan {
   std::vector<Step> steps_;
   int input_ = -1;
   std::vector<int> outputs_;
+  WeightCache& weights_;
   size_t convolutions_ = 0;
-  size_t constants_bytes_ = 0;
+  bool padded_ = false;
+  int64_t batch_ = 0;
   size_t arena_bytes_ = 0;
   void* bound_arena_ = nullptr;  // where the memories point now
   std::string activation_layout_;

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <tuple>
 
 #include "infer/onednn_plan.h"
@@ -37,6 +39,7 @@ struct YoloV8OneDnn::Impl {
   std::map<int, int> repeats;  // C2f layer -> bottlenecks
   dnnl::engine engine;
   dnnl::stream stream;
+  onednn::WeightCache weights;  // before the plans, which refer to it
   std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<onednn::Plan>> plans;
   const onednn::Plan* last = nullptr;
   torch::Tensor arena;  // bytes, shared by the plans (one runs at a time)
@@ -127,9 +130,10 @@ void YoloV8OneDnn::Impl::head_level(onednn::Plan& plan, onednn::Value feature, i
 }
 
 onednn::Plan& YoloV8OneDnn::Impl::plan_for(int64_t batch, int64_t height, int64_t width) {
-  auto& plan = plans[{batch, height, width}];
-  if (plan) return *plan;
-  plan = std::make_unique<onednn::Plan>(engine, stream, layout);
+  const auto key = std::make_tuple(batch, height, width);
+  if (const auto found = plans.find(key); found != plans.end()) return *found->second;
+  // Built aside and kept only once whole: a build that throws leaves no half plan behind.
+  auto plan = std::make_unique<onednn::Plan>(engine, stream, layout, weights);
   onednn::Plan& p = *plan;
   const auto down = [&](onednn::Value x, int layer) {
     return conv_act(p, x, onednn_layer_name(layer), 2);
@@ -147,7 +151,12 @@ onednn::Plan& YoloV8OneDnn::Impl::plan_for(int64_t batch, int64_t height, int64_
   head_level(p, out4, 1);
   head_level(p, out5, 2);
   p.finish();
-  return p;
+  if (p.padded()) {
+    throw std::runtime_error(
+        "a channel count that is not a multiple of the layout's block (padding no primitive "
+        "writes would be read)");
+  }
+  return *plans.emplace(key, std::move(plan)).first->second;
 }
 
 torch::Tensor YoloV8OneDnn::forward(const torch::Tensor& x) {
@@ -171,9 +180,25 @@ torch::Tensor YoloV8OneDnn::forward(const torch::Tensor& x) {
   return impl_->model->decode_levels(levels);
 }
 
+void YoloV8OneDnn::keep_batches(int64_t max_batch, int64_t height, int64_t width) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  for (auto it = impl_->plans.begin(); it != impl_->plans.end();) {
+    it = std::get<0>(it->first) > max_batch ? impl_->plans.erase(it) : std::next(it);
+  }
+  for (int64_t batch = 1; batch <= max_batch; ++batch) {
+    impl_->last = &impl_->plan_for(batch, height, width);
+  }
+  // The arena of the largest plan kept (the one built for a larger batch is given back).
+  impl_->arena = torch::Tensor();
+}
+
 std::string YoloV8OneDnn::describe() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->last != nullptr ? impl_->last->describe() : "no plan yet";
+  if (impl_->last == nullptr) return "no plan yet";
+  return fmt::format("{}, weights {:.1f} MB", impl_->last->describe(),
+                     impl_->weights.bytes() / 1e6);
 }
+
+bool yolov8_onednn_built() { return true; }
 
 }  // namespace streaminfer

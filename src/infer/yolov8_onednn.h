@@ -5,7 +5,8 @@
 // outputs the model itself decodes (YoloV8Impl::decode_levels). Equal to the model's forward up
 // to float32 rounding (the order of the sums in each convolution differs).
 //
-// One plan per input shape, built at its first forward; forward() is serialized. Builds without
+// One plan per input shape, built at its first forward (or by keep_batches()); the plans run one
+// at a time, the box decode after them is the model's (one caller at a time). Builds without
 // oneDNN's headers (libdnnl-dev) link yolov8_onednn_absent.cpp, whose create() says so.
 #include <memory>
 #include <string>
@@ -26,7 +27,12 @@ class YoloV8OneDnn {
   // x: [B, 3, H, W] float32, H and W multiples of 32. Returns [B, 4 + nc, A] as the model does.
   torch::Tensor forward(const torch::Tensor& x);
 
-  // The plan of the last shape run, e.g. "71 convolutions, activations nhwc (24.2 MB), ...".
+  // Keeps the plans of batches 1..max_batch at height x width, built now (a partial batch later
+  // finds its plan ready instead of building one on the inference thread), and frees the others.
+  void keep_batches(int64_t max_batch, int64_t height, int64_t width);
+
+  // The plan of the last shape run or kept, e.g. "71 convolutions, activations nhwc (...),
+  // weights 12.6 MB" (the weights shared by all the plans).
   std::string describe() const;
 
  private:
@@ -34,5 +40,8 @@ class YoloV8OneDnn {
   explicit YoloV8OneDnn(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether this build has the plans (false: built without oneDNN's headers, create() says so).
+bool yolov8_onednn_built();
 
 }  // namespace streaminfer

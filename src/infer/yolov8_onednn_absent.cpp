@@ -17,6 +17,10 @@ torch::Tensor YoloV8OneDnn::forward(const torch::Tensor&) {
   TORCH_CHECK(false, "oneDNN: not built");
 }
 
+void YoloV8OneDnn::keep_batches(int64_t, int64_t, int64_t) {}
+
 std::string YoloV8OneDnn::describe() const { return "not built"; }
+
+bool yolov8_onednn_built() { return false; }
 
 }  // namespace streaminfer

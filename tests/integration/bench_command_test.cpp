@@ -137,6 +137,9 @@ TEST(BenchCommand, ModelTimesEachStepAndWritesTheCsv) {
     EXPECT_EQ(csv.rows[i][3], "64");
   }
   for (size_t i = 0; i < 5; ++i) {  // float32 steps always run (the oneDNN plans: a YOLOv8)
+    // ... unless the build has no oneDNN headers, which the plans' rows say.
+    if (i >= 3 && csv.rows[i][1] == "0" && csv.rows[i][17].find("not built") != std::string::npos)
+      continue;
     EXPECT_EQ(csv.rows[i][1], "1") << ids[i];
     EXPECT_EQ(csv.rows[i][5], "2") << ids[i];
     EXPECT_GT(std::stod(csv.rows[i][6]), 0.0) << ids[i];

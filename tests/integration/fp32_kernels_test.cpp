@@ -12,7 +12,7 @@ namespace streaminfer::test {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int kFrames = 12;
+constexpr int kKernelRunFrames = 12;
 
 // "stream 0: mAP@0.5 0.948 ..." of the summary's accuracy block (one stream); -1 when absent.
 double stream_map50(const std::string& out) {
@@ -25,8 +25,8 @@ CommandResult run_with_kernels(const std::string& kernels, const fs::path& jsonl
   // The bundled detector (trained on the synthetic scenes), not the harness's random yolov8n.
   return run_command(streaminfer_run(
       {"--model", "yolov8n-shapes", "--precision", "fp32", "--fp32-kernels", kernels,
-       "--micro-batch", "2", "--batch-size", "2", "--source", synthetic_uri(320, 240, kFrames, 3),
-       "--pace", "max", "--output", jsonl.string()}));
+       "--micro-batch", "2", "--batch-size", "2", "--source",
+       synthetic_uri(320, 240, kKernelRunFrames, 3), "--pace", "max", "--output", jsonl.string()}));
 }
 
 TEST(Fp32KernelsRun, AOneDnnPlanAnswersEveryFrameAsLibTorchDoes) {
@@ -37,12 +37,15 @@ TEST(Fp32KernelsRun, AOneDnnPlanAnswersEveryFrameAsLibTorchDoes) {
     SCOPED_TRACE(kernels);
     const fs::path jsonl = dir / (std::string(kernels) + ".jsonl");
     const auto r = run_with_kernels(kernels, jsonl);
+    if (r.exit_code == 2 && r.err.find("not built") != std::string::npos) {
+      GTEST_SKIP() << "built without oneDNN's headers: " << r.err;
+    }
     ASSERT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_TRUE(has_line_with_all(r.out, {"fp32 kernels: ", kernels, "(set)"})) << r.describe();
     EXPECT_TRUE(has_line_with_all(r.out, {"model: ", std::string(kernels) + " plan: "}))
         << r.describe();
     const JsonlFile parsed = parse_jsonl(jsonl);
-    EXPECT_EQ(parsed.lines, static_cast<size_t>(kFrames));
+    EXPECT_EQ(parsed.lines, static_cast<size_t>(kKernelRunFrames));
     EXPECT_TRUE(parsed.errors.empty()) << r.describe();
     // The bundled detector on held-out synthetic scenes: the same accuracy as LibTorch's
     // forward (the outputs differ by float rounding only).
