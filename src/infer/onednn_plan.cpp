@@ -79,22 +79,23 @@ int Plan::add_memory(const memory::desc& desc) {
   const memory::dims dims = desc.dims();
   int64_t elements = 1;
   for (int64_t d : dims) elements *= d;
-  if (desc.get_size() != static_cast<size_t>(elements) * sizeof(float)) padded_ = true;
+  const bool padded = desc.get_size() != static_cast<size_t>(elements) * sizeof(float);
   // No buffer of its own: finish() places it in the arena.
   memories_.emplace_back(desc, engine_, nullptr);
-  lifetimes_.push_back({desc.get_size(), steps_.size(), steps_.size(), 0});
+  lifetimes_.push_back({desc.get_size(), steps_.size(), steps_.size(), 0, padded});
   return static_cast<int>(memories_.size()) - 1;
 }
 
-const memory& Plan::use(int id) {
+const memory& Plan::use(int id, bool reads_padding) {
   lifetimes_[id].last = std::max(lifetimes_[id].last, steps_.size());
+  if (reads_padding && lifetimes_[id].padded) padded_ = true;
   return memories_[id];
 }
 
 int Plan::in_layout(Value v, const memory::desc& desc) {
   if (desc_of(v) == desc) return v.id;
   const int to = add_memory(desc);
-  const memory& from = use(v.id);
+  const memory& from = use(v.id, /*reads_padding=*/false);  // a reorder copies the values only
   steps_.push_back(
       {dnnl::reorder(from, memories_[to]), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, memories_[to]}}});
   return to;

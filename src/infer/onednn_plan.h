@@ -75,8 +75,10 @@ class Plan {
   void output(Value v);
   // Places the activations in the arena; nothing is built after it.
   void finish();
-  // Whether an activation's layout pads its channels (the blocked layout with a channel count
-  // that is not a multiple of the block): padding a plan never writes would be read as data.
+  // Whether a step other than a reorder reads an activation whose layout pads its channels (the
+  // blocked layout with a channel count that is not a multiple of the block): the padding, which
+  // the arena shares with other activations, would be read as data. (The head's last outputs are
+  // padded and only reordered to plain NCHW.)
   bool padded() const { return padded_; }
   int64_t batch() const { return batch_; }
 
@@ -101,11 +103,13 @@ class Plan {
   struct Lifetime {
     size_t bytes = 0;
     size_t first = 0, last = 0;
-    size_t offset = 0;  // in the arena, set by finish()
+    size_t offset = 0;    // in the arena, set by finish()
+    bool padded = false;  // its layout pads the channels (bytes beyond the values)
   };
   int add_memory(const dnnl::memory::desc& desc);
   // The memory of `id` as an argument of the step about to be added (extends its lifetime).
-  const dnnl::memory& use(int id);
+  // `reads_padding`: the step computes with the padded channels too (all but a reorder).
+  const dnnl::memory& use(int id, bool reads_padding = true);
   dnnl::memory::desc activation(const dnnl::memory::dims& dims) const;
   // The memory index of `v` in `desc`'s layout: `v` itself, or a reorder into a new memory.
   int in_layout(Value v, const dnnl::memory::desc& desc);
