@@ -34,6 +34,7 @@ Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel&
   options.threads = model.threads;
   options.input_size = model.input_size;
   options.tensor_cache_mb = model.tensor_cache_mb;
+  options.fp32_kernels = "auto";  // what `run` uses by default
   return create_backend(options);
 }
 

@@ -153,6 +153,7 @@ Result<IdleGapBenchResult> run_idle_gap_bench(const IdleGapBenchOptions& options
   backend_options.model = options.model;
   backend_options.threads = options.threads;
   backend_options.input_size = options.input_size;
+  backend_options.fp32_kernels = "auto";  // what `run` uses by default
   auto backend = create_backend(backend_options);
   if (!backend) return backend.status();
   InferenceBackend& model = *backend.value();

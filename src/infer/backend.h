@@ -54,8 +54,10 @@ struct BackendOptions {
   // Float32 forwards of a built-in YOLOv8 detector: "auto" times LibTorch's and the oneDNN
   // plans' (yolov8_onednn.h: channels-last and blocked activations, SiLU and residual adds fused
   // into the convolutions) at load, with the micro-batch sizes, and keeps the fastest per frame;
-  // or "libtorch", "onednn-nhwc", "onednn-blocked". Other models run LibTorch.
-  std::string fp32_kernels = "auto";
+  // or "libtorch", "onednn-nhwc", "onednn-blocked". Other models run LibTorch. The default here is
+  // "libtorch" (no timing at load, like precision's fp32); `run` and the bench commands ask for
+  // "auto", their flag's default.
+  std::string fp32_kernels = "libtorch";
   // Idle CPU tensor memory kept for reuse (caching_cpu_allocator.h); 0: LibTorch's allocator.
   // Process-wide: the last backend created sets it.
   int tensor_cache_mb = 1024;

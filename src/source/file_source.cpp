@@ -11,12 +11,12 @@
 #include <mutex>
 #include <thread>
 
+#include "source/capture_devices.h"
 #include "source/hw_decode.h"
 #include "streaminfer/clock.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
-#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
@@ -61,7 +61,6 @@ void init_ffmpeg_once() {
     // FFmpeg logs every damaged packet to stderr; we count them instead (decode_errors()).
     av_log_set_level(AV_LOG_QUIET);
     avformat_network_init();
-    avdevice_register_all();  // video4linux2 for webcams
   });
 }
 
@@ -178,6 +177,10 @@ Result<std::unique_ptr<Source>> FileSource::open(const std::string& uri,
   }
   const AVInputFormat* forced = nullptr;
   if (!input.value().format.empty()) {
+    // Only capture devices (video4linux2 for webcams) are forced, and they live in libavdevice.
+    if (Status loaded = register_capture_devices(); !loaded) {
+      return Status::error(quoted + ": " + loaded.message());
+    }
     forced = av_find_input_format(input.value().format.c_str());
     if (!forced) {
       return Status::error(quoted + ": this FFmpeg build has no " + input.value().format +

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "child_process.h"
+#include "source/capture_devices.h"
 
 extern "C" {
+#include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
 }
@@ -267,6 +269,20 @@ TEST(FileSourceUriTest, CameraIndicesAndDevicesOpenThroughV4l2) {
     ASSERT_FALSE(input) << bad;
     EXPECT_NE(input.status().message().find("camera:0"), std::string::npos);
   }
+}
+
+// libavdevice is not linked (capture_devices.h): a webcam source loads it, and then opening a
+// missing device fails on the device, not for want of FFmpeg's video4linux2 input.
+TEST(FileSourceUriTest, AWebcamSourceLoadsTheCaptureDevicesItNeeds) {
+  EXPECT_EQ(capture_device_library().rfind("libavdevice.so.", 0), 0u) << capture_device_library();
+  auto missing = FileSource::open("/dev/video97", SourceOptions{});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.status().message().find("/dev/video97"), std::string::npos)
+      << missing.status().message();
+  EXPECT_EQ(missing.status().message().find("has no video4linux2"), std::string::npos)
+      << missing.status().message();
+  EXPECT_NE(av_find_input_format("video4linux2"), nullptr);
+  EXPECT_TRUE(register_capture_devices()) << register_capture_devices().message();
 }
 
 TEST(FileSourceUriTest, RtspTransportIsTcpUnlessTheUrlAsksForUdp) {
