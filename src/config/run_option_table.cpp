@@ -85,11 +85,12 @@ std::vector<RunOptionSpec> make_table() {
             "this size (0: measure 1, 2 and 4 at load and keep the fastest per frame)"),
         0, 256);
   add("fp32-kernels", &RunOptions::fp32_kernels,
-      "Float32 forwards of a built-in YOLOv8: auto (time LibTorch's and the oneDNN plans' at "
-      "load with the micro-batch sizes, keep the fastest per frame), libtorch, onednn-nhwc or "
-      "onednn-blocked (the whole network on oneDNN, activations channels-last or in its blocked "
-      "layout, SiLU and residual adds fused into the convolutions)")
-      .choices = {"auto", "libtorch", "onednn-nhwc", "onednn-blocked"};
+      "Float32 forwards: auto (time LibTorch's in NCHW and channels-last and, for a built-in "
+      "YOLOv8, the oneDNN plans' at load with the micro-batch sizes, keep the fastest per "
+      "frame), libtorch, libtorch-nhwc (channels-last; any model, TorchScript files too), "
+      "onednn-nhwc or onednn-blocked (a built-in YOLOv8 on oneDNN, activations channels-last or "
+      "in its blocked layout, SiLU and residual adds fused into the convolutions)")
+      .choices = {"auto", "libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked"};
   range(add("tensor-cache-mb", &RunOptions::tensor_cache_mb,
             "CPU tensor memory (blocks of 256 KiB and more) kept for reuse after a forward "
             "frees it, so the next forward takes no page faults (0: LibTorch's allocator)"),

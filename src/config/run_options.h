@@ -22,7 +22,7 @@ struct RunOptions {
   double max_wait_ms = 10;
   int threads = 0;                    // 0: all cores
   int micro_batch = 0;                // frames per forward at most; 0: measured at load
-  std::string fp32_kernels = "auto";  // float32 forwards: LibTorch or a oneDNN plan, measured
+  std::string fp32_kernels = "auto";  // float32 forwards: LibTorch NCHW/NHWC or a oneDNN plan
   int tensor_cache_mb = 1024;  // idle CPU tensor memory kept for reuse; 0: LibTorch's allocator
   int decode_threads = 0;      // per stream; 0: planned (config/thread_plan.h)
   int warmup = 2;

@@ -51,10 +51,11 @@ struct BackendOptions {
   // and 4 with it (bench/results/tensor_cache/): what made large forwards slow there was page
   // faults on freshly mapped activations, which the cache removes.
   int micro_batch = 0;
-  // Float32 forwards of a built-in YOLOv8 detector: "auto" times LibTorch's and the oneDNN
-  // plans' (yolov8_onednn.h: channels-last and blocked activations, SiLU and residual adds fused
-  // into the convolutions) at load, with the micro-batch sizes, and keeps the fastest per frame;
-  // or "libtorch", "onednn-nhwc", "onednn-blocked". Other models run LibTorch. The default here is
+  // Float32 forwards: "auto" times LibTorch's in NCHW and in channels-last ("libtorch-nhwc",
+  // any model, TorchScript files included) and, for a built-in YOLOv8 detector, the oneDNN plans'
+  // (yolov8_onednn.h: channels-last and blocked activations, SiLU and residual adds fused into
+  // the convolutions) at load, with the micro-batch sizes, and keeps the fastest per frame; or
+  // "libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked". The default here is
   // "libtorch" (no timing at load, like precision's fp32); `run` and the bench commands ask for
   // "auto", their flag's default.
   std::string fp32_kernels = "libtorch";
@@ -93,7 +94,8 @@ struct ModelInfo {
   std::string calibration;
   int micro_batch = 0;          // frames per forward at most; see BackendOptions::micro_batch
   std::string micro_batch_why;  // "measured: 1: 51 ms/frame, 2: ...", or "set"
-  // Which kernels run the float32 forwards ("libtorch", "onednn-nhwc", "onednn-blocked") and
+  // Which kernels run the float32 forwards ("libtorch", "libtorch-nhwc", "onednn-nhwc",
+  // "onednn-blocked") and
   // why: "set", what was measured at load, or why the oneDNN plans are not candidates.
   std::string fp32_kernels = "libtorch";
   std::string fp32_kernels_why;

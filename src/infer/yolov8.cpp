@@ -211,4 +211,13 @@ void convert_to_channels_last(torch::nn::Module& module) {
   for (auto& b : module.buffers(true)) convert(b);
 }
 
+void convert_to_contiguous(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  const auto convert = [](torch::Tensor& t) {
+    if (t.defined() && t.dim() == 4) t.set_data(t.contiguous());
+  };
+  for (auto& p : module.parameters(true)) convert(p);
+  for (auto& b : module.buffers(true)) convert(b);
+}
+
 }  // namespace streaminfer

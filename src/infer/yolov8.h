@@ -55,5 +55,7 @@ TORCH_MODULE(YoloV8);
 // Stores every 4-D parameter and buffer of `module` channels-last (NHWC in memory), so that
 // oneDNN convolutions on channels-last inputs need no weight reorder at each call.
 void convert_to_channels_last(torch::nn::Module& module);
+// The reverse: every 4-d parameter and buffer back to contiguous (NCHW).
+void convert_to_contiguous(torch::nn::Module& module);
 
 }  // namespace streaminfer

@@ -123,6 +123,25 @@ TEST_F(TorchScriptModel, Int8FallsBackToFp32WithOneLine) {
       << r.describe();
 }
 
+// Under --fp32-kernels auto a TorchScript file's forwards are timed in both layouts at load and
+// the start-up block says what was measured; a oneDNN plan, built-in YOLOv8 only, is refused.
+TEST_F(TorchScriptModel, AutoTimesBothLayoutsAndAOneDnnPlanIsRefused) {
+  const auto r = run_command(streaminfer_run({"--model", model_.string(), "--fp32-kernels", "auto",
+                                              "--micro-batch", "1", "--max-frames", "1", "--source",
+                                              synthetic_uri(160, 96, 1), "--pace", "max"}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"fp32 kernels: libtorch", "measured at load", "libtorch ",
+                                        "libtorch-nhwc ", "no oneDNN plan"}))
+      << r.describe();
+
+  const auto refused =
+      run_command(streaminfer_run({"--model", model_.string(), "--fp32-kernels", "onednn-blocked",
+                                   "--max-frames", "1", "--source", synthetic_uri(160, 96, 1)}));
+  EXPECT_EQ(refused.exit_code, 2) << refused.describe();
+  EXPECT_TRUE(has_line_with_all(refused.err, {"--fp32-kernels onednn-blocked", "libtorch-nhwc"}))
+      << refused.describe();
+}
+
 TEST_F(TorchScriptModel, ScriptPrintsTheYolov8nParameterCount) {
   EXPECT_NE(script_output_.find("3157200 parameters"), std::string::npos) << script_output_;
 }
@@ -141,8 +160,14 @@ TEST_F(TorchScriptModel, FileModelAndBuiltinWithWeightsGiveTheSameDetections) {
   };
   const fs::path from_file = dir / "file_model.jsonl";
   const fs::path from_weights = dir / "builtin_weights.jsonl";
-  CommandResult a = run_command(args({"--model", model_.string()}, from_file));
+  // The file runs channels-last (its convolutions on NHWC activations), the built-in NCHW: the
+  // same detections either way.
+  CommandResult a =
+      run_command(args({"--model", model_.string(), "--fp32-kernels", "libtorch-nhwc"}, from_file));
   ASSERT_EQ(a.exit_code, 0) << a.describe();
+  EXPECT_TRUE(has_line_with_all(a.out, {"fp32 kernels: libtorch-nhwc (set)"})) << a.describe();
+  EXPECT_TRUE(has_line_with_all(a.out, {"model: ", "TorchScript", ", channels-last"}))
+      << a.describe();
   CommandResult b =
       run_command(args({"--model", "yolov8n", "--weights", model_.string()}, from_weights));
   ASSERT_EQ(b.exit_code, 0) << b.describe();

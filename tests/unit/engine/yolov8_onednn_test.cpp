@@ -86,7 +86,8 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
   at::manual_seed(1);
   const torch::Tensor input = torch::rand({3, 3, 64, 64});
   torch::Tensor reference;
-  for (const char* kernels : {"libtorch", "onednn-nhwc", "onednn-blocked", "auto"}) {
+  for (const char* kernels :
+       {"libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked", "auto"}) {
     SCOPED_TRACE(kernels);
     at::manual_seed(7);  // the same random weights in every backend
     auto backend = create_backend(kernels_options("yolov8n", kernels));
@@ -94,7 +95,7 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
     const ModelInfo& info = backend.value()->info();
     if (std::string(kernels) == "auto") {
       for (const char* measured :
-           {"measured at load", "libtorch ", "onednn-nhwc ", "onednn-blocked "})
+           {"measured at load", "libtorch ", "libtorch-nhwc ", "onednn-nhwc ", "onednn-blocked "})
         EXPECT_NE(info.fp32_kernels_why.find(measured), std::string::npos) << info.fp32_kernels_why;
     } else {
       EXPECT_EQ(info.fp32_kernels, kernels);
@@ -102,7 +103,10 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
     }
     // The plan that runs is named on the model line.
     EXPECT_EQ(info.description.find(" plan: ") != std::string::npos,
-              info.fp32_kernels != "libtorch")
+              info.fp32_kernels.starts_with("onednn"))
+        << info.description;
+    EXPECT_EQ(info.description.find(", channels-last") != std::string::npos,
+              info.fp32_kernels == "libtorch-nhwc")
         << info.description;
     auto output = backend.value()->infer(input);
     ASSERT_TRUE(output) << output.status().message();
@@ -114,13 +118,36 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
   }
 }
 
+// A classifier has no oneDNN plan: auto times LibTorch in both layouts, whose logits agree, and
+// says why no plan ran; naming a plan is refused.
 TEST(Fp32Kernels, AModelWithoutAPlanRunsLibTorchUnderAutoAndIsRefusedByName) {
-  auto automatic = create_backend(kernels_options("resnet18", "auto"));
-  ASSERT_TRUE(automatic) << automatic.status().message();
-  EXPECT_EQ(automatic.value()->info().fp32_kernels, "libtorch");
-  EXPECT_NE(automatic.value()->info().fp32_kernels_why.find("built-in YOLOv8 detectors"),
-            std::string::npos)
-      << automatic.value()->info().fp32_kernels_why;
+  at::manual_seed(3);
+  const torch::Tensor input = torch::rand({2, 3, 64, 64});
+  torch::Tensor reference;
+  for (const char* kernels : {"libtorch", "libtorch-nhwc", "auto"}) {
+    SCOPED_TRACE(kernels);
+    at::manual_seed(5);
+    auto backend = create_backend(kernels_options("resnet18", kernels));
+    ASSERT_TRUE(backend) << backend.status().message();
+    const ModelInfo& info = backend.value()->info();
+    if (std::string(kernels) == "auto") {
+      EXPECT_TRUE(info.fp32_kernels == "libtorch" || info.fp32_kernels == "libtorch-nhwc")
+          << info.fp32_kernels;
+      for (const char* said :
+           {"measured at load", "libtorch ", "libtorch-nhwc ", "built-in YOLOv8 detectors"})
+        EXPECT_NE(info.fp32_kernels_why.find(said), std::string::npos) << info.fp32_kernels_why;
+    } else {
+      EXPECT_EQ(info.fp32_kernels, kernels);
+    }
+    auto output = backend.value()->infer(input);
+    ASSERT_TRUE(output) << output.status().message();
+    if (!reference.defined()) {
+      reference = output.value();
+    } else {
+      EXPECT_TRUE(torch::allclose(output.value(), reference, 1e-3, 1e-3))
+          << (output.value() - reference).abs().max().item<float>();
+    }
+  }
 
   auto named = create_backend(kernels_options("resnet18", "onednn-nhwc"));
   ASSERT_FALSE(named);
