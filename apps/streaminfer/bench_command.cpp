@@ -403,6 +403,11 @@ void add_model_flags(CLI::App& command, ModelCommand& m) {
       ->capture_default_str();
   command.add_option("--output-dir", m.output_dir, "Where model_speed.csv goes")
       ->capture_default_str();
+  command
+      .add_option("--steps", o.steps,
+                  fmt::format("Only these steps, comma-separated (default: all): {}",
+                              fmt::join(model_speed_step_ids(), ", ")))
+      ->delimiter(',');
 }
 
 int run_model(const ModelCommand& m) {

@@ -28,6 +28,13 @@ Status check(const ModelSpeedOptions& o) {
   SI_RETURN_IF_ERROR(at_least("--reps", o.reps, 1));
   SI_RETURN_IF_ERROR(at_least("--warmup", o.warmup, 0));
   SI_RETURN_IF_ERROR(at_least("--threads", o.threads, 0));
+  for (const auto& step : o.steps) {
+    const auto ids = model_speed_step_ids();
+    if (std::find(ids.begin(), ids.end(), step) == ids.end()) {
+      return Status::error(fmt::format("bench model: --steps {}: unknown step (one of {})", step,
+                                       fmt::join(ids, ", ")));
+    }
+  }
   if (o.input_size < 32 || o.input_size % 32 != 0) {
     return Status::error(
         fmt::format("bench model: --imgsz must be a multiple of 32 (got {})", o.input_size));
@@ -48,6 +55,16 @@ struct StepConfig {
   bool channels_last;
   const char* precision;
   const char* fp32_kernels;
+};
+
+constexpr StepConfig kStepConfigs[] = {
+    {"eager", "eager fp32", false, false, "fp32", "libtorch"},
+    {"fused_bn", "+ fused BatchNorm", true, false, "fp32", "libtorch"},
+    {"channels_last", "+ channels-last", true, true, "fp32", "libtorch"},
+    {"onednn_nhwc", "oneDNN plan, channels-last", true, false, "fp32", "onednn-nhwc"},
+    {"onednn_blocked", "oneDNN plan, blocked", true, false, "fp32", "onednn-blocked"},
+    {"bf16", "+ bf16", true, true, "bf16", "libtorch"},
+    {"int8", "int8 (fused BN)", true, false, "int8", "libtorch"},
 };
 
 // mAP of the backend's detections on held-out synthetic scenes (the cameras of seeds 7, 8 and 9,
@@ -154,6 +171,12 @@ std::vector<std::pair<double, double>> gains(const std::vector<ModelSpeedStep>& 
 
 }  // namespace
 
+std::vector<std::string> model_speed_step_ids() {
+  std::vector<std::string> ids;
+  for (const auto& config : kStepConfigs) ids.emplace_back(config.id);
+  return ids;
+}
+
 double ModelSpeedStep::p50_ms() const { return percentile_50(ms_per_batch); }
 double ModelSpeedStep::mean_ms() const {
   if (ms_per_batch.empty()) return 0.0;
@@ -179,16 +202,11 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
   const torch::Tensor input =
       torch::rand({options.batch, 3, options.input_size, options.input_size});
   torch::Tensor eager_output;
-  const StepConfig configs[] = {
-      {"eager", "eager fp32", false, false, "fp32", "libtorch"},
-      {"fused_bn", "+ fused BatchNorm", true, false, "fp32", "libtorch"},
-      {"channels_last", "+ channels-last", true, true, "fp32", "libtorch"},
-      {"onednn_nhwc", "oneDNN plan, channels-last", true, false, "fp32", "onednn-nhwc"},
-      {"onednn_blocked", "oneDNN plan, blocked", true, false, "fp32", "onednn-blocked"},
-      {"bf16", "+ bf16", true, true, "bf16", "libtorch"},
-      {"int8", "int8 (fused BN)", true, false, "int8", "libtorch"},
-  };
-  for (const auto& config : configs) {
+  for (const auto& config : kStepConfigs) {
+    if (!options.steps.empty() &&
+        std::find(options.steps.begin(), options.steps.end(), config.id) == options.steps.end()) {
+      continue;
+    }
     const std::string precision = config.precision;
     const PrecisionProbe& probe = precision == "bf16" ? bf16 : precision == "int8" ? int8 : fp32;
     // float32 always runs; its probe only tells which ISA oneDNN picked.
@@ -252,6 +270,12 @@ std::string format_model_speed_bench(const ModelSpeedResult& result) {
       "forwards per step after {} warm-up\n",
       o.model, o.input_size, o.input_size, o.batch, result.threads, o.reps, o.warmup);
   if (!result.model_description.empty()) out += "model: " + result.model_description + "\n";
+  const auto first = std::find_if(result.steps.begin(), result.steps.end(),
+                                  [](const ModelSpeedStep& s) { return s.available; });
+  if (first != result.steps.end() && first->id != "eager") {
+    out += fmt::format("(--steps without eager: \"vs eager\" and the differences are against {})\n",
+                       first->name);
+  }
   out += fmt::format("{:<20} {:>12} {:>13} {:>9} {:>11} {:>9} {:>11} {:>11} {:>8} {:>8}\n", "step",
                      "p50 ms/batch", "mean ms/batch", "images/s", "vs previous", "vs eager",
                      "max dscore", "max dbox px", "mAP@0.5", "mAP@.5:.95");

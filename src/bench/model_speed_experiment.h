@@ -25,7 +25,14 @@ struct ModelSpeedOptions {
   int warmup = 3;   // untimed forwards per step first
   // Held-out synthetic scenes for each step's mAP (detectors trained on them only); 0: none.
   int accuracy_scenes = 48;
+  // Only these steps (their CSV ids, e.g. {"fused_bn", "onednn_nhwc"}); empty: all. Without
+  // eager, the differences are against the first step that runs.
+  std::vector<std::string> steps;
 };
+
+// The step ids in table order: eager, fused_bn, channels_last, onednn_nhwc, onednn_blocked, bf16,
+// int8.
+std::vector<std::string> model_speed_step_ids();
 
 struct ModelSpeedStep {
   std::string id;          // the CSV's step column: eager, fused_bn, channels_last, bf16, int8

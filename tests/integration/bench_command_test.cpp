@@ -159,6 +159,30 @@ TEST(BenchCommand, ModelTimesEachStepAndWritesTheCsv) {
   EXPECT_TRUE(fs::exists(dir / "out" / "model.html")) << r.describe();
 }
 
+// --steps runs the named steps only, in table order; without eager the table says what the
+// differences are against; an unknown step is refused with the list.
+TEST(BenchCommand, ModelStepsRunsOnlyTheNamedSteps) {
+  TempDir dir("streaminfer_bench");
+  ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1);
+  const auto r =
+      bench({"model", "--imgsz", "64", "--batch", "1", "--reps", "2", "--warmup", "0", "--threads",
+             "1", "--steps", "channels_last,fused_bn", "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"--steps without eager", "+ fused BatchNorm"}))
+      << r.describe();
+  const auto csv = read_csv(dir / "out" / "model_speed.csv");
+  ASSERT_EQ(csv.rows.size(), 2u) << r.describe();
+  EXPECT_EQ(csv.rows[0][0], "fused_bn");
+  EXPECT_EQ(csv.rows[1][0], "channels_last");
+  EXPECT_EQ(csv.rows[1][1], "1");
+
+  const auto unknown = bench({"model", "--steps", "fused_bn,fastest"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.describe();
+  EXPECT_EQ(check_error_line(unknown, {"--steps fastest", "onednn_blocked"}, /*only_line=*/false),
+            "")
+      << unknown.describe();
+}
+
 TEST(BenchCommand, ModelRejectsAnInputSizeThatIsNotAMultipleOf32) {
   const auto r = bench({"model", "--imgsz", "100"});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
