@@ -24,7 +24,9 @@
 #include "infer/model_output_check.h"
 #include "infer/model_zoo.h"
 #include "infer/precision_probe.h"
+#include "infer/resnet.h"
 #include "infer/resnet_int8.h"
+#include "infer/resnet_onednn.h"
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
 #include "infer/yolov8_int8.h"
@@ -290,10 +292,11 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
     int8_unsupported("a TorchScript file");
     if (options.fp32_kernels.starts_with("onednn")) {
-      return Status::error(fmt::format(
-          "--fp32-kernels {}: the oneDNN plans run the built-in YOLOv8 detectors, not the "
-          "TorchScript file '{}' (libtorch-nhwc runs it channels-last)",
-          options.fp32_kernels, options.model));
+      return Status::error(
+          fmt::format("--fp32-kernels {}: the oneDNN plans run the built-in YOLOv8 detectors and "
+                      "ResNets, not the "
+                      "TorchScript file '{}' (libtorch-nhwc runs it channels-last)",
+                      options.fp32_kernels, options.model));
     }
     SI_RETURN_IF_ERROR(load_torchscript(options));
     return prepare_fp32_kernels(options);
@@ -716,16 +719,21 @@ class LibTorchCpuBackend : public InferenceBackend {
     module_channels_last_ = wanted;
   }
 
-  // The float32 YOLOv8 on oneDNN directly (yolov8_onednn.h), in each layout --fp32-kernels
-  // allows, as candidates that choose_micro_batch() times against LibTorch. Each plan's output
-  // on a random image is compared with LibTorch's first: one that differs by more than float32
-  // rounding is left out (or, asked for by name, refused) and the model line says so.
+  // The float32 YOLOv8 or ResNet on oneDNN directly (yolov8_onednn.h, resnet_onednn.h), in each
+  // layout --fp32-kernels allows, as candidates that choose_micro_batch() times against LibTorch.
+  // Each plan's output on a random image is compared with LibTorch's first: one that differs by
+  // more than float32 rounding is left out (or, asked for by name, refused) and the model line says
+  // so.
   Status prepare_fp32_kernels(const BackendOptions& options) {
     if (options.fp32_kernels == "libtorch") return Status::ok();
     SI_RETURN_IF_ERROR(prepare_libtorch_channels_last(options));
     if (options.fp32_kernels == kLibTorchChannelsLast) return Status::ok();
     auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
-    if (!yolo) return no_onednn_plan(options, "the oneDNN plans run the built-in YOLOv8 detectors");
+    auto resnet = std::dynamic_pointer_cast<ResNetImpl>(builtin_.module);
+    if (!yolo && !resnet) {
+      return no_onednn_plan(options,
+                            "the oneDNN plans run the built-in YOLOv8 detectors and ResNets");
+    }
     if (dtype_ != torch::kFloat32) return no_onednn_plan(options, "the oneDNN plans are float32");
     if (!(options.fuse_bn && builtin_.fuse_batch_norm)) {
       return no_onednn_plan(options, "the oneDNN plans need BatchNorm fused");
@@ -740,16 +748,26 @@ class LibTorchCpuBackend : public InferenceBackend {
     auto reference = forward(image);
     use_int8_ = int8_was;
     if (!reference) return Status::error(fmt::format("--model: {}", reference.status().message()));
+    const auto create_network = [&](OneDnnLayout layout) -> Result<std::unique_ptr<OneDnnNetwork>> {
+      if (yolo) {
+        auto network = YoloV8OneDnn::create(YoloV8(yolo), layout);
+        if (!network) return network.status();
+        return std::unique_ptr<OneDnnNetwork>(std::move(network.value()));
+      }
+      auto network = ResNetOneDnn::create(ResNet(resnet), layout, builtin_.imagenet_normalized);
+      if (!network) return network.status();
+      return std::unique_ptr<OneDnnNetwork>(std::move(network.value()));
+    };
     std::vector<std::string> left_out;
     for (OneDnnLayout layout : {OneDnnLayout::kChannelsLast, OneDnnLayout::kBlocked}) {
       const std::string name = onednn_layout_name(layout);
       if (options.fp32_kernels != "auto" && options.fp32_kernels != name) continue;
-      auto plan = YoloV8OneDnn::create(YoloV8(yolo), layout);
+      auto plan = create_network(layout);
       std::string problem = plan ? "" : plan.status().message();
       if (plan) {
         try {
           c10::InferenceMode inference_mode;
-          problem = plan_disagreement(reference.value(), plan.value()->forward(image), size);
+          problem = kernels_disagreement(reference.value(), plan.value()->forward(image));
         } catch (const std::exception& e) {
           problem = error_reason(e.what());
         }
@@ -933,8 +951,8 @@ class LibTorchCpuBackend : public InferenceBackend {
   // choose_micro_batch() only LibTorch and the chosen one are kept.
   struct Fp32Kernels {
     std::string name;
-    std::unique_ptr<YoloV8OneDnn> plan;  // null: LibTorch runs
-    bool channels_last = false;          // LibTorch: NHWC activations and weights
+    std::unique_ptr<OneDnnNetwork> plan;  // null: LibTorch runs
+    bool channels_last = false;           // LibTorch: NHWC activations and weights
   };
   std::vector<Fp32Kernels> fp32_kernels_;
   size_t fp32_choice_ = 0;

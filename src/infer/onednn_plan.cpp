@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 namespace streaminfer::onednn {
@@ -110,6 +111,23 @@ Value Plan::input(int64_t batch, int64_t channels, int64_t height, int64_t width
 
 Value Plan::conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
                  bool silu, const Value* residual) {
+  dnnl::post_ops ops;
+  if (silu) ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f);
+  if (residual != nullptr) ops.append_binary(algorithm::binary_add, desc_of(*residual));
+  return convolution(x, weight, bias, stride, ops, residual, silu ? 1 : 0);
+}
+
+Value Plan::conv_relu(Value x, const torch::Tensor& weight, const torch::Tensor& bias,
+                      int64_t stride, bool relu, const Value* residual) {
+  dnnl::post_ops ops;
+  if (residual != nullptr) ops.append_sum(1.0f);
+  if (relu) ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+  return convolution(x, weight, bias, stride, ops, residual, -1);
+}
+
+Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tensor& bias,
+                        int64_t stride, const dnnl::post_ops& ops, const Value* residual,
+                        int residual_op) {
   const memory::desc src = desc_of(x);
   const memory::dims in = src.dims();
   const int64_t out_channels = weight.size(0), kernel = weight.size(2), pad = kernel / 2;
@@ -118,9 +136,6 @@ Value Plan::conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias
   const memory::dims dst_dims{in[0], out_channels, out_h, out_w};
   const memory::dims weight_dims{out_channels, in[1], kernel, kernel};
 
-  dnnl::post_ops ops;
-  if (silu) ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f);
-  if (residual != nullptr) ops.append_binary(algorithm::binary_add, desc_of(*residual));
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
 
@@ -160,13 +175,17 @@ Value Plan::conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias
   }
 
   const int src_id = in_layout(x, pd.src_desc());
-  const int dst = add_memory(pd.dst_desc());
+  const bool sum_into_residual = residual != nullptr && residual_op < 0;
+  if (sum_into_residual && pd.dst_desc() != desc_of(*residual)) {
+    throw std::runtime_error("oneDNN: a residual to sum into is not in the convolution's layout");
+  }
+  const int dst = sum_into_residual ? residual->id : add_memory(pd.dst_desc());
   Args args{{DNNL_ARG_SRC, use(src_id)},
             {DNNL_ARG_WEIGHTS, weights},
             {DNNL_ARG_BIAS, biases},
-            {DNNL_ARG_DST, memories_[dst]}};
-  if (residual != nullptr) {
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(silu ? 1 : 0) | DNNL_ARG_SRC_1] = use(residual->id);
+            {DNNL_ARG_DST, sum_into_residual ? use(dst) : memories_[dst]}};
+  if (residual != nullptr && !sum_into_residual) {
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_op) | DNNL_ARG_SRC_1] = use(residual->id);
   }
   steps_.push_back({dnnl::convolution_forward(pd), std::move(args)});
   ++convolutions_;
@@ -192,12 +211,15 @@ Value Plan::concat(const std::vector<Value>& parts) {
   return {dst};
 }
 
-Value Plan::max_pool(Value x, int64_t kernel) {
+Value Plan::max_pool(Value x, int64_t kernel, int64_t stride) {
   const memory::desc src = desc_of(x);
   const int64_t pad = kernel / 2;
+  memory::dims dims = src.dims();
+  for (size_t i : {2, 3}) dims[i] = (dims[i] + 2 * pad - kernel) / stride + 1;
   const dnnl::pooling_forward::primitive_desc pd(
-      dnnl::pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, src, src,
-                                  {1, 1}, {kernel, kernel}, {pad, pad}, {pad, pad}),
+      dnnl::pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, src,
+                                  activation(dims), {stride, stride}, {kernel, kernel}, {pad, pad},
+                                  {pad, pad}),
       engine_);
   const int dst = add_memory(pd.dst_desc());
   steps_.push_back(

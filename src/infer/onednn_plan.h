@@ -65,10 +65,17 @@ class Plan {
   // [out, in, k, k] float32 (copied: the tensor need not outlive the plan).
   Value conv(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
              bool silu, const Value* residual = nullptr);
+  // The same with ReLU after the residual add (y = relu(conv(x) + residual), ResNet's blocks), or
+  // after the convolution alone when `residual` is null; no ReLU when `relu` is false. The sum is
+  // made in the residual's own memory (oneDNN's sum post-op: the output overwrites it, and the
+  // fastest 1x1 kernels take it where they refuse a binary add): nothing may read `residual`
+  // after this step.
+  Value conv_relu(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+                  bool relu, const Value* residual = nullptr);
   // Concatenation along channels.
   Value concat(const std::vector<Value>& parts);
-  // Max-pooling with a square window, stride 1, padding kernel / 2 (the size is kept).
-  Value max_pool(Value x, int64_t kernel);
+  // Max-pooling with a square window, padding kernel / 2 (stride 1 keeps the size).
+  Value max_pool(Value x, int64_t kernel, int64_t stride = 1);
   // Nearest-neighbour upsampling by 2 in height and width.
   Value upsample2x(Value x);
   // Marks `v` as the next output of run().
@@ -107,6 +114,11 @@ class Plan {
     bool padded = false;  // its layout pads the channels (bytes beyond the values)
   };
   int add_memory(const dnnl::memory::desc& desc);
+  // conv() and conv_relu(): `ops` fused after the convolution; the residual, when given, is the
+  // source of post-op number `residual_op`, or (residual_op < 0) the destination that a sum
+  // post-op accumulates into.
+  Value convolution(Value x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+                    const dnnl::post_ops& ops, const Value* residual, int residual_op);
   // The memory of `id` as an argument of the step about to be added (extends its lifetime).
   // `reads_padding`: the step computes with the padded channels too (all but a reorder).
   const dnnl::memory& use(int id, bool reads_padding = true);

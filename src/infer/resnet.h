@@ -38,6 +38,11 @@ class BlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   int fuse_batch_norm();  // returns the number folded
   static int expansion(bool bottleneck) { return bottleneck ? 4 : 1; }
+  // For other executors of the same network (resnet_onednn.h): conv1/bn1, conv2/bn2[, conv3/bn3]
+  // in order (ReLU after each but the last, which the shortcut is added to before its ReLU), and
+  // the projection shortcut if any.
+  const std::vector<ConvBn>& path() const { return path_; }
+  const std::optional<ConvBn>& shortcut() const { return shortcut_; }
 
  private:
   std::vector<ConvBn> path_;        // conv1/bn1, conv2/bn2[, conv3/bn3]
@@ -57,6 +62,11 @@ class ResNetImpl : public torch::nn::Module {
   // a bias under its own name (conv1.bias); the BatchNorm is skipped from then on. Returns the
   // number folded.
   Result<int> fuse_batch_norm();
+  // For other executors of the same network (resnet_onednn.h): conv1/bn1 (ReLU, then a 3x3
+  // max-pool with stride 2), the blocks in order, and the classifier after global average pooling.
+  const resnet::ConvBn& stem() const { return stem_; }
+  const std::vector<resnet::Block>& blocks() const { return blocks_; }
+  torch::nn::Linear fc() const { return fc_; }
 
  private:
   resnet::ConvBn stem_;

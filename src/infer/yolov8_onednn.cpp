@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "infer/onednn_plan.h"
+#include "infer/onednn_plan_cache.h"
 
 namespace streaminfer {
 
@@ -22,10 +22,13 @@ std::string onednn_layer_name(int index) { return fmt::format("model.{}", index)
 }  // namespace
 
 struct YoloV8OneDnn::Impl {
-  Impl(YoloV8 m, OneDnnLayout l)
-      : model(std::move(m)), layout(l), engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
+  Impl(YoloV8 m, OneDnnLayout layout)
+      : model(std::move(m)),
+        cache(layout, [this](onednn::Plan& plan, int64_t batch, int64_t height, int64_t width) {
+          build(plan, batch, height, width);
+        }) {}
 
-  onednn::Plan& plan_for(int64_t batch, int64_t height, int64_t width);
+  void build(onednn::Plan& plan, int64_t batch, int64_t height, int64_t width);
   const torch::Tensor& parameter(const std::string& name) const;
   onednn::Value conv_act(onednn::Plan& plan, onednn::Value x, const std::string& prefix,
                          int64_t stride = 1);
@@ -34,16 +37,9 @@ struct YoloV8OneDnn::Impl {
   void head_level(onednn::Plan& plan, onednn::Value feature, int level);
 
   YoloV8 model;
-  OneDnnLayout layout;
   std::map<std::string, torch::Tensor> parameters;
   std::map<int, int> repeats;  // C2f layer -> bottlenecks
-  dnnl::engine engine;
-  dnnl::stream stream;
-  onednn::WeightCache weights;  // before the plans, which refer to it
-  std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<onednn::Plan>> plans;
-  const onednn::Plan* last = nullptr;
-  torch::Tensor arena;  // bytes, shared by the plans (one runs at a time)
-  mutable std::mutex mutex;
+  onednn::PlanCache cache;
 };
 
 YoloV8OneDnn::YoloV8OneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -129,12 +125,7 @@ void YoloV8OneDnn::Impl::head_level(onednn::Plan& plan, onednn::Value feature, i
   }
 }
 
-onednn::Plan& YoloV8OneDnn::Impl::plan_for(int64_t batch, int64_t height, int64_t width) {
-  const auto key = std::make_tuple(batch, height, width);
-  if (const auto found = plans.find(key); found != plans.end()) return *found->second;
-  // Built aside and kept only once whole: a build that throws leaves no half plan behind.
-  auto plan = std::make_unique<onednn::Plan>(engine, stream, layout, weights);
-  onednn::Plan& p = *plan;
+void YoloV8OneDnn::Impl::build(onednn::Plan& p, int64_t batch, int64_t height, int64_t width) {
   const auto down = [&](onednn::Value x, int layer) {
     return conv_act(p, x, onednn_layer_name(layer), 2);
   };
@@ -150,29 +141,11 @@ onednn::Plan& YoloV8OneDnn::Impl::plan_for(int64_t batch, int64_t height, int64_
   head_level(p, out3, 0);
   head_level(p, out4, 1);
   head_level(p, out5, 2);
-  p.finish();
-  if (p.padded()) {
-    throw std::runtime_error(
-        "a channel count that is not a multiple of the layout's block (padding no primitive "
-        "writes would be read)");
-  }
-  return *plans.emplace(key, std::move(plan)).first->second;
 }
 
 torch::Tensor YoloV8OneDnn::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3, "oneDNN: input must be [B, 3, H, W]");
-  const torch::Tensor input = x.to(torch::kFloat32).contiguous();
-  std::vector<torch::Tensor> outputs;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    onednn::Plan& plan = impl_->plan_for(input.size(0), input.size(2), input.size(3));
-    impl_->last = &plan;
-    auto& arena = impl_->arena;
-    if (!arena.defined() || arena.numel() < static_cast<int64_t>(plan.arena_bytes())) {
-      arena = torch::empty({static_cast<int64_t>(plan.arena_bytes())}, torch::kUInt8);
-    }
-    outputs = plan.run(input, arena.data_ptr());
-  }
+  const std::vector<torch::Tensor> outputs = impl_->cache.run(x.to(torch::kFloat32).contiguous());
   std::vector<torch::Tensor> levels;
   for (size_t level = 0; level < 3; ++level) {
     levels.push_back(torch::cat({outputs[2 * level], outputs[2 * level + 1]}, 1));
@@ -181,24 +154,11 @@ torch::Tensor YoloV8OneDnn::forward(const torch::Tensor& x) {
 }
 
 void YoloV8OneDnn::keep_batches(int64_t max_batch, int64_t height, int64_t width) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  for (auto it = impl_->plans.begin(); it != impl_->plans.end();) {
-    it = std::get<0>(it->first) > max_batch ? impl_->plans.erase(it) : std::next(it);
-  }
-  for (int64_t batch = 1; batch <= max_batch; ++batch) {
-    impl_->last = &impl_->plan_for(batch, height, width);
-  }
-  // The arena of the largest plan kept (the one built for a larger batch is given back).
-  impl_->arena = torch::Tensor();
+  impl_->cache.keep_batches(max_batch, height, width);
 }
 
-std::string YoloV8OneDnn::describe() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  if (impl_->last == nullptr) return "no plan yet";
-  return fmt::format("{}, weights {:.1f} MB", impl_->last->describe(),
-                     impl_->weights.bytes() / 1e6);
-}
+std::string YoloV8OneDnn::describe() const { return impl_->cache.describe(); }
 
-bool yolov8_onednn_built() { return true; }
+bool onednn_networks_built() { return true; }
 
 }  // namespace streaminfer

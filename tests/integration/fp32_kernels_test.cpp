@@ -56,11 +56,11 @@ TEST(Fp32KernelsRun, AOneDnnPlanAnswersEveryFrameAsLibTorchDoes) {
 }
 
 TEST(Fp32KernelsRun, AModelWithoutAPlanIsRefusedByNameInOneLine) {
-  const auto r =
-      run_command(streaminfer_run({"--model", "resnet18", "--precision", "fp32", "--fp32-kernels",
-                                   "onednn-nhwc", "--source", synthetic_uri(160, 96, 2)}));
+  const auto r = run_command(
+      streaminfer_run({"--model", "yolov8n", "--split-point", "model.9", "--precision", "fp32",
+                       "--fp32-kernels", "onednn-nhwc", "--source", synthetic_uri(160, 96, 2)}));
   EXPECT_EQ(r.exit_code, 2) << r.describe();
-  EXPECT_TRUE(has_line_with_all(r.err, {"--fp32-kernels onednn-nhwc", "built-in YOLOv8"}))
+  EXPECT_TRUE(has_line_with_all(r.err, {"--fp32-kernels onednn-nhwc", "--split-point"}))
       << r.describe();
 }
 

@@ -2,6 +2,7 @@
 // fused model's detections within float rounding, at any batch size, with the plans of several
 // shapes sharing one arena; and the backend runs it only where it agreed, as --fp32-kernels says.
 #include "infer/yolov8_onednn.h"
+#include "infer/resnet_onednn.h"
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,16 @@ TEST(YoloV8OneDnn, AModelWithItsBatchNormStillSeparateIsRefused) {
       << plan.status().message();
 }
 
+TEST(ResNetOneDnn, AModelWithItsBatchNormStillSeparateIsRefused) {
+  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
+  ResNet model(18, 10);
+  model->eval();
+  auto plan = ResNetOneDnn::create(model, OneDnnLayout::kBlocked, true);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.status().message().find("fold BatchNorm"), std::string::npos)
+      << plan.status().message();
+}
+
 BackendOptions kernels_options(const std::string& model, const std::string& kernels) {
   BackendOptions options;
   options.model = model;
@@ -118,27 +129,30 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
   }
 }
 
-// A classifier has no oneDNN plan: auto times LibTorch in both layouts, whose logits agree, and
-// says why no plan ran; naming a plan is refused.
-TEST(Fp32Kernels, AModelWithoutAPlanRunsLibTorchUnderAutoAndIsRefusedByName) {
+// A ResNet runs on its own oneDNN plans (resnet_onednn.h): every choice gives LibTorch's logits,
+// and auto times all four.
+TEST(Fp32Kernels, AResNetsPlansGiveLibTorchsLogits) {
+  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
   at::manual_seed(3);
   const torch::Tensor input = torch::rand({2, 3, 64, 64});
   torch::Tensor reference;
-  for (const char* kernels : {"libtorch", "libtorch-nhwc", "auto"}) {
+  for (const char* kernels :
+       {"libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked", "auto"}) {
     SCOPED_TRACE(kernels);
     at::manual_seed(5);
     auto backend = create_backend(kernels_options("resnet18", kernels));
     ASSERT_TRUE(backend) << backend.status().message();
     const ModelInfo& info = backend.value()->info();
     if (std::string(kernels) == "auto") {
-      EXPECT_TRUE(info.fp32_kernels == "libtorch" || info.fp32_kernels == "libtorch-nhwc")
-          << info.fp32_kernels;
       for (const char* said :
-           {"measured at load", "libtorch ", "libtorch-nhwc ", "built-in YOLOv8 detectors"})
+           {"measured at load", "libtorch ", "libtorch-nhwc ", "onednn-nhwc ", "onednn-blocked "})
         EXPECT_NE(info.fp32_kernels_why.find(said), std::string::npos) << info.fp32_kernels_why;
     } else {
       EXPECT_EQ(info.fp32_kernels, kernels);
     }
+    EXPECT_EQ(info.description.find(" plan: ") != std::string::npos,
+              info.fp32_kernels.starts_with("onednn"))
+        << info.description;
     auto output = backend.value()->infer(input);
     ASSERT_TRUE(output) << output.status().message();
     if (!reference.defined()) {
@@ -148,8 +162,23 @@ TEST(Fp32Kernels, AModelWithoutAPlanRunsLibTorchUnderAutoAndIsRefusedByName) {
           << (output.value() - reference).abs().max().item<float>();
     }
   }
+}
 
-  auto named = create_backend(kernels_options("resnet18", "onednn-nhwc"));
+// Where no plan can run (here a split model, whose two parts LibTorch runs), auto times LibTorch
+// in both layouts and says why no plan ran; naming a plan is refused.
+TEST(Fp32Kernels, AModelWithoutAPlanRunsLibTorchUnderAutoAndIsRefusedByName) {
+  BackendOptions split = kernels_options("yolov8n", "auto");
+  split.split_point = "model.9";
+  auto automatic = create_backend(split);
+  ASSERT_TRUE(automatic) << automatic.status().message();
+  const ModelInfo& info = automatic.value()->info();
+  EXPECT_TRUE(info.fp32_kernels == "libtorch" || info.fp32_kernels == "libtorch-nhwc")
+      << info.fp32_kernels;
+  for (const char* said : {"measured at load", "libtorch ", "libtorch-nhwc ", "--split-point"})
+    EXPECT_NE(info.fp32_kernels_why.find(said), std::string::npos) << info.fp32_kernels_why;
+
+  split.fp32_kernels = "onednn-nhwc";
+  auto named = create_backend(split);
   ASSERT_FALSE(named);
   EXPECT_NE(named.status().message().find("--fp32-kernels onednn-nhwc"), std::string::npos)
       << named.status().message();
