@@ -41,9 +41,10 @@ Result<std::unique_ptr<InferenceBackend>> create_bench_backend(const BenchModel&
 std::string describe_bench_backend(const InferenceBackend& backend) {
   const ModelInfo& info = backend.info();
   return fmt::format(
-      "{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s), tensor cache {} MB",
+      "{} at {}x{}, {} LibTorch thread(s), forwards of at most {} frame(s), fp32 kernels {}, "
+      "tensor cache {} MB",
       info.name, info.input_width, info.input_height, at::get_num_threads(), info.micro_batch,
-      installed_tensor_cache_limit() >> 20);
+      info.fp32_kernels, installed_tensor_cache_limit() >> 20);
 }
 
 double sample_percentile(std::vector<double> samples, double p) {
