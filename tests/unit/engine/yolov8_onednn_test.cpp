@@ -92,16 +92,22 @@ BackendOptions kernels_options(const std::string& model, const std::string& kern
   return options;
 }
 
-TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
-  if (!yolov8_onednn_built()) GTEST_SKIP() << "built without oneDNN's headers";
+// Every choice of kernels gives LibTorch's output (a detector's detections, a classifier's
+// logits), names itself on the model line, and auto says what it measured of all five.
+class Fp32KernelsChoices : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Fp32KernelsChoices, EachGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
+  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
+  const std::string model = GetParam();
+  const bool detector = model.starts_with("yolov8");
   at::manual_seed(1);
-  const torch::Tensor input = torch::rand({3, 3, 64, 64});
+  const torch::Tensor input = torch::rand({detector ? 3 : 2, 3, 64, 64});
   torch::Tensor reference;
   for (const char* kernels :
        {"libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked", "auto"}) {
     SCOPED_TRACE(kernels);
     at::manual_seed(7);  // the same random weights in every backend
-    auto backend = create_backend(kernels_options("yolov8n", kernels));
+    auto backend = create_backend(kernels_options(model, kernels));
     ASSERT_TRUE(backend) << backend.status().message();
     const ModelInfo& info = backend.value()->info();
     if (std::string(kernels) == "auto") {
@@ -123,46 +129,18 @@ TEST(Fp32Kernels, EachChoiceGivesLibTorchsOutputAndAutoSaysWhatItMeasured) {
     ASSERT_TRUE(output) << output.status().message();
     if (!reference.defined()) {
       reference = output.value();
-    } else {
+    } else if (detector) {
       expect_detections_match(output.value(), reference);
-    }
-  }
-}
-
-// A ResNet runs on its own oneDNN plans (resnet_onednn.h): every choice gives LibTorch's logits,
-// and auto times all four.
-TEST(Fp32Kernels, AResNetsPlansGiveLibTorchsLogits) {
-  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
-  at::manual_seed(3);
-  const torch::Tensor input = torch::rand({2, 3, 64, 64});
-  torch::Tensor reference;
-  for (const char* kernels :
-       {"libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked", "auto"}) {
-    SCOPED_TRACE(kernels);
-    at::manual_seed(5);
-    auto backend = create_backend(kernels_options("resnet18", kernels));
-    ASSERT_TRUE(backend) << backend.status().message();
-    const ModelInfo& info = backend.value()->info();
-    if (std::string(kernels) == "auto") {
-      for (const char* said :
-           {"measured at load", "libtorch ", "libtorch-nhwc ", "onednn-nhwc ", "onednn-blocked "})
-        EXPECT_NE(info.fp32_kernels_why.find(said), std::string::npos) << info.fp32_kernels_why;
-    } else {
-      EXPECT_EQ(info.fp32_kernels, kernels);
-    }
-    EXPECT_EQ(info.description.find(" plan: ") != std::string::npos,
-              info.fp32_kernels.starts_with("onednn"))
-        << info.description;
-    auto output = backend.value()->infer(input);
-    ASSERT_TRUE(output) << output.status().message();
-    if (!reference.defined()) {
-      reference = output.value();
     } else {
       EXPECT_TRUE(torch::allclose(output.value(), reference, 1e-3, 1e-3))
           << (output.value() - reference).abs().max().item<float>();
     }
   }
 }
+
+// The detector's plans (yolov8_onednn.h) and a ResNet's (resnet_onednn.h).
+INSTANTIATE_TEST_SUITE_P(Models, Fp32KernelsChoices, ::testing::Values("yolov8n", "resnet18"),
+                         [](const auto& info) { return std::string(info.param); });
 
 // Where no plan can run (here a split model, whose two parts LibTorch runs), auto times LibTorch
 // in both layouts and says why no plan ran; naming a plan is refused.
