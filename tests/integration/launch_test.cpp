@@ -22,11 +22,12 @@ std::string worker_yaml(const std::string& name, const std::vector<int>& seeds) 
   for (int seed : seeds) {
     yaml += "      - \"" + synthetic_uri(320, 240, 0, seed, 10) + "\"\n";
   }
-  // One LibTorch thread each: the two workers share this machine's two cores. fp32: choosing
-  // the precision times int8 against fp32 at every start (a restart too), which under
-  // ThreadSanitizer took longer than this test waits for the restarted worker.
+  // One LibTorch thread each: the two workers share this machine's two cores. The precision and
+  // the fp32 kernels are set: choosing them times the candidates at every start (a restart too);
+  // under ThreadSanitizer LibTorch's kernels ran 590 ms a frame and the restarted worker had not
+  // opened its sources in the 120 s this test waits (CI, stop 29).
   return yaml + "    imgsz: 320\n    threads: 1\n    micro-batch: 1\n    warmup: 0\n" +
-         "    precision: fp32\n";
+         "    precision: fp32\n    fp32-kernels: onednn-nhwc\n";
 }
 
 pid_t started_pid(const std::string& out, const std::string& worker, int restart) {
