@@ -55,6 +55,7 @@ struct StepConfig {
   bool channels_last;
   const char* precision;
   const char* fp32_kernels;
+  bool winograd = true;
 };
 
 constexpr StepConfig kStepConfigs[] = {
@@ -63,6 +64,8 @@ constexpr StepConfig kStepConfigs[] = {
     {"channels_last", "+ channels-last", true, true, "fp32", "libtorch"},
     {"onednn_nhwc", "oneDNN plan, channels-last", true, false, "fp32", "onednn-nhwc"},
     {"onednn_blocked", "oneDNN plan, blocked", true, false, "fp32", "onednn-blocked"},
+    {"onednn_blocked_direct", "oneDNN plan, blocked, no Winograd", true, false, "fp32",
+     "onednn-blocked", false},
     {"bf16", "+ bf16", true, true, "bf16", "libtorch"},
     {"int8", "int8 (fused BN)", true, false, "int8", "libtorch"},
 };
@@ -103,6 +106,7 @@ Result<ModelSpeedStep> time_step(const ModelSpeedOptions& o, const StepConfig& c
   b.channels_last = config.channels_last;
   b.precision = config.precision;
   b.fp32_kernels = config.fp32_kernels;
+  b.onednn_winograd = config.winograd;
   b.micro_batch = o.batch;  // the forward at this batch size, never split
   at::manual_seed(0);
   auto backend = create_backend(b);

@@ -30,8 +30,8 @@ struct ModelSpeedOptions {
   std::vector<std::string> steps;
 };
 
-// The step ids in table order: eager, fused_bn, channels_last, onednn_nhwc, onednn_blocked, bf16,
-// int8.
+// The step ids in table order: eager, fused_bn, channels_last, onednn_nhwc, onednn_blocked,
+// onednn_blocked_direct, bf16, int8.
 std::vector<std::string> model_speed_step_ids();
 
 struct ModelSpeedStep {

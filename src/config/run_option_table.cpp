@@ -86,10 +86,11 @@ std::vector<RunOptionSpec> make_table() {
         0, 256);
   add("fp32-kernels", &RunOptions::fp32_kernels,
       "Float32 forwards: auto (time LibTorch's in NCHW and channels-last and, for a built-in "
-      "YOLOv8, the oneDNN plans' at load with the micro-batch sizes, keep the fastest per "
-      "frame), libtorch, libtorch-nhwc (channels-last; any model, TorchScript files too), "
-      "onednn-nhwc or onednn-blocked (a built-in YOLOv8 on oneDNN, activations channels-last or "
-      "in its blocked layout, SiLU and residual adds fused into the convolutions)")
+      "YOLOv8 or ResNet, the oneDNN plans' at load with the micro-batch sizes, keep the fastest "
+      "per frame), libtorch, libtorch-nhwc (channels-last; any model, TorchScript files too), "
+      "onednn-nhwc or onednn-blocked (a built-in YOLOv8 or ResNet, or a TorchScript file with a "
+      "built-in YOLOv8's parameters, on oneDNN: activations channels-last or in its blocked "
+      "layout, activations and residual adds fused into the convolutions)")
       .choices = {"auto", "libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked"};
   range(add("tensor-cache-mb", &RunOptions::tensor_cache_mb,
             "CPU tensor memory (blocks of 256 KiB and more) kept for reuse after a forward "

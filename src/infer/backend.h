@@ -52,13 +52,18 @@ struct BackendOptions {
   // faults on freshly mapped activations, which the cache removes.
   int micro_batch = 0;
   // Float32 forwards: "auto" times LibTorch's in NCHW and in channels-last ("libtorch-nhwc",
-  // any model, TorchScript files included) and, for a built-in YOLOv8 detector, the oneDNN plans'
-  // (yolov8_onednn.h: channels-last and blocked activations, SiLU and residual adds fused into
-  // the convolutions) at load, with the micro-batch sizes, and keeps the fastest per frame; or
+  // any model, TorchScript files included) and, for a built-in YOLOv8 detector or ResNet (or a
+  // TorchScript file with a built-in YOLOv8's parameters: yolov8_from_torchscript.h), the oneDNN
+  // plans' (yolov8_onednn.h, resnet_onednn.h: channels-last and blocked activations, activations
+  // and residual adds fused into the convolutions) at load, with the micro-batch sizes, and keeps
+  // the fastest per frame; or
   // "libtorch", "libtorch-nhwc", "onednn-nhwc", "onednn-blocked". The default here is
   // "libtorch" (no timing at load, like precision's fp32); `run` and the bench commands ask for
   // "auto", their flag's default.
   std::string fp32_kernels = "libtorch";
+  // The oneDNN plans' 3x3 convolutions in Winograd's algorithm where it was measured faster
+  // (onednn_layout.h); false: never (bench model's onednn_blocked_direct row).
+  bool onednn_winograd = true;
   // Idle CPU tensor memory kept for reuse (caching_cpu_allocator.h); 0: LibTorch's allocator.
   // Process-wide: the last backend created sets it.
   int tensor_cache_mb = 1024;

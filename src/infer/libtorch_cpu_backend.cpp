@@ -29,6 +29,7 @@
 #include "infer/resnet_onednn.h"
 #include "infer/weights_file.h"
 #include "infer/yolov8.h"
+#include "infer/yolov8_from_torchscript.h"
 #include "infer/yolov8_int8.h"
 #include "infer/yolov8_onednn.h"
 #include "source/synthetic_source.h"
@@ -291,13 +292,6 @@ class LibTorchCpuBackend : public InferenceBackend {
           options.split_point, options.model));
     }
     int8_unsupported("a TorchScript file");
-    if (options.fp32_kernels.starts_with("onednn")) {
-      return Status::error(
-          fmt::format("--fp32-kernels {}: the oneDNN plans run the built-in YOLOv8 detectors and "
-                      "ResNets, not the "
-                      "TorchScript file '{}' (libtorch-nhwc runs it channels-last)",
-                      options.fp32_kernels, options.model));
-    }
     SI_RETURN_IF_ERROR(load_torchscript(options));
     return prepare_fp32_kernels(options);
   }
@@ -371,10 +365,14 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
     SI_RETURN_IF_ERROR(probe(options, options.input_size > 0 ? options.input_size : 640));
     describe_ = [this, options, frozen] {
-      return fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{})",
+      const bool plan = fp32_kernels_[fp32_choice_].plan != nullptr;
+      return fmt::format("{} (TorchScript '{}', {:.2f} M parameters, {} classes, {}{}{}{})",
                          info_.name, options.model, info_.num_parameters / 1e6, info_.num_classes,
-                         info_.precision, frozen ? ", frozen" : "",
-                         runs_channels_last() ? ", channels-last" : "");
+                         info_.precision, frozen && !plan ? ", frozen" : "",
+                         runs_channels_last() ? ", channels-last" : "",
+                         plan ? fmt::format(", {} plan{}: {}", fp32_kernels_[fp32_choice_].name,
+                                            plan_architecture_, onednn_plan_)
+                              : "");
     };
     return Status::ok();
   }
@@ -730,13 +728,28 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (options.fp32_kernels == kLibTorchChannelsLast) return Status::ok();
     auto yolo = std::dynamic_pointer_cast<YoloV8Impl>(builtin_.module);
     auto resnet = std::dynamic_pointer_cast<ResNetImpl>(builtin_.module);
-    if (!yolo && !resnet) {
+    if (builtin_.module && !yolo && !resnet) {
       return no_onednn_plan(options,
                             "the oneDNN plans run the built-in YOLOv8 detectors and ResNets");
     }
     if (dtype_ != torch::kFloat32) return no_onednn_plan(options, "the oneDNN plans are float32");
-    if (!(options.fuse_bn && builtin_.fuse_batch_norm)) {
-      return no_onednn_plan(options, "the oneDNN plans need BatchNorm fused");
+    const bool fused = options.fuse_bn && (builtin_.fuse_batch_norm || !builtin_.module);
+    if (!fused) return no_onednn_plan(options, "the oneDNN plans need BatchNorm fused");
+    if (!builtin_.module) {
+      // A TorchScript file: the plans run it where it is a built-in YOLOv8 (an Ultralytics
+      // export), its output checked against the file's own below.
+      auto adopted = yolov8_from_torchscript(options.model);
+      if (!adopted) {
+        return no_onednn_plan(
+            options, fmt::format("the oneDNN plans run the built-in YOLOv8 detectors and ResNets, "
+                                 "and the TorchScript file {}",
+                                 adopted.status().message()));
+      }
+      yolo = adopted.value().model.ptr();
+      plan_architecture_ = fmt::format(
+          " (the file's parameters in the built-in {}, its output "
+          "checked against the file's)",
+          adopted.value().name);
     }
     if (split_layer_ >= 0) return no_onednn_plan(options, "--split-point runs LibTorch");
     if (int8_ && use_int8_ && !auto_) return Status::ok();  // no float32 forward runs
@@ -754,7 +767,9 @@ class LibTorchCpuBackend : public InferenceBackend {
         if (!network) return network.status();
         return std::unique_ptr<OneDnnNetwork>(std::move(network.value()));
       }
-      auto network = ResNetOneDnn::create(ResNet(resnet), layout, builtin_.imagenet_normalized);
+      auto network =
+          ResNetOneDnn::create(ResNet(resnet), layout, builtin_.imagenet_normalized,
+                               options.onednn_winograd ? Winograd::kWhereFaster : Winograd::kNever);
       if (!network) return network.status();
       return std::unique_ptr<OneDnnNetwork>(std::move(network.value()));
     };
@@ -960,7 +975,9 @@ class LibTorchCpuBackend : public InferenceBackend {
   std::string fp32_kernels_why_;
   std::string fp32_left_out_;  // "; onednn-blocked left out: ..." for the model line
   std::string onednn_plan_;    // the chosen plan's describe() at the end of the timing
-  BuiltinModel builtin_;       // module null: a TorchScript file runs
+  // A TorchScript file's plans: the built-in architecture they run, for the model line.
+  std::string plan_architecture_;
+  BuiltinModel builtin_;  // module null: a TorchScript file runs
   torch::jit::script::Module scripted_;
   std::shared_ptr<YoloV8Impl> split_yolo_;
   int split_layer_ = -1;

@@ -29,7 +29,7 @@ std::string YoloV8OneDnn::describe() const { return "not built"; }
 struct ResNetOneDnn::Impl {};
 ResNetOneDnn::ResNetOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ResNetOneDnn::~ResNetOneDnn() = default;
-Result<std::unique_ptr<ResNetOneDnn>> ResNetOneDnn::create(ResNet, OneDnnLayout, bool) {
+Result<std::unique_ptr<ResNetOneDnn>> ResNetOneDnn::create(ResNet, OneDnnLayout, bool, Winograd) {
   return not_built();
 }
 torch::Tensor ResNetOneDnn::forward(const torch::Tensor&) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -32,7 +33,47 @@ memory::desc plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, dims.size() == 1 ? Tag::x : Tag::nchw);
 }
 
+// Milliseconds a run of each of `candidates` takes on zeroed buffers of its own (uninitialized
+// floats may be denormals, which slow a kernel down): the fastest of a few runs, the candidates
+// taking turns so that a busy moment of the machine falls on both alike.
+std::vector<double> time_convolutions(
+    const std::vector<dnnl::convolution_forward::primitive_desc>& candidates,
+    const dnnl::engine& engine, dnnl::stream& stream) {
+  constexpr int kRuns = 4;                // after one untimed run each
+  at::internal::lazy_init_num_threads();  // LibTorch's thread count, as Plan::run() has it
+  std::vector<std::pair<dnnl::convolution_forward, std::unordered_map<int, memory>>> runs;
+  for (const auto& pd : candidates) {
+    std::unordered_map<int, memory> args;
+    for (const auto& [arg, desc] : {std::pair{DNNL_ARG_SRC, pd.src_desc()},
+                                    {DNNL_ARG_WEIGHTS, pd.weights_desc()},
+                                    {DNNL_ARG_BIAS, pd.bias_desc()},
+                                    {DNNL_ARG_DST, pd.dst_desc()}}) {
+      memory m(desc, engine);
+      std::memset(m.get_data_handle(), 0, desc.get_size());
+      args.emplace(arg, std::move(m));
+    }
+    runs.emplace_back(dnnl::convolution_forward(pd), std::move(args));
+  }
+  std::vector<double> best(candidates.size(), std::numeric_limits<double>::infinity());
+  for (int run = 0; run <= kRuns; ++run) {
+    for (size_t c = 0; c < runs.size(); ++c) {
+      const auto start = std::chrono::steady_clock::now();
+      runs[c].first.execute(stream, runs[c].second);
+      stream.wait();
+      const std::chrono::duration<double, std::milli> took =
+          std::chrono::steady_clock::now() - start;
+      if (run > 0) best[c] = std::min(best[c], took.count());
+    }
+  }
+  return best;
+}
+
 }  // namespace
+
+const bool* ConvAlgorithms::find(const std::string& shape) const {
+  const auto found = faster_.find(shape);
+  return found == faster_.end() ? nullptr : &found->second;
+}
 
 std::string layout_name(const memory::desc& desc) {
   for (const auto& [tag, name] : kOneDnnLayouts) {
@@ -60,8 +101,8 @@ void WeightCache::add(const void* weight, memory weights, memory biases) {
 }
 
 Plan::Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout,
-           WeightCache& weights)
-    : engine_(engine), stream_(stream), weights_(weights) {
+           WeightCache& weights, ConvAlgorithms& algorithms)
+    : engine_(engine), stream_(stream), weights_(weights), algorithms_(algorithms) {
   // cpu_isa values are bit sets (avx2_vnni's is above avx512_core's without containing it).
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
   const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
@@ -139,13 +180,16 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
 
-  const auto make = [&](const memory::desc& src_desc) {
+  const auto make = [&](const memory::desc& src_desc,
+                        algorithm method = algorithm::convolution_direct,
+                        const memory::desc& dst_desc = {}) {
     return dnnl::convolution_forward::primitive_desc(
         dnnl::convolution_forward::desc(
-            prop_kind::forward_inference, algorithm::convolution_direct, src_desc,
+            prop_kind::forward_inference, method, src_desc,
             memory::desc(weight_dims, memory::data_type::f32, Tag::any),
-            memory::desc({out_channels}, memory::data_type::f32, Tag::x), activation(dst_dims),
-            {stride, stride}, {pad, pad}, {pad, pad}),
+            memory::desc({out_channels}, memory::data_type::f32, Tag::x),
+            dst_desc.is_zero() ? activation(dst_dims) : dst_desc, {stride, stride}, {pad, pad},
+            {pad, pad}),
         attr, engine_);
   };
   // The source as it is, so that no reorder runs between two convolutions. Where only oneDNN's
@@ -158,6 +202,17 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   }
   if (!pd || std::string(pd.impl_info_str()).starts_with("ref")) {
     pd = make(memory::desc(in, memory::data_type::f32, Tag::any));
+  }
+  // Winograd in the same layouts (no reorder around it), where its post-ops are the sum into a
+  // residual and ReLU (a binary add's second source would need a memory to time it with).
+  const bool binary_residual = residual != nullptr && residual_op >= 0;
+  if (kernel == 3 && stride == 1 && !binary_residual) {
+    const dnnl::convolution_forward::primitive_desc direct = pd;
+    pd = choose_algorithm(
+        direct,
+        [&] { return make(direct.src_desc(), algorithm::convolution_winograd, direct.dst_desc()); },
+        fmt::format("{}x{}x{}x{} -> {} channels, {} post-ops, {}", in[0], in[1], in[2], in[3],
+                    out_channels, ops.len(), layout_name(direct.src_desc())));
   }
 
   // Weights and bias in the primitive's layout, once for all the model's plans.
@@ -189,8 +244,35 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   }
   steps_.push_back({dnnl::convolution_forward(pd), std::move(args)});
   ++convolutions_;
+  if (std::string(pd.impl_info_str()).find("wino") != std::string::npos) ++winograd_convolutions_;
   if (activation_layout_.empty()) activation_layout_ = layout_name(pd.dst_desc());
   return {dst};
+}
+
+dnnl::convolution_forward::primitive_desc Plan::choose_algorithm(
+    const dnnl::convolution_forward::primitive_desc& direct,
+    const std::function<dnnl::convolution_forward::primitive_desc()>& make_winograd,
+    const std::string& shape) {
+  if (algorithms_.winograd() == Winograd::kNever) return direct;
+  const bool* measured = algorithms_.find(shape);
+  if (measured != nullptr && !*measured) return direct;
+  dnnl::convolution_forward::primitive_desc winograd;
+  try {
+    winograd = make_winograd();
+  } catch (const dnnl::error&) {
+    algorithms_.add(shape, false);  // none for these layouts or post-ops, or on this CPU
+    return direct;
+  }
+  if (winograd.src_desc() != direct.src_desc() || winograd.dst_desc() != direct.dst_desc()) {
+    algorithms_.add(shape, false);
+    return direct;
+  }
+  if (measured == nullptr && algorithms_.winograd() == Winograd::kWhereFaster) {
+    const std::vector<double> ms = time_convolutions({direct, winograd}, engine_, stream_);
+    algorithms_.add(shape, ms[1] < ms[0]);
+    if (ms[1] >= ms[0]) return direct;
+  }
+  return winograd;
 }
 
 Value Plan::concat(const std::vector<Value>& parts) {
@@ -319,9 +401,12 @@ std::string Plan::describe() const {
   for (int id = 0; id < static_cast<int>(lifetimes_.size()); ++id) {
     if (id != input_) total += lifetimes_[id].bytes;
   }
-  return fmt::format("{} convolutions, activations {} ({:.1f} MB in an arena of {:.1f} MB)",
-                     convolutions_, activation_layout_.empty() ? "plain" : activation_layout_,
-                     total / 1e6, arena_bytes_ / 1e6);
+  const std::string winograd =
+      winograd_convolutions_ ? fmt::format(" ({} Winograd)", winograd_convolutions_) : "";
+  return fmt::format("{} convolutions{}, activations {} ({:.1f} MB in an arena of {:.1f} MB)",
+                     convolutions_, winograd,
+                     activation_layout_.empty() ? "plain" : activation_layout_, total / 1e6,
+                     arena_bytes_ / 1e6);
 }
 
 }  // namespace streaminfer::onednn

@@ -19,6 +19,7 @@
 #include <torch/types.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,11 +52,27 @@ class WeightCache {
   size_t bytes_ = 0;
 };
 
+// The algorithm measured for each convolution shape, shared by the plans of one model.
+class ConvAlgorithms {
+ public:
+  explicit ConvAlgorithms(Winograd winograd = Winograd::kWhereFaster) : winograd_(winograd) {}
+  Winograd winograd() const { return winograd_; }
+  // Whether `shape` (a description of the convolution and its batch) was measured faster with
+  // Winograd; null when it was not measured yet.
+  const bool* find(const std::string& shape) const;
+  void add(const std::string& shape, bool winograd) { faster_[shape] = winograd; }
+
+ private:
+  Winograd winograd_;
+  std::unordered_map<std::string, bool> faster_;
+};
+
 class Plan {
  public:
-  // One plan per shape; `engine`, `stream` and `weights` are shared by the plans of one model.
+  // One plan per shape; `engine`, `stream`, `weights` and `algorithms` are shared by the plans of
+  // one model.
   Plan(const dnnl::engine& engine, const dnnl::stream& stream, OneDnnLayout layout,
-       WeightCache& weights);
+       WeightCache& weights, ConvAlgorithms& algorithms);
 
   // Building, in execution order. Each returns the value it produces.
   // The network's input: plain NCHW float32, bound at run().
@@ -96,7 +113,8 @@ class Plan {
   // tensors (channels-last ones where the plan's layout is), in the order output() named them.
   std::vector<torch::Tensor> run(const torch::Tensor& input, void* arena);
 
-  // e.g. "71 convolutions, activations nhwc (24.2 MB in an arena of 6.1 MB)".
+  // e.g. "71 convolutions, activations nhwc (24.2 MB in an arena of 6.1 MB)", or "53
+  // convolutions (13 Winograd), activations nChw16c (...)".
   std::string describe() const;
 
  private:
@@ -114,6 +132,13 @@ class Plan {
     bool padded = false;  // its layout pads the channels (bytes beyond the values)
   };
   int add_memory(const dnnl::memory::desc& desc);
+  // `direct`, or its Winograd form from `make_winograd` (which throws where oneDNN has none for
+  // its layouts and post-ops) where ConvAlgorithms says to run that instead, both timed first
+  // under Winograd::kWhereFaster. `shape` names the convolution for ConvAlgorithms.
+  dnnl::convolution_forward::primitive_desc choose_algorithm(
+      const dnnl::convolution_forward::primitive_desc& direct,
+      const std::function<dnnl::convolution_forward::primitive_desc()>& make_winograd,
+      const std::string& shape);
   // conv() and conv_relu(): `ops` fused after the convolution; the residual, when given, is the
   // source of post-op number `residual_op`, or (residual_op < 0) the destination that a sum
   // post-op accumulates into.
@@ -135,7 +160,9 @@ class Plan {
   int input_ = -1;
   std::vector<int> outputs_;
   WeightCache& weights_;
+  ConvAlgorithms& algorithms_;
   size_t convolutions_ = 0;
+  size_t winograd_convolutions_ = 0;
   bool padded_ = false;
   int64_t batch_ = 0;
   size_t arena_bytes_ = 0;

@@ -7,17 +7,18 @@
 
 namespace streaminfer::onednn {
 
-PlanCache::PlanCache(OneDnnLayout layout, Builder build)
+PlanCache::PlanCache(OneDnnLayout layout, Builder build, Winograd winograd)
     : layout_(layout),
       build_(std::move(build)),
       engine_(dnnl::engine::kind::cpu, 0),
-      stream_(engine_) {}
+      stream_(engine_),
+      algorithms_(winograd) {}
 
 Plan& PlanCache::plan_for(int64_t batch, int64_t height, int64_t width) {
   const auto key = std::make_tuple(batch, height, width);
   if (const auto found = plans_.find(key); found != plans_.end()) return *found->second;
   // Built aside and kept only once whole: a build that throws leaves no half plan behind.
-  auto plan = std::make_unique<Plan>(engine_, stream_, layout_, weights_);
+  auto plan = std::make_unique<Plan>(engine_, stream_, layout_, weights_, algorithms_);
   build_(*plan, batch, height, width);
   plan->finish();
   if (plan->padded()) {

@@ -25,7 +25,7 @@ class PlanCache {
   using Builder = std::function<void(Plan& plan, int64_t batch, int64_t height, int64_t width)>;
 
   // Throws dnnl::error when oneDNN has no CPU engine.
-  PlanCache(OneDnnLayout layout, Builder build);
+  PlanCache(OneDnnLayout layout, Builder build, Winograd winograd = Winograd::kWhereFaster);
 
   // Runs the plan of `input`'s shape ([B, 3, H, W] float32 contiguous), built first if needed;
   // the plan's outputs in the order its output() calls named them.
@@ -41,7 +41,8 @@ class PlanCache {
   Builder build_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  WeightCache weights_;  // before the plans, which refer to it
+  WeightCache weights_;        // before the plans, which refer to it
+  ConvAlgorithms algorithms_;  // the same
   std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<Plan>> plans_;
   const Plan* last_ = nullptr;
   torch::Tensor arena_;  // bytes, shared by the plans (one runs at a time)

@@ -44,12 +44,15 @@ struct ResNetOneDnn::Impl {
     return FoldedConv{conv->weight.detach(), conv->bias.detach(), stride[0]};
   }
 
-  Impl(ResNet m, OneDnnLayout layout, bool normalized)
+  Impl(ResNet m, OneDnnLayout layout, bool normalized, Winograd winograd)
       : model(std::move(m)),
         imagenet_normalized(normalized),
-        cache(layout, [this](onednn::Plan& plan, int64_t batch, int64_t height, int64_t width) {
-          build(plan, batch, height, width);
-        }) {}
+        cache(
+            layout,
+            [this](onednn::Plan& plan, int64_t batch, int64_t height, int64_t width) {
+              build(plan, batch, height, width);
+            },
+            winograd) {}
 
   void build(onednn::Plan& p, int64_t batch, int64_t height, int64_t width) {
     onednn::Value x = p.input(batch, 3, height, width);
@@ -82,12 +85,13 @@ ResNetOneDnn::ResNetOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 ResNetOneDnn::~ResNetOneDnn() = default;
 
 Result<std::unique_ptr<ResNetOneDnn>> ResNetOneDnn::create(ResNet model, OneDnnLayout layout,
-                                                           bool imagenet_normalized) {
+                                                           bool imagenet_normalized,
+                                                           Winograd winograd) {
   if (!model) return Status::error("oneDNN: no model");
   if (model->is_training()) return Status::error("oneDNN: the model must be in eval mode");
   std::unique_ptr<Impl> impl;
   try {
-    impl = std::make_unique<Impl>(model, layout, imagenet_normalized);
+    impl = std::make_unique<Impl>(model, layout, imagenet_normalized, winograd);
   } catch (const dnnl::error& e) {
     return Status::error(fmt::format("oneDNN: no CPU engine ({})", e.what()));
   }

@@ -23,9 +23,10 @@ class ResNetOneDnn : public OneDnnNetwork {
   // `model`: eval mode, BatchNorm fused (ResNetImpl::fuse_batch_norm), float32, on the CPU. Its
   // convolutions' parameters are copied into the plans; the model keeps the classifier.
   // `imagenet_normalized`: the input is normalized with ImageNet's mean and std first, as the
-  // built-in model's forward does (model_zoo.h).
+  // built-in model's forward does (model_zoo.h). `winograd`: see Winograd.
   static Result<std::unique_ptr<ResNetOneDnn>> create(ResNet model, OneDnnLayout layout,
-                                                      bool imagenet_normalized);
+                                                      bool imagenet_normalized,
+                                                      Winograd winograd = Winograd::kWhereFaster);
   ~ResNetOneDnn() override;
 
   // x: [B, 3, H, W] float32. Returns [B, num_classes] logits as the model does.

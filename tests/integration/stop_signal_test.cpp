@@ -57,7 +57,11 @@ size_t lines_in(const fs::path& path) { return split_lines(read_file(path)).size
 
 // The default job's cameras with every output on, a model slow enough here (yolov8n at 640,
 // random weights) that frames queue up, so a drain takes seconds. Draining: four such cameras of
-// 8 frames read as fast as they come, so they end at once and their queued frames drain.
+// 8 frames read as fast as they come, so they end at once and their queued frames drain. The
+// precision and the kernels are set (what auto picked here: fp32 on the oneDNN plan): timing
+// their candidates and calibrating int8 at each start took most of a case's time (18 of 21 s in
+// the start-up cases, 70 s under ThreadSanitizer), and load-time choices are not what these
+// cases test.
 std::vector<std::string> stop_run(const fs::path& dir, Phase phase) {
   std::vector<std::string> argv = {streaminfer_bin(),
                                    "run",
@@ -69,6 +73,10 @@ std::vector<std::string> stop_run(const fs::path& dir, Phase phase) {
                                    "2",
                                    "--micro-batch",
                                    "2",
+                                   "--precision",
+                                   "fp32",
+                                   "--fp32-kernels",
+                                   "onednn-nhwc",
                                    "--warmup",
                                    "0",
                                    "--no-progress",
@@ -260,6 +268,10 @@ TEST(StopWhileOpening, ACameraThatNeverAnswersHoldsOnlyItsOwnStreamAndNotAStop) 
                     "2",
                     "--micro-batch",
                     "1",
+                    "--precision",
+                    "fp32",
+                    "--fp32-kernels",
+                    "onednn-nhwc",
                     "--warmup",
                     "0",
                     "--pace",
@@ -270,7 +282,9 @@ TEST(StopWhileOpening, ACameraThatNeverAnswersHoldsOnlyItsOwnStreamAndNotAStop) 
                     "--output",
                     (dir / "det.jsonl").string()},
                    dir / "run.out", dir / "run.err");
-  // The synthetic camera runs to its end while the other is still opening (up to 60 s).
+  // The synthetic camera runs to its end while the other is still opening (up to 60 s). The
+  // precision and kernels are set: timing their candidates at load took most of the 45 s under
+  // ThreadSanitizer on a busy machine.
   ASSERT_TRUE(wait_until(
       [&] {
         return read_file(dir / "run.out").find("stream 1: end of stream") != std::string::npos;

@@ -1,7 +1,8 @@
 // TorchScript models: a YOLOv8n written by tests/scripts/make_yolov8_torchscript.py (Ultralytics'
 // module tree and parameter names, random weights) gives the same detections whether streaminfer
-// runs the TorchScript file itself (--model FILE) or loads its parameters by name into the
-// built-in architecture (--model yolov8n --weights FILE).
+// runs the TorchScript file itself (--model FILE), loads its parameters by name into the
+// built-in architecture (--model yolov8n --weights FILE), or runs the file's parameters on that
+// architecture's oneDNN plan (--model FILE --fp32-kernels onednn-nhwc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -123,23 +124,28 @@ TEST_F(TorchScriptModel, Int8FallsBackToFp32WithOneLine) {
       << r.describe();
 }
 
-// Under --fp32-kernels auto a TorchScript file's forwards are timed in both layouts at load and
-// the start-up block says what was measured; a oneDNN plan, built-in YOLOv8 only, is refused.
-TEST_F(TorchScriptModel, AutoTimesBothLayoutsAndAOneDnnPlanIsRefused) {
+// Under --fp32-kernels auto a TorchScript file's forwards are timed in both layouts at load, and
+// so are the oneDNN plans of the built-in YOLOv8 its parameters fit (an Ultralytics export's
+// names); the start-up block says what was measured. A plan named runs the file's parameters.
+TEST_F(TorchScriptModel, AutoTimesLibTorchAndThePlansOfTheBuiltinItsParametersFit) {
   const auto r = run_command(streaminfer_run({"--model", model_.string(), "--fp32-kernels", "auto",
                                               "--micro-batch", "1", "--max-frames", "1", "--source",
                                               synthetic_uri(160, 96, 1), "--pace", "max"}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  EXPECT_TRUE(has_line_with_all(r.out, {"fp32 kernels: libtorch", "measured at load", "libtorch ",
-                                        "libtorch-nhwc ", "no oneDNN plan"}))
+  EXPECT_TRUE(has_line_with_all(r.out, {"fp32 kernels: ", "measured at load", "libtorch ",
+                                        "libtorch-nhwc ", "onednn-nhwc ", "onednn-blocked "}))
       << r.describe();
 
-  const auto refused =
+  const auto named =
       run_command(streaminfer_run({"--model", model_.string(), "--fp32-kernels", "onednn-blocked",
                                    "--max-frames", "1", "--source", synthetic_uri(160, 96, 1)}));
-  EXPECT_EQ(refused.exit_code, 2) << refused.describe();
-  EXPECT_TRUE(has_line_with_all(refused.err, {"--fp32-kernels onednn-blocked", "libtorch-nhwc"}))
-      << refused.describe();
+  ASSERT_EQ(named.exit_code, 0) << named.describe();
+  EXPECT_TRUE(has_line_with_all(named.out, {"fp32 kernels: onednn-blocked (set)"}))
+      << named.describe();
+  EXPECT_TRUE(has_line_with_all(named.out, {"model: ", "TorchScript",
+                                            "onednn-blocked plan (the file's parameters in the "
+                                            "built-in yolov8n, 80 classes"}))
+      << named.describe();
 }
 
 TEST_F(TorchScriptModel, ScriptPrintsTheYolov8nParameterCount) {
@@ -160,6 +166,7 @@ TEST_F(TorchScriptModel, FileModelAndBuiltinWithWeightsGiveTheSameDetections) {
   };
   const fs::path from_file = dir / "file_model.jsonl";
   const fs::path from_weights = dir / "builtin_weights.jsonl";
+  const fs::path from_plan = dir / "file_model_plan.jsonl";
   // The file runs channels-last (its convolutions on NHWC activations), the built-in NCHW: the
   // same detections either way.
   CommandResult a =
@@ -178,8 +185,18 @@ TEST_F(TorchScriptModel, FileModelAndBuiltinWithWeightsGiveTheSameDetections) {
       << "--weights loaded the parameters: they are not random\n"
       << b.describe();
 
+  // The file's parameters on the oneDNN plan of the built-in architecture they fit.
+  CommandResult c =
+      run_command(args({"--model", model_.string(), "--fp32-kernels", "onednn-nhwc"}, from_plan));
+  ASSERT_EQ(c.exit_code, 0) << c.describe();
+  EXPECT_TRUE(has_line_with_all(c.out, {"model: ", "TorchScript", "onednn-nhwc plan"}))
+      << c.describe();
+
   JsonlFile ja = parse_jsonl(from_file);
   JsonlFile jb = parse_jsonl(from_weights);
+  JsonlFile jc = parse_jsonl(from_plan);
+  ASSERT_TRUE(jc.errors.empty()) << fmt::format("{}", fmt::join(jc.errors, "\n"));
+  EXPECT_EQ(check_frame_indices(jc, 0, 24), "");
   ASSERT_TRUE(ja.errors.empty()) << fmt::format("{}", fmt::join(ja.errors, "\n"));
   ASSERT_TRUE(jb.errors.empty()) << fmt::format("{}", fmt::join(jb.errors, "\n"));
   EXPECT_EQ(check_frame_indices(ja, 0, 24), "");
@@ -195,6 +212,7 @@ TEST_F(TorchScriptModel, FileModelAndBuiltinWithWeightsGiveTheSameDetections) {
   ASSERT_GT(frames_with_detections, 0u)
       << "no detections at all: the comparison would prove nothing";
   EXPECT_EQ(compare_detections(ja, jb), "");
+  EXPECT_EQ(compare_detections(ja, jc), "");
 }
 
 }  // namespace

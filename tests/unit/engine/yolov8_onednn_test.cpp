@@ -82,6 +82,36 @@ TEST(ResNetOneDnn, AModelWithItsBatchNormStillSeparateIsRefused) {
       << plan.status().message();
 }
 
+// Winograd, for every 3x3 convolution oneDNN has it for (stride 1, the blocked layout), measured
+// or not, gives the model's logits; the plan says how many ran it. AVX-512 has the kernels.
+TEST(ResNetOneDnn, WinogradConvolutionsGiveTheModelsLogits) {
+  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
+  at::manual_seed(3);
+  ResNet model(18, 10);
+  randomize_batch_norms(*model);
+  model->eval();
+  ASSERT_TRUE(model->fuse_batch_norm());
+  c10::InferenceMode inference_mode;
+  const torch::Tensor input = torch::rand({2, 3, 64, 64});
+  const torch::Tensor reference = model->forward(input);
+  for (Winograd winograd : {Winograd::kAlways, Winograd::kWhereFaster, Winograd::kNever}) {
+    SCOPED_TRACE(static_cast<int>(winograd));
+    auto plan = ResNetOneDnn::create(model, OneDnnLayout::kBlocked, false, winograd);
+    ASSERT_TRUE(plan) << plan.status().message();
+    const torch::Tensor logits = plan.value()->forward(input);
+    EXPECT_TRUE(torch::allclose(logits, reference, 1e-3, 1e-3))
+        << (logits - reference).abs().max().item<float>();
+    const std::string described = plan.value()->describe();
+    // ResNet-18: 13 of its 16 3x3 convolutions have stride 1 (and channels in 16s).
+    if (winograd == Winograd::kAlways && __builtin_cpu_supports("avx512f")) {
+      EXPECT_NE(described.find("20 convolutions (13 Winograd)"), std::string::npos) << described;
+    }
+    if (winograd == Winograd::kNever) {
+      EXPECT_EQ(described.find("Winograd"), std::string::npos) << described;
+    }
+  }
+}
+
 BackendOptions kernels_options(const std::string& model, const std::string& kernels) {
   BackendOptions options;
   options.model = model;

@@ -1,0 +1,38 @@
+#include "infer/yolov8_from_torchscript.h"
+
+#include <fmt/format.h>
+
+#include "infer/weights_file.h"
+
+namespace streaminfer {
+
+Result<Yolov8FromTorchScript> yolov8_from_torchscript(const std::string& path) {
+  // The stem's output channels tell the scale (width multiple 0.25: 16, 0.5: 32); the first
+  // class branch's last bias, the class count.
+  auto stem = weights_tensor_shape(path, "model.0.conv.weight");
+  auto classes = weights_tensor_shape(path, "model.22.cv3.0.2.bias");
+  if (!stem || !classes) {
+    return Status::error("has no model.0.conv.weight or model.22.cv3.0.2.bias (a YOLOv8's names)");
+  }
+  const int64_t stem_channels = stem->empty() ? 0 : stem->front();
+  if (stem_channels != 16 && stem_channels != 32) {
+    return Status::error(fmt::format(
+        "has {} stem channels (model.0.conv.weight) where a YOLOv8n has 16 and a YOLOv8s 32",
+        stem_channels));
+  }
+  if (classes->size() != 1 || classes->front() < 1) {
+    return Status::error("model.22.cv3.0.2.bias is not a bias vector");
+  }
+  const char scale = stem_channels == 16 ? 'n' : 's';
+  const int num_classes = static_cast<int>(classes->front());
+  YoloV8 model(scale, num_classes);
+  if (const Status loaded = load_weights(*model, path); !loaded.is_ok()) {
+    return Status::error(
+        fmt::format("does not fit the built-in yolov8{}: {}", scale, loaded.message()));
+  }
+  model->eval();
+  if (auto fused = model->fuse_batch_norm(); !fused) return fused.status();
+  return Yolov8FromTorchScript{model, fmt::format("yolov8{}, {} classes", scale, num_classes)};
+}
+
+}  // namespace streaminfer
