@@ -100,6 +100,13 @@ echo "streaminfer: $BIN, $("$BIN" --version), LibTorch $("$BIN" info 2>/dev/null
 echo "setup: $THREADS intra-op threads each; ONNX Runtime: CPU execution provider, 1 inter-op thread," \
   "sequential, graph optimization 'all'; $WARMUP warm-up + $REPS timed forwards per measurement;" \
   "$ROUNDS interleaved round(s); batches ${batches[*]}; random fp32 input"
+# Between operators ONNX Runtime's threads spin (session.intra_op.allow_spinning, on by default);
+# streaminfer's OpenMP threads sleep at once unless OMP_WAIT_POLICY says otherwise (it holds
+# throughput on a shared CPU: bench contention). Run with OMP_WAIT_POLICY=active for the same
+# waiting on both sides.
+waiting="passive, the streaminfer default"
+[ -z "${OMP_WAIT_POLICY:-}" ] || waiting="OMP_WAIT_POLICY=$OMP_WAIT_POLICY (set for this run)"
+echo "waiting between operators: ONNX Runtime spins; streaminfer's OpenMP threads: $waiting"
 echo
 
 results=$WORK/results_$$.tsv
