@@ -33,32 +33,51 @@ memory::desc plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, dims.size() == 1 ? Tag::x : Tag::nchw);
 }
 
+memory zeroed_memory(const memory::desc& desc, const dnnl::engine& engine) {
+  memory m(desc, engine);
+  std::memset(m.get_data_handle(), 0, desc.get_size());
+  return m;
+}
+
 // Milliseconds a run of each of `candidates` takes on zeroed buffers of its own (uninitialized
-// floats may be denormals, which slow a kernel down): the fastest of a few runs, the candidates
-// taking turns so that a busy moment of the machine falls on both alike.
+// floats may be denormals, which slow a kernel down), with the reorders from `plan_src` into its
+// source's layout and from its destination's into `plan_dst` where they differ: the fastest of a
+// few runs, the candidates taking turns so that a busy moment of the machine falls on all alike.
 std::vector<double> time_convolutions(
     const std::vector<dnnl::convolution_forward::primitive_desc>& candidates,
-    const dnnl::engine& engine, dnnl::stream& stream) {
+    const memory::desc& plan_src, const memory::desc& plan_dst, const dnnl::engine& engine,
+    dnnl::stream& stream) {
   constexpr int kRuns = 4;                // after one untimed run each
   at::internal::lazy_init_num_threads();  // LibTorch's thread count, as Plan::run() has it
-  std::vector<std::pair<dnnl::convolution_forward, std::unordered_map<int, memory>>> runs;
+  using Args = std::unordered_map<int, memory>;
+  std::vector<std::vector<std::pair<dnnl::primitive, Args>>> runs;
   for (const auto& pd : candidates) {
-    std::unordered_map<int, memory> args;
+    Args args;
     for (const auto& [arg, desc] : {std::pair{DNNL_ARG_SRC, pd.src_desc()},
                                     {DNNL_ARG_WEIGHTS, pd.weights_desc()},
                                     {DNNL_ARG_BIAS, pd.bias_desc()},
                                     {DNNL_ARG_DST, pd.dst_desc()}}) {
-      memory m(desc, engine);
-      std::memset(m.get_data_handle(), 0, desc.get_size());
-      args.emplace(arg, std::move(m));
+      args.emplace(arg, zeroed_memory(desc, engine));
     }
-    runs.emplace_back(dnnl::convolution_forward(pd), std::move(args));
+    std::vector<std::pair<dnnl::primitive, Args>> steps;
+    if (pd.src_desc() != plan_src) {
+      memory from = zeroed_memory(plan_src, engine);
+      steps.push_back({dnnl::reorder(from, args.at(DNNL_ARG_SRC)),
+                       {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, args.at(DNNL_ARG_SRC)}}});
+    }
+    steps.push_back({dnnl::convolution_forward(pd), args});
+    if (pd.dst_desc() != plan_dst) {
+      memory to = zeroed_memory(plan_dst, engine);
+      steps.push_back({dnnl::reorder(args.at(DNNL_ARG_DST), to),
+                       {{DNNL_ARG_FROM, args.at(DNNL_ARG_DST)}, {DNNL_ARG_TO, to}}});
+    }
+    runs.push_back(std::move(steps));
   }
   std::vector<double> best(candidates.size(), std::numeric_limits<double>::infinity());
   for (int run = 0; run <= kRuns; ++run) {
     for (size_t c = 0; c < runs.size(); ++c) {
       const auto start = std::chrono::steady_clock::now();
-      runs[c].first.execute(stream, runs[c].second);
+      for (auto& [primitive, args] : runs[c]) primitive.execute(stream, args);
       stream.wait();
       const std::chrono::duration<double, std::milli> took =
           std::chrono::steady_clock::now() - start;
@@ -203,14 +222,25 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   if (!pd || std::string(pd.impl_info_str()).starts_with("ref")) {
     pd = make(memory::desc(in, memory::data_type::f32, Tag::any));
   }
-  // Winograd in the same layouts (no reorder around it), where its post-ops are the sum into a
-  // residual and ReLU (a binary add's second source would need a memory to time it with).
+  // Winograd where its post-ops are ReLU and the sum into a residual (a binary add's second
+  // source would need a memory to time it with): in the plan's layouts where oneDNN has it for
+  // them (the blocked one), else in its own with a reorder on each side (timed with them), but
+  // not when it sums into a residual, which is in the plan's layout.
   const bool binary_residual = residual != nullptr && residual_op >= 0;
   if (kernel == 3 && stride == 1 && !binary_residual) {
     const dnnl::convolution_forward::primitive_desc direct = pd;
     pd = choose_algorithm(
         direct,
-        [&] { return make(direct.src_desc(), algorithm::convolution_winograd, direct.dst_desc()); },
+        [&] {
+          try {
+            return make(direct.src_desc(), algorithm::convolution_winograd, direct.dst_desc());
+          } catch (const dnnl::error&) {
+            if (residual != nullptr) throw;
+            return make(memory::desc(in, memory::data_type::f32, Tag::any),
+                        algorithm::convolution_winograd,
+                        memory::desc(dst_dims, memory::data_type::f32, Tag::any));
+          }
+        },
         fmt::format("{}x{}x{}x{} -> {} channels, {} post-ops, {}", in[0], in[1], in[2], in[3],
                     out_channels, ops.len(), layout_name(direct.src_desc())));
   }
@@ -243,10 +273,14 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
     args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_op) | DNNL_ARG_SRC_1] = use(residual->id);
   }
   steps_.push_back({dnnl::convolution_forward(pd), std::move(args)});
+  // Winograd in its own layout: back to the plan's for the steps after it.
+  const int out = sum_into_residual || pd.dst_desc() == activation(dst_dims)
+                      ? dst
+                      : in_layout({dst}, activation(dst_dims));
   ++convolutions_;
   if (std::string(pd.impl_info_str()).find("wino") != std::string::npos) ++winograd_convolutions_;
-  if (activation_layout_.empty()) activation_layout_ = layout_name(pd.dst_desc());
-  return {dst};
+  if (activation_layout_.empty()) activation_layout_ = layout_name(desc_of({out}));
+  return {out};
 }
 
 dnnl::convolution_forward::primitive_desc Plan::choose_algorithm(
@@ -263,12 +297,9 @@ dnnl::convolution_forward::primitive_desc Plan::choose_algorithm(
     algorithms_.add(shape, false);  // none for these layouts or post-ops, or on this CPU
     return direct;
   }
-  if (winograd.src_desc() != direct.src_desc() || winograd.dst_desc() != direct.dst_desc()) {
-    algorithms_.add(shape, false);
-    return direct;
-  }
   if (measured == nullptr && algorithms_.winograd() == Winograd::kWhereFaster) {
-    const std::vector<double> ms = time_convolutions({direct, winograd}, engine_, stream_);
+    const std::vector<double> ms = time_convolutions({direct, winograd}, direct.src_desc(),
+                                                     direct.dst_desc(), engine_, stream_);
     algorithms_.add(shape, ms[1] < ms[0]);
     if (ms[1] >= ms[0]) return direct;
   }
