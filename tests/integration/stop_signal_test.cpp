@@ -58,10 +58,10 @@ size_t lines_in(const fs::path& path) { return split_lines(read_file(path)).size
 // The default job's cameras with every output on, a model slow enough here (yolov8n at 640,
 // random weights) that frames queue up, so a drain takes seconds. Draining: four such cameras of
 // 8 frames read as fast as they come, so they end at once and their queued frames drain. The
-// precision and the kernels are set (what auto picked here: fp32 on the oneDNN plan): timing
-// their candidates and calibrating int8 at each start took most of a case's time (18 of 21 s in
-// the start-up cases, 70 s under ThreadSanitizer), and load-time choices are not what these
-// cases test.
+// precision and the kernels are set (fp32 on the channels-last oneDNN plan): timing their
+// candidates and calibrating int8 at each start is load-time work these cases do not test, and it
+// dominated them (a start-up case took 18-24 s in a full Release run with it, 8 s alone without;
+// the SIGINT cases 68-81 s under ThreadSanitizer in CI).
 std::vector<std::string> stop_run(const fs::path& dir, Phase phase) {
   std::vector<std::string> argv = {streaminfer_bin(),
                                    "run",
