@@ -225,7 +225,8 @@ Result<ModelSpeedResult> run_model_speed_bench(const ModelSpeedOptions& options)
     }
     auto step = time_step(options, config, input, eager_output, result.model_description,
                           result.random_weights);
-    // A oneDNN plan covers the built-in YOLOv8 detectors only: for another model its row says so.
+    // A oneDNN plan covers the built-in YOLOv8s and ResNets (and a TorchScript file with a
+    // built-in YOLOv8's parameters): for another model its row says why not.
     if (!step && std::string(config.fp32_kernels).starts_with("onednn")) {
       ModelSpeedStep unavailable;
       unavailable.id = config.id;

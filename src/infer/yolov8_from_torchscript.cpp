@@ -2,29 +2,28 @@
 
 #include <fmt/format.h>
 
+#include "infer/model_loading.h"
+#include "infer/model_zoo.h"
 #include "infer/weights_file.h"
 
 namespace streaminfer {
 
 Result<Yolov8FromTorchScript> yolov8_from_torchscript(const std::string& path) {
-  // The stem's output channels tell the scale (width multiple 0.25: 16, 0.5: 32); the first
-  // class branch's last bias, the class count.
+  // The stem's output channels tell the scale (width multiple 0.25: 16, 0.5: 32); the head's
+  // class bias, the class count (as --weights finds it for a built-in detector).
   auto stem = weights_tensor_shape(path, "model.0.conv.weight");
-  auto classes = weights_tensor_shape(path, "model.22.cv3.0.2.bias");
-  if (!stem || !classes) {
-    return Status::error("has no model.0.conv.weight or model.22.cv3.0.2.bias (a YOLOv8's names)");
-  }
+  if (!stem) return Status::error("has no model.0.conv.weight (a YOLOv8's first convolution)");
   const int64_t stem_channels = stem->empty() ? 0 : stem->front();
   if (stem_channels != 16 && stem_channels != 32) {
     return Status::error(fmt::format(
         "has {} stem channels (model.0.conv.weight) where a YOLOv8n has 16 and a YOLOv8s 32",
         stem_channels));
   }
-  if (classes->size() != 1 || classes->front() < 1) {
-    return Status::error("model.22.cv3.0.2.bias is not a bias vector");
-  }
   const char scale = stem_channels == 16 ? 'n' : 's';
-  const int num_classes = static_cast<int>(classes->front());
+  auto classes = classes_in_weights(*find_builtin(fmt::format("yolov8{}", scale)), path);
+  if (!classes)
+    return Status::error("does not fit a built-in YOLOv8: " + classes.status().message());
+  const int num_classes = classes.value();
   YoloV8 model(scale, num_classes);
   if (const Status loaded = load_weights(*model, path); !loaded.is_ok()) {
     return Status::error(
