@@ -49,6 +49,13 @@ class Worker:
         self.id = wid
         self.jsonl = os.path.join(args.out, f"{wid}-{run}.jsonl")
         self.log = os.path.join(args.out, f"{wid}-{run}.log")
+        # A file of an earlier run into the same folder would be read first (its lines taken for
+        # this run's) and then truncated by the worker, past the offset: its new lines unseen.
+        for stale in (self.jsonl, self.log):
+            try:
+                os.remove(stale)
+            except FileNotFoundError:
+                pass
         cmd = [args.bin, "serve", "--listen", "127.0.0.1:0", "--fleet", fleet, "--fleet-ttl",
                str(args.ttl), "--worker-id", wid, "--output", self.jsonl, "--imgsz", "320",
                "--precision", "fp32", "--micro-batch", "2", "--threads", "1"]
@@ -56,6 +63,7 @@ class Worker:
         atexit.register(lambda p=self.proc: p.poll() is None and p.kill())
         self.base = None
         self.offset = 0
+        self.unnamed = 0  # lines without a camera name or worker id (counted, not used)
         for _ in range(600):
             m = re.search(r"listening on (http://[0-9.]+:[0-9]+)", open(self.log).read())
             if m:
@@ -83,6 +91,8 @@ class Worker:
         out = []
         try:
             with open(self.jsonl, "rb") as f:
+                if os.fstat(f.fileno()).st_size < self.offset:
+                    self.offset = 0  # truncated (the worker opens it anew)
                 f.seek(self.offset)
                 data = f.read()
         except FileNotFoundError:
@@ -94,7 +104,7 @@ class Worker:
                 j = json.loads(line)
                 out.append((j["name"], j["worker"]))
             except (ValueError, KeyError):
-                pass
+                self.unnamed += 1
         return out
 
 
@@ -139,14 +149,19 @@ def main():
                 seen.append((camera, wid))
         return seen
 
+    # Settled: one snapshot of every worker's cameras in which each camera runs on exactly one
+    # worker and every worker runs some, unchanged for 2 s (a hand-over under way shows as a
+    # change: the old owner stops a camera before the new one starts it).
+    stable = {"runs": None, "since": 0.0}
+
     def settled():
-        owners = {}
-        for w in workers.values():
-            for c in w.running():
-                if c in owners:
-                    return False
-                owners[c] = w.id
-        return len(owners) == args.cameras and all(w.running() for w in workers.values())
+        runs = {w.id: frozenset(w.running()) for w in workers.values()}
+        now = time.monotonic()
+        if runs != stable["runs"]:
+            stable["runs"], stable["since"] = runs, now
+        owned = [c for cams in runs.values() for c in cams]
+        once = len(owned) == len(set(owned)) == args.cameras and all(runs.values())
+        return once and now - stable["since"] >= 2.0
 
     def wait_for(condition, timeout, what):
         end = time.monotonic() + timeout
@@ -169,6 +184,7 @@ def main():
                    for i in before]
 
     failovers, lost_per_failover, rejoins = [], [], []
+    unnamed_of_killed = 0
     kills_start = time.monotonic()
     for k in range(args.kills):
         victim = workers[f"w{k % args.workers + 1}"]
@@ -177,9 +193,9 @@ def main():
         t_kill = time.monotonic()
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
-        pump()
+        just_read = pump()
         last_old = {c: last[c][1] for c in orphans if c in last and last[c][0] == victim.id}
-        first_new = {}
+        first_new = {c: time.monotonic() for c, wid in just_read if c in orphans and wid != victim.id}
         end = t_kill + 60
         while len(first_new) < len(orphans) and time.monotonic() < end:
             for camera, wid in pump():
@@ -194,6 +210,7 @@ def main():
         lost_per_failover.append(lost)
         print(f"kill {k + 1}: {victim.id} with {len(orphans)} camera(s): resumed after "
               f"{failovers[-1]:.2f} s, {lost} frame(s) lost", flush=True)
+        unnamed_of_killed += victim.unnamed
         back = Worker(args, victim.id, fleet, k + 1)
         workers[victim.id] = back
         # Its share: from its "joined" line (model loaded and warm) to its first result.
@@ -234,6 +251,8 @@ def main():
     print(f"etcd requests per second per worker, steady ({args.quiet:.0f} s): "
           + ", ".join(f"{r:.2f}" for r in quiet_rates)
           + f" (mean {statistics.mean(quiet_rates):.2f})")
+    unnamed = unnamed_of_killed + sum(w.unnamed for w in workers.values())
+    print(f"JSONL lines without a camera name or worker id (not counted above): {unnamed}")
 
 
 if __name__ == "__main__":

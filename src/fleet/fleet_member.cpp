@@ -153,6 +153,15 @@ void FleetMember::note_etcd_back() {
   say(fmt::format("etcd at {} answers again", options_.address.endpoint));
 }
 
+std::string FleetMember::registration() const {
+  FleetWorkerRecord me;
+  me.id = options_.worker_id;
+  me.api = options_.api;
+  me.capacity_fps = options_.capacity_fps;
+  me.started_unix = static_cast<int64_t>(std::time(nullptr));
+  return worker_record_value(me);
+}
+
 bool FleetMember::ensure_registered() {
   if (lease_ != 0) return true;
   auto lease = etcd_.grant_lease(options_.ttl_s);
@@ -160,13 +169,8 @@ bool FleetMember::ensure_registered() {
     note_etcd_failure(lease.status());
     return false;
   }
-  FleetWorkerRecord me;
-  me.id = options_.worker_id;
-  me.api = options_.api;
-  me.capacity_fps = options_.capacity_fps;
-  me.started_unix = static_cast<int64_t>(std::time(nullptr));
-  auto took = etcd_.put_if_free(options_.address.workers() + options_.worker_id,
-                                worker_record_value(me), lease.value());
+  auto took = etcd_.put_if_free(options_.address.workers() + options_.worker_id, registration(),
+                                lease.value());
   if (!took || !took.value()) {
     (void)etcd_.revoke_lease(lease.value());
     if (!took) {
@@ -263,18 +267,15 @@ bool FleetMember::round() {
   for (const auto& w : view.workers)
     listed = listed || (w.id == options_.worker_id && w.lease == lease_);
   if (!listed) {
-    FleetWorkerRecord me;
-    me.id = options_.worker_id;
-    me.api = options_.api;
-    me.capacity_fps = options_.capacity_fps;
-    me.started_unix = static_cast<int64_t>(std::time(nullptr));
-    auto put = etcd_.put_if_free(options_.address.workers() + options_.worker_id,
-                                 worker_record_value(me), lease_);
+    auto put =
+        etcd_.put_if_free(options_.address.workers() + options_.worker_id, registration(), lease_);
     if (!put) {
       note_etcd_failure(put.status());
       return false;
     }
-    if (!put.value()) warn(fmt::format("the worker id {} is held by another lease", me.id));
+    if (!put.value()) {
+      warn(fmt::format("the worker id {} is held by another lease", options_.worker_id));
+    }
     return true;  // the put moved the revision: the next round reads it
   }
   if (!act(view, ended)) return false;

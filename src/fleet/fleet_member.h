@@ -98,6 +98,8 @@ class FleetMember {
   // A camera that could not start or that ended here: not claimed again before the pause.
   void retry_later(const std::string& name, const std::string& value);
   bool ensure_registered();
+  // This worker's record under PREFIX/workers/, as of now (its (re)join time).
+  std::string registration() const;
   bool act(const FleetView& view, const std::map<std::string, std::string>& ended);
   void release(const std::string& name);
   void note_etcd_failure(const Status& failure);
