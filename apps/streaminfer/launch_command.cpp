@@ -36,11 +36,16 @@ int launch_command(const LaunchOptions& options) {
   std::fflush(stdout);
   // Workers share this machine's cores. OpenMP's idle threads spin by default, taking the cores
   // a neighbouring worker needs: two runs side by side on 2 cores took 11.5 s spinning against
-  // 3.4 s waiting passively. Workers inherit the environment; a policy the user set is kept
-  // (this process set its own in its pre-init hook when the user had none:
-  // common/openmp_waiting.h).
-  if (const char* policy = std::getenv("OMP_WAIT_POLICY");
-      policy == nullptr || *policy == 0 || openmp_waiting_chosen_by_streaminfer()) {
+  // 3.4 s waiting passively; so workers sleep at once rather than take this process's own short
+  // spin (common/openmp_waiting.h; libgomp lets GOMP_SPINCOUNT override the policy, hence
+  // removed). A choice the user made is kept.
+  const bool users_choice =
+      !openmp_waiting_chosen_by_streaminfer() &&
+      ((std::getenv("OMP_WAIT_POLICY") != nullptr && *std::getenv("OMP_WAIT_POLICY") != 0) ||
+       (std::getenv("GOMP_SPINCOUNT") != nullptr && *std::getenv("GOMP_SPINCOUNT") != 0));
+  if (!users_choice) {
+    unsetenv("GOMP_SPINCOUNT");
+    unsetenv("STREAMINFER_OPENMP_WAITING");
     setenv("OMP_WAIT_POLICY", "passive", 1);
     std::printf(
         "launch: workers wait passively in OpenMP (OMP_WAIT_POLICY=passive), as they share "

@@ -1,8 +1,8 @@
 #pragma once
 // `streaminfer bench contention`: the same `run` job alone and beside 1 and 2 busy processes
 // (busy loops this bench starts and always ends), for each way LibTorch's OpenMP threads may
-// wait: libgomp's default spinning, a short spin (1,000 rounds) and streaminfer's choice
-// (common/openmp_waiting.h: passive).
+// wait: libgomp's default spinning, sleeping at once (passive) and streaminfer's choice
+// (common/openmp_waiting.h: a short spin, 1,000 rounds).
 // Each job is a child `streaminfer run` (the wait policy is fixed when a process starts); the
 // runs are interleaved so that noise from the rest of the machine falls on every variant.
 #include <string>
@@ -22,8 +22,9 @@ struct ContentionOptions {
 };
 
 struct ContentionRun {
-  std::string variant;  // "libgomp default (spin)", "short spin", "streaminfer's choice"
-  std::string env;      // what the child got: "GOMP_SPINCOUNT=300000", ...
+  std::string
+      variant;      // "libgomp default (spin)", "sleep at once (passive)", "streaminfer's choice"
+  std::string env;  // what the child got: "GOMP_SPINCOUNT=300000", ...
   int busy = 0;
   double fps = 0;
   long frames = 0, dropped = 0;

@@ -10,7 +10,7 @@
 namespace streaminfer {
 namespace {
 
-// Added beside OMP_WAIT_POLICY by the re-exec: says who chose it, and stops a second re-exec.
+// Added beside GOMP_SPINCOUNT by the re-exec: says who chose it, and stops a second re-exec.
 constexpr const char* kMarker = "STREAMINFER_OPENMP_WAITING=";
 
 bool starts_with(const char* entry, const char* prefix) {
@@ -49,15 +49,15 @@ void choose_openmp_waiting(char** argv, char** envp) {
   // No allocation this early: a fixed table, enough for any real environment.
   constexpr size_t kMaxEntries = 4096;
   static char* env[kMaxEntries + 3];
-  static char policy[64], marker[96];
+  static char spin[64], marker[96];
   size_t n = 0;
   for (char** e = envp; *e != nullptr; ++e) {
     if (n == kMaxEntries) return;
     env[n++] = *e;
   }
-  concat(policy, sizeof policy, "OMP_WAIT_POLICY=", kOpenMpWaitPolicy);
-  concat(marker, sizeof marker, kMarker, kOpenMpWaitPolicy);
-  env[n++] = policy;
+  concat(spin, sizeof spin, "GOMP_SPINCOUNT=", kOpenMpSpinCount);
+  concat(marker, sizeof marker, kMarker, "short-spin");
+  env[n++] = spin;
   env[n++] = marker;
   env[n] = nullptr;
   // A stop signal that comes while the program starts again stays pending (the blocked set
@@ -84,10 +84,11 @@ bool openmp_waiting_chosen_by_streaminfer() {
 }
 
 std::string openmp_waiting_description() {
-  if (openmp_waiting_chosen_by_streaminfer() && non_empty_env("OMP_WAIT_POLICY") != nullptr) {
-    return std::string(non_empty_env("OMP_WAIT_POLICY")) +
-           ": idle threads sleep at once (OMP_WAIT_POLICY, set by streaminfer: it holds "
-           "throughput on a shared CPU; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose)";
+  if (openmp_waiting_chosen_by_streaminfer() && non_empty_env("GOMP_SPINCOUNT") != nullptr) {
+    return std::string("GOMP_SPINCOUNT=") + non_empty_env("GOMP_SPINCOUNT") +
+           ": idle threads spin a short while, then sleep (set by streaminfer: it bridges a "
+           "forward's kernels and holds throughput on a shared CPU; set OMP_WAIT_POLICY or "
+           "GOMP_SPINCOUNT to choose)";
   }
   std::string told;
   for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}) {

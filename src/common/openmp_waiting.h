@@ -10,18 +10,20 @@
 
 namespace streaminfer {
 
-// streaminfer's choice: idle OpenMP threads sleep at once (OMP_WAIT_POLICY=passive). Measured
-// with `bench contention --rounds 3` on 2 cores (AMD EPYC; bench/results/contention/): the
-// default int8 job keeps its 120 FPS alone either way (inference p50 20.4 ms passive, 15.9 ms
-// spinning), and beside one busy process 119.8 FPS passive against 59.9 spinning, beside two
-// 71.1 against 18.9. The price is on jobs that keep the model busy with nothing to overlap:
-// fp32 at max pace alone (see the results); OMP_WAIT_POLICY=active or GOMP_SPINCOUNT give it
-// back on a machine that runs nothing else.
-inline constexpr const char* kOpenMpWaitPolicy = "passive";
+// streaminfer's choice: idle OpenMP threads spin a short while, then sleep (GOMP_SPINCOUNT=1000:
+// 1000 pause instructions, microseconds). That bridges the gaps between the kernels of one
+// forward, where sleeping at once costs a futex wake-up per kernel, and still sleeps through the
+// gaps between batches. Measured on 2 cores (AMD EPYC, a noisy host): ResNet-50 at batch 1 on
+// the oneDNN plans 23.7 ms a forward, as ONNX Runtime's spinning pool (23.7), where sleeping at
+// once gave 27-44 ms (bench/results/peers/); `bench contention --rounds 3`, the default job:
+// 120 FPS alone, 119.7 beside one busy process (sleeping at once 119.6, libgomp's default spin
+// 62.2), 80.7 beside two (72.9; 15.5) (bench/results/contention/short_spin_default_job.txt).
+// OMP_WAIT_POLICY=passive (no spin) or active (spin on) take it back.
+inline constexpr const char* kOpenMpSpinCount = "1000";
 
 // Called from the pre-init hook with the process's argv and environment. Unless the user set
 // OMP_WAIT_POLICY or GOMP_SPINCOUNT, re-executes this program (/proc/self/exe, same arguments)
-// with OMP_WAIT_POLICY=kOpenMpWaitPolicy and a marker added. Why not setenv: at pre-init time
+// with GOMP_SPINCOUNT=kOpenMpSpinCount and a marker added. Why not setenv: at pre-init time
 // libc has not yet set up its environment, and whatever setenv writes is replaced before
 // libgomp reads it (measured: libgomp then spun 300,000 rounds). The libraries are mapped but
 // none has initialized yet: the second start cost 0.35 s (`streaminfer --version`: 1.13 s

@@ -29,7 +29,7 @@ TEST(OpenMpWaiting, AUsersVariableOrTheMarkerMeansNoRestart) {
   char arg0[] = "streaminfer";
   char* argv[] = {arg0, nullptr};
   for (const char* entry :
-       {"OMP_WAIT_POLICY=active", "GOMP_SPINCOUNT=5000", "STREAMINFER_OPENMP_WAITING=passive"}) {
+       {"OMP_WAIT_POLICY=active", "GOMP_SPINCOUNT=5000", "STREAMINFER_OPENMP_WAITING=short-spin"}) {
     std::string copy = entry;
     char* envp[] = {copy.data(), nullptr};
     choose_openmp_waiting(argv, envp);  // an exec here would replace the test program
@@ -49,8 +49,12 @@ TEST(OpenMpWaiting, TheSystemBlockSaysWhoChose) {
   EXPECT_FALSE(openmp_waiting_chosen_by_streaminfer());
   setenv("OMP_WAIT_POLICY", "passive", 1);
   EXPECT_EQ(openmp_waiting_description(), "OMP_WAIT_POLICY=passive (from the environment)");
-  setenv("STREAMINFER_OPENMP_WAITING", "passive", 1);
+  unsetenv("OMP_WAIT_POLICY");
+  setenv("GOMP_SPINCOUNT", "1000", 1);
+  setenv("STREAMINFER_OPENMP_WAITING", "short-spin", 1);
   EXPECT_TRUE(openmp_waiting_chosen_by_streaminfer());
+  EXPECT_EQ(openmp_waiting_description().rfind("GOMP_SPINCOUNT=1000: ", 0), 0u)
+      << openmp_waiting_description();
   EXPECT_NE(openmp_waiting_description().find("set by streaminfer"), std::string::npos)
       << openmp_waiting_description();
 }

@@ -101,11 +101,12 @@ echo "setup: $THREADS intra-op threads each; ONNX Runtime: CPU execution provide
   "sequential, graph optimization 'all'; $WARMUP warm-up + $REPS timed forwards per measurement;" \
   "$ROUNDS interleaved round(s); batches ${batches[*]}; random fp32 input"
 # Between operators ONNX Runtime's threads spin (session.intra_op.allow_spinning, on by default);
-# streaminfer's OpenMP threads sleep at once unless OMP_WAIT_POLICY says otherwise (it holds
-# throughput on a shared CPU: bench contention). Run with OMP_WAIT_POLICY=active for the same
-# waiting on both sides.
-waiting="passive, the streaminfer default"
-[ -z "${OMP_WAIT_POLICY:-}" ] || waiting="OMP_WAIT_POLICY=$OMP_WAIT_POLICY (set for this run)"
+# streaminfer's OpenMP threads spin a short while (GOMP_SPINCOUNT=1000), then sleep, unless
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise (common/openmp_waiting.h).
+waiting="a short spin (GOMP_SPINCOUNT=1000), the streaminfer default"
+told=""
+for v in OMP_WAIT_POLICY GOMP_SPINCOUNT; do [ -z "${!v:-}" ] || told="$told $v=${!v}"; done
+[ -z "$told" ] || waiting="${told# } (set for this run)"
 echo "waiting between operators: ONNX Runtime spins; streaminfer's OpenMP threads: $waiting"
 echo
 
