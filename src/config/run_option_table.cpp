@@ -135,9 +135,9 @@ std::vector<RunOptionSpec> make_table() {
   range(add("max-det", &RunOptions::max_det, "Detections kept per frame"), 1, 100000);
   add("device", &RunOptions::device, "cpu or cuda").choices = {"cpu", "cuda"};
   add("precision", &RunOptions::precision,
-      "auto: int8 where the model has an int8 form (built-in YOLOv8 and ResNet), int8 agrees "
-      "with fp32 on held-out frames and its forwards measure faster at load, else fp32; or fp32, "
-      "fp16, bf16, int8")
+      "auto: the fastest at load of fp32, int8 (built-in YOLOv8 and ResNet, where int8 agrees "
+      "with fp32 on held-out frames) and bf16 (built-in models, where the CPU has bfloat16 "
+      "instructions of its own and bf16 is as accurate); or fp32, fp16, bf16, int8")
       .choices = {"auto", "fp32", "fp16", "bf16", "int8"};
   add("calibration", &RunOptions::calibration,
       "int8: measure the activation ranges on these frames instead of synthetic scenes: a video "

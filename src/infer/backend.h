@@ -26,9 +26,11 @@ struct BackendOptions {
   // and falls back to fp32 when it cannot run; ModelInfo says what ran and why. int8: built-in
   // YOLOv8 detectors and ResNets, quantized at load after calibration on synthetic scenes.
   std::string precision = "fp32";
-  // auto: int8 where the model has an int8 form, the probe ran int8, int8 agrees with fp32 on
-  // held-out frames (int8_agreement.h) and its forwards measured faster at load (timed with the
-  // micro-batch sizes); fp32 otherwise. ModelInfo::precision_why says which and why.
+  // auto: the fastest at load (timed with the micro-batch sizes) of fp32, int8 where the model
+  // has an int8 form, the probe ran int8 and int8 agrees with fp32 on held-out frames
+  // (int8_agreement.h), and bf16 for a built-in model where the probe ran bf16 on the CPU's own
+  // bfloat16 instructions and it is as accurate (bf16_copy.h). ModelInfo::precision_why says
+  // which and why.
   //
   // int8 calibration: on `calibration_source` (calibration_frames.h: a file, a folder of images,
   // a live source; `calibration_frames` of them) or, when empty, on synthetic scenes; the ranges

@@ -41,8 +41,8 @@ OutputAgreement output_agreement(ModelTask task, const at::Tensor& reference,
   return agreement;
 }
 
-std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
-                          const std::vector<std::vector<GroundTruthBox>>& truth) {
+HeldOutMap50 held_out_map50(const at::Tensor& reference, const at::Tensor& candidate,
+                            const std::vector<std::vector<GroundTruthBox>>& truth) {
   const auto map50 = [&](const at::Tensor& output) {
     const auto out = output.to(at::kFloat).contiguous();
     const auto detections =
@@ -54,9 +54,18 @@ std::string compare_map50(const at::Tensor& reference, const at::Tensor& candida
     }
     return evaluator.result();
   };
-  const AccuracyResult fp32 = map50(reference), int8 = map50(candidate);
-  return fmt::format("held-out mAP@0.5 int8 {:.3f}, fp32 {:.3f} ({} frames, {} objects)",
-                     int8.map50, fp32.map50, fp32.images, fp32.ground_truths);
+  const AccuracyResult fp32 = map50(reference), other = map50(candidate);
+  return {fp32.map50, other.map50, fp32.images, fp32.ground_truths};
+}
+
+std::string HeldOutMap50::describe(const std::string& candidate_name) const {
+  return fmt::format("held-out mAP@0.5 {} {:.3f}, fp32 {:.3f} ({} frames, {} objects)",
+                     candidate_name, candidate, reference, frames, objects);
+}
+
+std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
+                          const std::vector<std::vector<GroundTruthBox>>& truth) {
+  return held_out_map50(reference, candidate, truth).describe("int8");
 }
 
 }  // namespace streaminfer

@@ -3,6 +3,7 @@
 // the check --precision auto makes before it lets int8 run.
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,17 @@ OutputAgreement output_agreement(ModelTask task, const at::Tensor& reference,
                                  const at::Tensor& candidate, float conf = 0.25f);
 
 // Detectors on frames with ground truth (model-input pixels): both outputs decoded as `run`
-// decodes them (score 0.25, NMS 0.45), e.g. "held-out mAP@0.5 int8 0.955, fp32 0.955 (8 frames,
-// 48 objects)".
+// decodes them (score 0.25, NMS 0.45).
+struct HeldOutMap50 {
+  double reference = 0, candidate = 0;  // mAP@0.5 of the float32 output and of the other
+  int64_t frames = 0, objects = 0;
+  // "held-out mAP@0.5 NAME 0.955, fp32 0.955 (8 frames, 48 objects)"
+  std::string describe(const std::string& candidate_name) const;
+};
+HeldOutMap50 held_out_map50(const at::Tensor& reference, const at::Tensor& candidate,
+                            const std::vector<std::vector<GroundTruthBox>>& truth);
+
+// held_out_map50(...).describe("int8").
 std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
                           const std::vector<std::vector<GroundTruthBox>>& truth);
 

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
+#include "infer/bf16_copy.h"
 #include "infer/caching_cpu_allocator.h"
 #include "infer/calibration_cache.h"
 #include "infer/calibration_frames.h"
@@ -45,6 +46,9 @@ namespace {
 // bench/results/peers/).
 constexpr const char* kLibTorchChannelsLast = "libtorch-nhwc";
 
+// What a forward runs in; under --precision auto each one ready is timed.
+enum class Precision { kFp32 = 0, kBf16 = 1, kInt8 = 2 };
+
 class LibTorchCpuBackend : public InferenceBackend {
  public:
   const ModelInfo& info() const override { return info_; }
@@ -65,7 +69,8 @@ class LibTorchCpuBackend : public InferenceBackend {
   // Measures 1, 2 and 4 frames per forward (a requested size alone) and keeps the size with the
   // least time per frame. The float32 kernels that are candidates (LibTorch's and the oneDNN
   // plans', see prepare_fp32_kernels()) are timed the same way, and under --precision auto with
-  // an int8 model ready, int8 too: the fastest per frame runs.
+  // an int8 model ready, int8 too, and bf16 where the CPU has bfloat16 instructions of its own
+  // (prepare_bf16()): the fastest per frame runs.
   Status choose_micro_batch(const BackendOptions& options) {
     if (options.micro_batch < 0) {
       return Status::error(
@@ -74,21 +79,25 @@ class LibTorchCpuBackend : public InferenceBackend {
     const std::vector<int> sizes =
         options.micro_batch > 0 ? std::vector<int>{options.micro_batch} : std::vector<int>{1, 2, 4};
     struct Path {
-      bool int8;
+      Precision precision;
       size_t kernels;  // index into fp32_kernels_ (float32 paths)
+      bool fp32() const { return precision == Precision::kFp32; }
     };
     std::vector<Path> paths;
     if (!use_int8_ || auto_) {
       // Explicit kernels (--fp32-kernels other than auto) are the only float32 candidate.
       const size_t first = fp32_kernels_.size() > 1 && !fp32_measured_ ? 1 : 0;
-      for (size_t k = first; k < fp32_kernels_.size(); ++k) paths.push_back({false, k});
+      for (size_t k = first; k < fp32_kernels_.size(); ++k) {
+        paths.push_back({Precision::kFp32, k});
+      }
     }
-    if (use_int8_ || (auto_ && int8_)) paths.push_back({true, 0});
+    if (bf16_) paths.push_back({Precision::kBf16, 0});
+    if (use_int8_ || (auto_ && int8_)) paths.push_back({Precision::kInt8, 0});
     if (sizes.size() == 1 && paths.size() == 1) {
       info_.micro_batch = sizes[0];
       info_.micro_batch_why = "set";
-      use_int8_ = paths[0].int8;
-      select_fp32_kernels(paths[0].int8 ? 0 : paths[0].kernels);
+      run_precision(paths[0].precision);
+      select_fp32_kernels(paths[0].fp32() ? paths[0].kernels : 0);
       return finish_description();
     }
     // The candidates are timed in turn, round after round, so that a burst of noise from the rest
@@ -118,15 +127,15 @@ class LibTorchCpuBackend : public InferenceBackend {
     std::set<size_t> dropped;
     for (int round = 0; round <= kTimedRounds; ++round) {
       for (auto& c : candidates) {
-        if (!c.path.int8 && dropped.count(c.path.kernels) > 0) continue;
-        use_int8_ = c.path.int8;
+        if (c.path.fp32() && dropped.count(c.path.kernels) > 0) continue;
+        run_precision(c.path.precision);
         fp32_choice_ = c.path.kernels;
         match_module_layout();  // outside the timed forward
         const auto start = std::chrono::steady_clock::now();
         auto out = checked_forward(c.input);
-        const bool measured_plan = fp32_measured_ && !c.path.int8 && c.path.kernels > 0;
+        const bool measured_plan = fp32_measured_ && c.path.fp32() && c.path.kernels > 0;
         std::string problem = out ? "" : out.status().message();
-        if (out && round == 0 && !c.path.int8 && c.path.kernels == 0) {
+        if (out && round == 0 && c.path.fp32() && c.path.kernels == 0) {
           libtorch_output[c.size] = out.value();
         } else if (out && round == 0 && measured_plan) {
           problem = kernels_disagreement(libtorch_output.at(c.size), out.value());
@@ -146,33 +155,35 @@ class LibTorchCpuBackend : public InferenceBackend {
       }
     }
     std::erase_if(candidates, [&](const Candidate& c) {
-      return !c.path.int8 && dropped.count(c.path.kernels) > 0;
+      return c.path.fp32() && dropped.count(c.path.kernels) > 0;
     });
     // The best candidate of each precision, and of each float32 kernels.
-    std::array<const Candidate*, 2> best_of{nullptr, nullptr};  // fp32, int8
+    std::array<const Candidate*, 3> best_of{nullptr, nullptr, nullptr};  // by Precision
     std::vector<const Candidate*> best_kernels(fp32_kernels_.size(), nullptr);
     for (auto& c : candidates) {
       std::sort(c.ms.begin(), c.ms.end());
       c.per_frame = c.ms[c.ms.size() / 2] / c.size;
-      const Candidate*& best = best_of[c.path.int8 ? 1 : 0];
+      const Candidate*& best = best_of[static_cast<size_t>(c.path.precision)];
       if (best == nullptr || c.per_frame < best->per_frame) best = &c;
-      if (!c.path.int8) {
+      if (c.path.fp32()) {
         const Candidate*& kernels = best_kernels[c.path.kernels];
         if (kernels == nullptr || c.per_frame < kernels->per_frame) kernels = &c;
       }
     }
-    const Candidate* chosen = best_of[0];
-    if (chosen == nullptr || (best_of[1] != nullptr && best_of[1]->per_frame < chosen->per_frame)) {
-      chosen = best_of[1];
+    const Candidate* chosen = nullptr;
+    for (const Candidate* best : best_of) {
+      if (best != nullptr && (chosen == nullptr || best->per_frame < chosen->per_frame)) {
+        chosen = best;
+      }
     }
-    use_int8_ = chosen->path.int8;
+    run_precision(chosen->path.precision);
     info_.micro_batch = chosen->size;
     if (sizes.size() == 1) {
       info_.micro_batch_why = "set";
     } else {
       std::vector<std::string> measured;
       for (const auto& c : candidates) {
-        if (c.path.int8 == chosen->path.int8 && c.path.kernels == chosen->path.kernels) {
+        if (c.path.precision == chosen->path.precision && c.path.kernels == chosen->path.kernels) {
           measured.push_back(fmt::format("{}: {:.1f} ms/frame", c.size, c.per_frame));
         }
       }
@@ -190,29 +201,74 @@ class LibTorchCpuBackend : public InferenceBackend {
           fmt::format("measured at load, ms/frame at the best micro-batch of each: {}{}",
                       fmt::join(measured, ", "), fp32_left_out_);
     }
-    select_fp32_kernels(use_int8_ ? 0 : best_of[0]->path.kernels);
-    const bool both_precisions = best_of[0] != nullptr && best_of[1] != nullptr;
-    if (both_precisions) {
-      const double fp32 = best_of[0]->per_frame, int8 = best_of[1]->per_frame;
+    select_fp32_kernels(chosen->path.fp32() ? chosen->path.kernels : 0);
+    const Candidate *fp32 = best_of[static_cast<size_t>(Precision::kFp32)],
+                    *bf16 = best_of[static_cast<size_t>(Precision::kBf16)],
+                    *int8 = best_of[static_cast<size_t>(Precision::kInt8)];
+    if (fp32 != nullptr && (int8 != nullptr || bf16 != nullptr)) {
       info_.precision_why =
-          use_int8_ ? fmt::format(
-                          "auto: int8 measured {:.2f}x fp32 at load ({:.1f} vs {:.1f} "
-                          "ms/frame at the best micro-batch of each); {}",
-                          fp32 / int8, int8, fp32, int8_verdict_)
-                    : fmt::format(
-                          "auto: fp32: int8 measured slower here at load ({:.1f} vs {:.1f} "
-                          "ms/frame at the best micro-batch of each; a CPU without "
-                          "VNNI runs int8 slowly)",
-                          int8, fp32);
-      if (!use_int8_) {
-        int8_.reset();
-        info_.calibration.clear();
-      }
+          auto_choice(fp32->per_frame, bf16 ? bf16->per_frame : 0, int8 ? int8->per_frame : 0);
+    }
+    if (!use_int8_ && int8 != nullptr) {
+      int8_.reset();
+      info_.calibration.clear();
+    }
+    if (use_bf16_) {
+      info_.precision = fmt::format("bf16 ({})", bf16_isa_);
+    } else {
+      bf16_.reset();
     }
     return finish_description();
   }
 
  private:
+  void run_precision(Precision precision) {
+    use_int8_ = precision == Precision::kInt8;
+    use_bf16_ = precision == Precision::kBf16;
+  }
+
+  // The model line's why of --precision auto once more than float32 was timed: what ran, each
+  // measurement against fp32 (ms/frame at the best micro-batch of each; 0: not timed), and what
+  // made the others lose or not run.
+  std::string auto_choice(double fp32, double bf16, double int8) const {
+    const auto against = [&](const char* name, double ms) {
+      return fmt::format(
+          "{} measured {:.2f}x fp32 at load ({:.1f} vs {:.1f} ms/frame at the best "
+          "micro-batch of each)",
+          name, fp32 / ms, ms, fp32);
+    };
+    std::vector<std::string> parts;
+    if (use_int8_) {
+      parts.push_back("auto: " + against("int8", int8));
+      parts.push_back(int8_verdict_);
+    } else if (use_bf16_) {
+      parts.push_back("auto: " + against("bf16", bf16));
+      parts.push_back("as accurate on held-out frames (" + bf16_note_ + ")");
+    } else if (int8 > 0) {
+      parts.push_back(fmt::format(
+          "auto: fp32: int8 measured slower here at load ({:.1f} vs {:.1f} ms/frame at the best "
+          "micro-batch of each; a CPU without VNNI runs int8 slowly)",
+          int8, fp32));
+    } else {
+      parts.push_back("auto: fp32");
+    }
+    // The losers, where the first part did not say them.
+    if (use_bf16_ && int8 > 0) parts.push_back(against("int8", int8));
+    if (int8 <= 0) parts.push_back(int8_not_);
+    if (!use_bf16_) {
+      parts.push_back(bf16 > 0 ? fmt::format("{} ({})", against("bf16", bf16), bf16_note_)
+                               : bf16_note_);
+    }
+    std::erase(parts, std::string());
+    return fmt::format("{}", fmt::join(parts, "; "));
+  }
+
+  static torch::Tensor bf16_forward(BuiltinModel& model, const torch::Tensor& input) {
+    return model.forward(input.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast))
+        .to(torch::kFloat32)
+        .contiguous();
+  }
+
   // A forward whose output is checked against its batch before anyone indexes it; a size that
   // passed is remembered, so check_batch_sizes() does not run it again.
   Result<torch::Tensor> checked_forward(const torch::Tensor& input) {
@@ -226,6 +282,7 @@ class LibTorchCpuBackend : public InferenceBackend {
   Result<torch::Tensor> forward(const torch::Tensor& input) {
     c10::InferenceMode inference_mode;
     try {
+      if (use_bf16_ && bf16_) return bf16_forward(*bf16_, input);
       if (fp32_kernels_[fp32_choice_].plan && !(int8_ && use_int8_)) {
         return fp32_kernels_[fp32_choice_].plan->forward(input).contiguous();
       }
@@ -333,6 +390,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     SI_RETURN_IF_ERROR(
         probe(options, options.input_size > 0 ? options.input_size : builtin_.default_input_size));
     SI_RETURN_IF_ERROR(prepare_fp32_kernels(options));
+    prepare_bf16(options);
     if (const BuiltinSpec& spec = *find_builtin(options.model);
         spec.labels.size() == static_cast<size_t>(info_.num_classes)) {
       info_.labels = spec.labels;
@@ -397,11 +455,13 @@ class LibTorchCpuBackend : public InferenceBackend {
           "--precision {}: unknown precision (auto, fp32, bf16, fp16 or int8)", options.precision));
     }
     auto_ = options.precision == "auto";
+    if (auto_) consider_bf16();
     const std::string tried = auto_ ? "int8" : options.precision;
     const PrecisionProbe verdict = probe_precision(tried);
     if (!verdict.available) {
       if (auto_) {
-        info_.precision_why = fmt::format("auto: fp32: int8 cannot run here ({})", verdict.reason);
+        int8_not_ = fmt::format("int8 cannot run here ({})", verdict.reason);
+        info_.precision_why = "auto: fp32: " + int8_not_;
       } else {
         info_.precision_fallback = format_precision_fallback(verdict);
       }
@@ -417,6 +477,72 @@ class LibTorchCpuBackend : public InferenceBackend {
     dtype_ = options.precision == "bf16" ? torch::kBFloat16 : torch::kFloat16;
     info_.precision = fmt::format("{} ({})", options.precision, verdict.isa_summary());
     return Status::ok();
+  }
+
+  // Under auto, bf16 is timed only where the probe ran it on the CPU's own bfloat16 instructions
+  // (AVX-512 BF16, AMX); emulated it never beats fp32, and a CPU whose bf16 kernels would die of
+  // SIGILL fails the probe in its child process, not here.
+  void consider_bf16() {
+    const PrecisionProbe bf16 = probe_precision("bf16");
+    if (!bf16.available) {
+      bf16_note_ = fmt::format("bf16 cannot run here ({})", bf16.reason);
+    } else if (!native_bf16(bf16)) {
+      bf16_note_ = fmt::format(
+          "bf16 not timed: no bfloat16 instructions of this CPU's own (oneDNN ran bf16 on {})",
+          bf16.conv_impl.empty() ? "unknown kernels" : bf16.conv_impl);
+    } else {
+      bf16_wanted_ = true;
+      bf16_isa_ = bf16.isa_summary();
+    }
+  }
+
+  // The bfloat16 copy of a built-in model (bf16_copy.h), a candidate only when as accurate as
+  // fp32 on the held-out synthetic scenes that int8 is checked on: the same agreement bound, and
+  // for a detector of the synthetic classes a held-out mAP@0.5 within a point of fp32's.
+  void prepare_bf16(const BackendOptions& options) {
+    if (!bf16_wanted_) return;
+    if (split_layer_ >= 0) {
+      bf16_note_.clear();  // the precision line says that the split runs float32
+      return;
+    }
+    auto copy = make_bf16_copy(options.model, info_.num_classes, builtin_,
+                               options.fuse_bn && static_cast<bool>(builtin_.fuse_batch_norm));
+    if (!copy) {
+      bf16_note_ = "bf16 left out: " + copy.status().message();
+      return;
+    }
+    auto held_out = render_scenes(held_out_scene_specs(), info_.input_height);
+    if (!held_out) {
+      bf16_note_ = "bf16 left out: " + held_out.status().message();
+      return;
+    }
+    std::vector<torch::Tensor> fp32_parts, bf16_parts;
+    try {
+      c10::InferenceMode inference_mode;
+      for_each_batch(held_out->images, [&](const torch::Tensor& part) {
+        fp32_parts.push_back(builtin_.forward(part).to(torch::kFloat32));
+        bf16_parts.push_back(bf16_forward(copy.value(), part));
+      });
+    } catch (const std::exception& e) {
+      bf16_note_ = "bf16 left out: " + error_reason(e.what());
+      return;
+    }
+    const auto fp32_out = torch::cat(fp32_parts), bf16_out = torch::cat(bf16_parts);
+    const auto agreement = output_agreement(builtin_.task, fp32_out, bf16_out);
+    std::string line = fmt::format("bf16 and fp32 agree on {} held-out frames: {}",
+                                   held_out->images.size(0), agreement.description);
+    bool accurate = agreement.value < 0 || agreement.value >= kMinInt8Agreement;
+    if (builtin_.task == ModelTask::kDetect && synthetic_classes_) {
+      const HeldOutMap50 map = held_out_map50(fp32_out, bf16_out, held_out->boxes);
+      line += "; " + map.describe("bf16");
+      accurate = accurate && map.candidate >= map.reference - 0.01;
+    }
+    if (!accurate) {
+      bf16_note_ = "bf16 left out: not as accurate here: " + line;
+      return;
+    }
+    bf16_note_ = line;
+    bf16_ = std::move(copy.value());
   }
 
   // Post-training int8 (yolov8_int8.h): the ranges measured on the calibration frames
@@ -628,22 +754,25 @@ class LibTorchCpuBackend : public InferenceBackend {
     return loaded;
   }
 
+  // Synthetic scenes of seeds no camera, training or other check uses: 32 to calibrate int8 on,
+  // 8 held out to compare a reduced precision's output with fp32's.
+  static constexpr uint32_t kCalibrationSeed = 600000, kHeldOutSeed = 601000;
+  static std::vector<SceneSpec> scene_specs(uint32_t seed, int count) {
+    std::vector<SceneSpec> specs;
+    for (int i = 0; i < count; ++i)
+      specs.push_back({640, 360, 6, seed + static_cast<uint32_t>(i), 0});
+    return specs;
+  }
+  static std::vector<SceneSpec> held_out_scene_specs() { return scene_specs(kHeldOutSeed, 8); }
+
   Result<CalibrationFrames> calibration_frames(const BackendOptions& options, int size) {
     if (!options.calibration_source.empty()) {
       return read_calibration_frames(options.calibration_source, options.calibration_frames, size);
     }
-    constexpr uint32_t kCalibrationSeed = 600000, kHeldOutSeed = 601000;
-    constexpr int kCalibrationImages = 32, kHeldOutImages = 8;
-    const auto scenes = [&](uint32_t seed, int count) {
-      std::vector<SceneSpec> specs;
-      for (int i = 0; i < count; ++i) {
-        specs.push_back({640, 360, 6, seed + static_cast<uint32_t>(i), 0});
-      }
-      return render_scenes(specs, size);
-    };
-    auto calibration = scenes(kCalibrationSeed, kCalibrationImages);
+    constexpr int kCalibrationImages = 32;
+    auto calibration = render_scenes(scene_specs(kCalibrationSeed, kCalibrationImages), size);
     if (!calibration) return calibration.status();
-    auto held_out = scenes(kHeldOutSeed, kHeldOutImages);
+    auto held_out = render_scenes(held_out_scene_specs(), size);
     if (!held_out) return held_out.status();
     return CalibrationFrames{calibration->images, held_out->images, held_out->boxes,
                              fmt::format("{} synthetic scenes", kCalibrationImages)};
@@ -664,6 +793,7 @@ class LibTorchCpuBackend : public InferenceBackend {
 
   // --precision auto settles on fp32 before timing anything.
   void not_int8(const std::string& why) {
+    int8_not_ = why;
     info_.precision_why = "auto: fp32: " + why;
     use_int8_ = false;
   }
@@ -698,14 +828,16 @@ class LibTorchCpuBackend : public InferenceBackend {
   }
 
   bool runs_channels_last() const {
-    return channels_last_ || (!(int8_ && use_int8_) && fp32_kernels_[fp32_choice_].channels_last &&
-                              !fp32_kernels_[fp32_choice_].plan);
+    return channels_last_ || use_bf16_ ||
+           (!(int8_ && use_int8_) && fp32_kernels_[fp32_choice_].channels_last &&
+            !fp32_kernels_[fp32_choice_].plan);
   }
 
   // A built-in module's weights in the layout of the LibTorch kernels that run next: channels-last
   // weights with NCHW activations (or the reverse) would make every convolution reorder one of
   // them. TorchScript files are frozen: their weights are graph constants, only the input changes.
   void match_module_layout() {
+    if (use_bf16_) return;  // the bf16 copy is channels-last already
     if (fp32_kernels_[fp32_choice_].plan && !(int8_ && use_int8_)) return;  // a plan runs
     const bool wanted = runs_channels_last();
     if (!builtin_.module || wanted == module_channels_last_) return;
@@ -849,7 +981,7 @@ class LibTorchCpuBackend : public InferenceBackend {
     fp32_kernels_.resize(index > 0 ? 2 : 1);
     fp32_choice_ = index > 0 ? 1 : 0;
     info_.fp32_kernels = fp32_kernels_[fp32_choice_].name;
-    info_.fp32_kernels_why = use_int8_ ? "int8 runs" : fp32_kernels_why_;
+    info_.fp32_kernels_why = use_int8_ ? "int8 runs" : use_bf16_ ? "bf16 runs" : fp32_kernels_why_;
     match_module_layout();
     if (fp32_kernels_[fp32_choice_].plan) {
       fp32_kernels_[1].plan->keep_batches(std::max(1, info_.micro_batch), info_.input_height,
@@ -864,6 +996,11 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (!info_.precision_fallback.empty()) info_.precision_why = info_.precision_fallback;
     if (auto_ && !(int8_ && use_int8_) && info_.precision_why == "asked for") {
       info_.precision_why = "auto: fp32";
+    }
+    // Only fp32 was timed (int8 could not run): why not bf16 either.
+    if (auto_ && !use_int8_ && !use_bf16_ && !bf16_note_.empty() &&
+        info_.precision_why.find("bf16") == std::string::npos) {
+      info_.precision_why += "; " + bf16_note_;
     }
     if (describe_) info_.description = describe_();
     return Status::ok();
@@ -950,9 +1087,17 @@ class LibTorchCpuBackend : public InferenceBackend {
  private:
   ModelInfo info_;
   torch::ScalarType dtype_ = torch::kFloat32;
-  bool int8_requested_ = false;     // and the probe ran it
-  bool auto_ = false;               // --precision auto
-  bool use_int8_ = false;           // forwards run int8_ (auto: once timed faster)
+  bool int8_requested_ = false;  // and the probe ran it
+  bool auto_ = false;            // --precision auto
+  bool use_int8_ = false;        // forwards run int8_ (auto: once timed faster)
+  std::string int8_not_;         // auto: why int8 is not a candidate
+  // --precision auto's bfloat16 candidate (bf16_copy.h): wanted where the probe found bf16
+  // kernels of the CPU's own, built and checked by prepare_bf16(), timed by choose_micro_batch().
+  bool bf16_wanted_ = false;
+  std::string bf16_isa_;
+  std::string bf16_note_;  // its agreement with fp32, or why it is not a candidate
+  std::optional<BuiltinModel> bf16_;
+  bool use_bf16_ = false;           // forwards run bf16_
   bool synthetic_classes_ = false;  // the model detects the synthetic scenes' classes
   std::string int8_isa_;
   std::string int8_description_;

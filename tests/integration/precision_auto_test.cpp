@@ -58,10 +58,23 @@ TEST(PrecisionAuto, TheStartAndTheSummarySayWhichPrecisionRanAndWhy) {
   if (has_line_with_all(r.out, {"auto: fp32: int8 cannot run here"})) {
     GTEST_SKIP() << "no int8 engine on this CPU: " << r.out;
   }
-  // int8 or fp32, whichever measured faster here, with both measurements in the line.
+  // int8, bf16 or fp32, whichever measured faster here, with the measurements in the line.
   ASSERT_TRUE(has_line_with_all(r.out, {"precision: ", "(auto: ", "measured", "at load", "vs"}))
       << r.describe();
   const bool int8 = has_line_with_all(r.out, {"precision: int8 (auto: "});
+  const bool bf16 = has_line_with_all(r.out, {"precision: bf16 (auto: "});
+  // bf16 is timed where the CPU has bfloat16 instructions of its own (AVX-512 BF16, AMX), after
+  // the same held-out check as int8; elsewhere the line says why not.
+  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "bf16 measured", "x fp32 at load"}) ||
+              has_line_with_all(r.out, {"precision: ", "bf16 not timed"}) ||
+              has_line_with_all(r.out, {"precision: ", "bf16 cannot run here"}) ||
+              has_line_with_all(r.out, {"precision: ", "bf16 left out"}))
+      << r.describe();
+  if (has_line_with_all(r.out, {"precision: ", "bf16 measured"})) {
+    EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "bf16 and fp32 agree on 8 held-out frames",
+                                          "held-out mAP@0.5 bf16 0."}))
+        << r.describe();
+  }
   if (int8) {
     EXPECT_TRUE(has_line_with_all(r.out, {"int8 calibration: calibrated on 32 synthetic scenes",
                                           "ranges saved to", "calibration"}))
@@ -72,7 +85,7 @@ TEST(PrecisionAuto, TheStartAndTheSummarySayWhichPrecisionRanAndWhy) {
   }
   const auto json = read_json(only_file_with_prefix(dir.path(), "S_"));
   ASSERT_TRUE(json.is_object());
-  EXPECT_EQ(json["precision"]["ran"], int8 ? "int8" : "fp32") << json.dump();
+  EXPECT_EQ(json["precision"]["ran"], int8 ? "int8" : bf16 ? "bf16" : "fp32") << json.dump();
   EXPECT_NE(json["precision"]["why"].get<std::string>().find("auto: "), std::string::npos);
   if (int8) {
     EXPECT_NE(json["precision"]["calibration"].get<std::string>().find("held-out mAP@0.5"),
@@ -226,7 +239,8 @@ TEST(PrecisionAuto, CalibrationIsRefusedWhereNoInt8Runs) {
 }
 
 // Without VNNI (oneDNN held to AVX2) int8 may be slower than fp32: auto measures and says
-// which ran and why; whatever it picks, the run ends normally.
+// which ran and why; whatever it picks, the run ends normally. Nor has AVX2 bfloat16
+// instructions: bf16 is not timed, and the line says so.
 TEST(PrecisionAuto, WithOneDnnHeldToAvx2AutoRunsAndSaysWhy) {
   TempDir dir;
   ScopedEnv xdg("XDG_CACHE_HOME", (dir / "cache").string());
@@ -235,7 +249,47 @@ TEST(PrecisionAuto, WithOneDnnHeldToAvx2AutoRunsAndSaysWhy) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.term_signal, 0);
   EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "(auto: "})) << r.describe();
+  EXPECT_FALSE(has_line_with_all(r.out, {"precision: bf16"})) << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "bf16 not timed"}) ||
+              has_line_with_all(r.out, {"precision: ", "bf16 cannot run here"}))
+      << r.describe();
   EXPECT_TRUE(has_line_with_all(r.out, {"== streaminfer summary: 8 frames"})) << r.describe();
+}
+
+// A built-in model without an int8 form: fp32 against bf16 where the CPU has bfloat16
+// instructions of its own (on an AMD EPYC with AVX-512 BF16, vit_b_16's bf16 measured 2.8x fp32
+// and ran), with the held-out check in the line; fp32 and why elsewhere.
+TEST(PrecisionAuto, ABuiltinWithoutInt8RunsTheFasterOfFp32AndBf16) {
+  TempDir dir;
+  ScopedEnv xdg("XDG_CACHE_HOME", (dir / "cache").string());
+  auto argv = streaminfer_run({"--model", "vit_b_16", "--precision", "auto", "--micro-batch", "1",
+                               "--max-frames", "2", "--source", synthetic_uri(160, 96, 2),
+                               "--metrics-dir", dir.path().string()});
+  const auto imgsz = std::find(argv.begin(), argv.end(), "--imgsz");
+  ASSERT_NE(imgsz, argv.end());
+  imgsz[1] = "224";  // vit_b_16 takes 224x224 only
+  const auto r = run_command(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto json = read_json(only_file_with_prefix(dir.path(), "S_"));
+  ASSERT_TRUE(json.is_object());
+  const std::string ran = json["precision"]["ran"];
+  if (has_line_with_all(r.out, {"precision: ", "bf16 not timed"}) ||
+      has_line_with_all(r.out, {"precision: ", "bf16 cannot run here"})) {
+    EXPECT_EQ(ran, "fp32") << r.describe();
+    return;
+  }
+  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "bf16 measured", "x fp32 at load",
+                                        "bf16 and fp32 agree on 8 held-out frames: top-1"}))
+      << r.describe();
+  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "int8 covers the built-in YOLOv8"}))
+      << r.describe();
+  if (ran == "bf16") {
+    EXPECT_TRUE(has_line_with_all(r.out, {"precision: bf16 (auto: bf16 measured"})) << r.describe();
+    EXPECT_TRUE(has_line_with_all(r.out, {"model: vit_b_16", "bf16 (oneDNN ISA"})) << r.describe();
+  } else {
+    EXPECT_EQ(ran, "fp32") << r.describe();
+  }
+  EXPECT_TRUE(has_line_with_all(r.out, {"== streaminfer summary: 2 frames"})) << r.describe();
 }
 
 TEST(PrecisionAuto, ASplitModelRunsFp32AndSaysWhy) {
