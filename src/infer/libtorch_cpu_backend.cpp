@@ -243,7 +243,11 @@ class LibTorchCpuBackend : public InferenceBackend {
       parts.push_back(int8_verdict_);
     } else if (use_bf16_) {
       parts.push_back("auto: " + against("bf16", bf16));
-      parts.push_back("as accurate on held-out frames (" + bf16_note_ + ")");
+      parts.push_back(fmt::format("{} ({})",
+                                  bf16_compared_ ? "as accurate on held-out frames"
+                                                 : "accuracy not compared: no confident output "
+                                                   "in the held-out frames",
+                                  bf16_note_));
     } else if (int8 > 0) {
       parts.push_back(fmt::format(
           "auto: fp32: int8 measured slower here at load ({:.1f} vs {:.1f} ms/frame at the best "
@@ -531,7 +535,8 @@ class LibTorchCpuBackend : public InferenceBackend {
     const auto agreement = output_agreement(builtin_.task, fp32_out, bf16_out);
     std::string line = fmt::format("bf16 and fp32 agree on {} held-out frames: {}",
                                    held_out->images.size(0), agreement.description);
-    bool accurate = agreement.value < 0 || agreement.value >= kMinInt8Agreement;
+    bf16_compared_ = agreement.value >= 0;
+    bool accurate = !bf16_compared_ || agreement.value >= kMinInt8Agreement;
     if (builtin_.task == ModelTask::kDetect && synthetic_classes_) {
       const HeldOutMap50 map = held_out_map50(fp32_out, bf16_out, held_out->boxes);
       line += "; " + map.describe("bf16");
@@ -1095,7 +1100,8 @@ class LibTorchCpuBackend : public InferenceBackend {
   // kernels of the CPU's own, built and checked by prepare_bf16(), timed by choose_micro_batch().
   bool bf16_wanted_ = false;
   std::string bf16_isa_;
-  std::string bf16_note_;  // its agreement with fp32, or why it is not a candidate
+  std::string bf16_note_;       // its agreement with fp32, or why it is not a candidate
+  bool bf16_compared_ = false;  // the held-out frames had confident output to compare
   std::optional<BuiltinModel> bf16_;
   bool use_bf16_ = false;           // forwards run bf16_
   bool synthetic_classes_ = false;  // the model detects the synthetic scenes' classes
