@@ -8,6 +8,11 @@ per-frame CSV of --metrics-dir).
 
   bench/serve/rtsp_restarts.py [--bin build/streaminfer] [--rtsp-server build/tests/rtsp_test_server]
                                [--restarts 10] [--out bench-out/serve_rtsp] [--cores 0]
+                               [--camera-nice 19]
+The camera's server runs on this machine, unlike a real camera: its start-up (GStreamer loading
+its plugins, opening the clip) takes CPU from the service on a 2-core machine at each restart.
+--camera-nice N starts it at that nice value, so that it takes what the service leaves (0: as
+the service).
 """
 import argparse
 import atexit
@@ -48,6 +53,8 @@ def main():
     ap.add_argument("--out", default="bench-out/serve_rtsp")
     ap.add_argument("--cores", default="", help="--core-bind of the service (empty: not bound)")
     ap.add_argument("--settle", type=float, default=15, help="seconds before the quiet window")
+    ap.add_argument("--camera-nice", type=int, default=0,
+                    help="nice value of the camera's server (a real camera is another machine)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     camera_clip = os.path.join(args.out, "camera.mp4")
@@ -64,8 +71,8 @@ def main():
 
     def start_camera(n):
         log = open(os.path.join(args.out, f"rtsp_{n}.out"), "w")
-        proc = subprocess.Popen([args.rtsp_server, str(port), "cam", camera_clip], stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(["nice", "-n", str(args.camera_nice), args.rtsp_server, str(port),
+                                 "cam", camera_clip], stdout=log, stderr=subprocess.STDOUT)
         # Never left behind: a script that fails midway still ends the camera.
         atexit.register(lambda: proc.poll() is None and proc.kill())
         for _ in range(200):
