@@ -49,7 +49,7 @@ int launch_command(const LaunchOptions& options) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     std::printf(
         "launch: workers wait passively in OpenMP (OMP_WAIT_POLICY=passive), as they share "
-        "cores; set OMP_WAIT_POLICY to choose otherwise\n");
+        "cores; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose otherwise\n");
   }
   SupervisorOptions supervisor_options;
   // This very binary, as the precision probe re-executes it: still there if the file was

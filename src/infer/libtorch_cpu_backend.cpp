@@ -492,8 +492,9 @@ class LibTorchCpuBackend : public InferenceBackend {
       bf16_note_ = fmt::format("bf16 cannot run here ({})", bf16.reason);
     } else if (!native_bf16(bf16)) {
       bf16_note_ = fmt::format(
-          "bf16 not timed: no bfloat16 instructions of this CPU's own (oneDNN ran bf16 on {})",
-          bf16.conv_impl.empty() ? "unknown kernels" : bf16.conv_impl);
+          "bf16 not timed: oneDNN ran it without bfloat16 instructions (AVX-512 BF16 or AMX) "
+          "here, on {}",
+          bf16.conv_impl.empty() ? "kernels its log did not name" : bf16.conv_impl);
     } else {
       bf16_wanted_ = true;
       bf16_isa_ = bf16.isa_summary();
@@ -504,50 +505,51 @@ class LibTorchCpuBackend : public InferenceBackend {
   // fp32 on the held-out synthetic scenes that int8 is checked on: the same agreement bound, and
   // for a detector of the synthetic classes a held-out mAP@0.5 within a point of fp32's.
   void prepare_bf16(const BackendOptions& options) {
-    if (!bf16_wanted_) return;
     if (split_layer_ >= 0) {
       bf16_note_.clear();  // the precision line says that the split runs float32
       return;
     }
-    auto copy = make_bf16_copy(options.model, info_.num_classes, builtin_,
-                               options.fuse_bn && static_cast<bool>(builtin_.fuse_batch_norm));
-    if (!copy) {
-      bf16_note_ = "bf16 left out: " + copy.status().message();
-      return;
-    }
-    auto held_out = render_scenes(held_out_scene_specs(), info_.input_height);
-    if (!held_out) {
-      bf16_note_ = "bf16 left out: " + held_out.status().message();
-      return;
-    }
-    std::vector<torch::Tensor> fp32_parts, bf16_parts;
+    if (!bf16_wanted_) return;
+    // Whatever fails here (building the copy, a forward, memory) leaves bf16 out, not the run.
     try {
+      auto copy = make_bf16_copy(options.model, info_.num_classes, builtin_,
+                                 options.fuse_bn && static_cast<bool>(builtin_.fuse_batch_norm));
+      if (!copy) {
+        bf16_note_ = "bf16 left out: " + copy.status().message();
+        return;
+      }
+      auto held_out = render_scenes(held_out_scene_specs(), info_.input_height);
+      if (!held_out) {
+        bf16_note_ = "bf16 left out: " + held_out.status().message();
+        return;
+      }
       c10::InferenceMode inference_mode;
+      std::vector<torch::Tensor> fp32_parts, bf16_parts;
       for_each_batch(held_out->images, [&](const torch::Tensor& part) {
         fp32_parts.push_back(builtin_.forward(part).to(torch::kFloat32));
         bf16_parts.push_back(bf16_forward(copy.value(), part));
       });
+      const auto fp32_out = torch::cat(fp32_parts), bf16_out = torch::cat(bf16_parts);
+      const auto agreement = output_agreement(builtin_.task, fp32_out, bf16_out);
+      std::string line = fmt::format("bf16 and fp32 agree on {} held-out frames: {}",
+                                     held_out->images.size(0), agreement.description);
+      bf16_compared_ = agreement.value >= 0;
+      bool accurate = !bf16_compared_ || agreement.value >= kMinInt8Agreement;
+      if (builtin_.task == ModelTask::kDetect && synthetic_classes_) {
+        const HeldOutMap50 map = held_out_map50(fp32_out, bf16_out, held_out->boxes);
+        line += "; " + map.describe("bf16");
+        accurate = accurate && map.candidate >= map.reference - 0.01;
+      }
+      if (!accurate) {
+        bf16_note_ = "bf16 left out: not as accurate here: " + line;
+        return;
+      }
+      bf16_note_ = line;
+      bf16_ = std::move(copy.value());
     } catch (const std::exception& e) {
       bf16_note_ = "bf16 left out: " + error_reason(e.what());
-      return;
+      bf16_.reset();
     }
-    const auto fp32_out = torch::cat(fp32_parts), bf16_out = torch::cat(bf16_parts);
-    const auto agreement = output_agreement(builtin_.task, fp32_out, bf16_out);
-    std::string line = fmt::format("bf16 and fp32 agree on {} held-out frames: {}",
-                                   held_out->images.size(0), agreement.description);
-    bf16_compared_ = agreement.value >= 0;
-    bool accurate = !bf16_compared_ || agreement.value >= kMinInt8Agreement;
-    if (builtin_.task == ModelTask::kDetect && synthetic_classes_) {
-      const HeldOutMap50 map = held_out_map50(fp32_out, bf16_out, held_out->boxes);
-      line += "; " + map.describe("bf16");
-      accurate = accurate && map.candidate >= map.reference - 0.01;
-    }
-    if (!accurate) {
-      bf16_note_ = "bf16 left out: not as accurate here: " + line;
-      return;
-    }
-    bf16_note_ = line;
-    bf16_ = std::move(copy.value());
   }
 
   // Post-training int8 (yolov8_int8.h): the ranges measured on the calibration frames
@@ -1002,9 +1004,10 @@ class LibTorchCpuBackend : public InferenceBackend {
     if (auto_ && !(int8_ && use_int8_) && info_.precision_why == "asked for") {
       info_.precision_why = "auto: fp32";
     }
-    // Only fp32 was timed (int8 could not run): why not bf16 either.
-    if (auto_ && !use_int8_ && !use_bf16_ && !bf16_note_.empty() &&
-        info_.precision_why.find("bf16") == std::string::npos) {
+    // Only fp32 was timed (int8 could not run): why not bf16 either. (bf16 is for built-in models
+    // only, and a split runs float32: nothing to say for those.)
+    if (auto_ && builtin_.module && split_layer_ < 0 && !use_int8_ && !use_bf16_ &&
+        !bf16_note_.empty() && info_.precision_why.find("bf16") == std::string::npos) {
       info_.precision_why += "; " + bf16_note_;
     }
     if (describe_) info_.description = describe_();

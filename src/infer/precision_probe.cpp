@@ -330,7 +330,8 @@ std::string default_probe_cache_dir() {
 
 std::string probe_cache_key(const std::string& precision) {
   const std::string cap = max_cpu_isa();
-  return fmt::format("{}|{}|libtorch {}|ONEDNN_MAX_CPU_ISA={}", precision, cpu_model(),
+  // "probe 2": the child runs a transformer block's operators too; older verdicts did not.
+  return fmt::format("{}|{}|libtorch {}|ONEDNN_MAX_CPU_ISA={}|probe 2", precision, cpu_model(),
                      TORCH_VERSION, cap.empty() ? "unset" : cap);
 }
 

@@ -4,7 +4,8 @@
 // Debian's LibTorch 1.13 can die with SIGILL on bfloat16 convolutions on CPUs that advertise
 // AVX-512 BF16 / AMX (oneDNN picks kernels the build cannot run), and has no float16 convolution
 // on CPU at all. A signal cannot be caught and recovered from in-process, so the probe runs a
-// tiny YOLOv8 forward in that precision in a child process (this same executable, re-executed)
+// tiny YOLOv8 forward (and, for bf16 and fp16, a transformer block's operators) in that
+// precision in a child process (this same executable, re-executed)
 // with oneDNN's verbose log on, and reads from it whether it worked and which ISA and kernels
 // oneDNN used. Verdicts are cached per (precision, CPU model, LibTorch version,
 // ONEDNN_MAX_CPU_ISA) in $XDG_CACHE_HOME/streaminfer/precision_probe.json (or
@@ -39,7 +40,8 @@ PrecisionProbe probe_precision(const std::string& precision);
 // $XDG_CACHE_HOME/streaminfer, else $HOME/.cache/streaminfer; "" when neither is set.
 std::string default_probe_cache_dir();
 
-// The cache key: "<precision>|<cpu model>|libtorch <version>|ONEDNN_MAX_CPU_ISA=<value or unset>".
+// The cache key: "<precision>|<cpu model>|libtorch <version>|ONEDNN_MAX_CPU_ISA=<value or
+// unset>|probe <what the child runs>".
 std::string probe_cache_key(const std::string& precision);
 
 // The one line that says a precision fell back to fp32: which, why and what to do. No prefix.

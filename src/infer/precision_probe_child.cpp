@@ -84,6 +84,18 @@ int run_precision_probe_child(const char* precision) {
       if (out.sizes() != reference.sizes()) return fail("the output has another shape");
       if (!torch::isfinite(out).all().item<bool>()) return fail("the output is not finite");
     }
+    // A transformer block's operators too (linear layers, batched matmuls, layer norm, GELU,
+    // softmax): --precision auto may run the built-in vit_b_16 in this precision, and its kernels
+    // are not the convolutions'.
+    const auto weight = (torch::rand({128, 64}) - 0.5).to(dtype);
+    const auto bias = torch::rand({128}).to(dtype);
+    const auto tokens = torch::layer_norm(torch::rand({2, 17, 64}).to(dtype), {64});
+    const auto hidden = torch::gelu(torch::linear(tokens, weight, bias));
+    const auto attention = torch::softmax(torch::matmul(hidden, hidden.transpose(1, 2)), -1);
+    const auto mixed = torch::matmul(attention, hidden).to(torch::kFloat32);
+    if (!torch::isfinite(mixed).all().item<bool>()) {
+      return fail("the transformer operators' output is not finite");
+    }
     const double score_diff =
         (contiguous.slice(1, 4) - reference.slice(1, 4)).abs().max().item<double>();
     std::printf("streaminfer-probe: ok, max class score difference to fp32 %.5f\n", score_diff);

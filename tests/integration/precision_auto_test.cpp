@@ -273,15 +273,19 @@ TEST(PrecisionAuto, ABuiltinWithoutInt8RunsTheFasterOfFp32AndBf16) {
   const auto json = read_json(only_file_with_prefix(dir.path(), "S_"));
   ASSERT_TRUE(json.is_object());
   const std::string ran = json["precision"]["ran"];
+  // Not timed (no native bf16, or the probe failed), or left out (its random weights' top-1
+  // disagreed with fp32's): fp32 runs and the line says why.
   if (has_line_with_all(r.out, {"precision: ", "bf16 not timed"}) ||
-      has_line_with_all(r.out, {"precision: ", "bf16 cannot run here"})) {
+      has_line_with_all(r.out, {"precision: ", "bf16 cannot run here"}) ||
+      has_line_with_all(r.out, {"precision: ", "bf16 left out"})) {
     EXPECT_EQ(ran, "fp32") << r.describe();
     return;
   }
   EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "bf16 measured", "x fp32 at load",
                                         "bf16 and fp32 agree on 8 held-out frames: top-1"}))
       << r.describe();
-  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "int8 covers the built-in YOLOv8"}))
+  EXPECT_TRUE(has_line_with_all(r.out, {"precision: ", "int8 covers the built-in YOLOv8"}) ||
+              has_line_with_all(r.out, {"precision: ", "int8 cannot run here"}))
       << r.describe();
   if (ran == "bf16") {
     EXPECT_TRUE(has_line_with_all(r.out, {"precision: bf16 (auto: bf16 measured"})) << r.describe();

@@ -82,6 +82,7 @@ TEST(PrecisionProbe, Fp32AlwaysRunsAndTheVerdictIsCachedOnDisk) {
   EXPECT_EQ(key.rfind("fp32|", 0), 0u);
   EXPECT_NE(key.find("|libtorch "), std::string::npos);
   EXPECT_NE(key.find("|ONEDNN_MAX_CPU_ISA="), std::string::npos);
+  EXPECT_NE(key.find("|probe 2"), std::string::npos);  // what the child runs
 
   const auto again = probe_precision("fp32", options);
   EXPECT_TRUE(again.available);
