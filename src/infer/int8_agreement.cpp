@@ -63,9 +63,4 @@ std::string HeldOutMap50::describe(const std::string& candidate_name) const {
                      candidate_name, candidate, reference, frames, objects);
 }
 
-std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
-                          const std::vector<std::vector<GroundTruthBox>>& truth) {
-  return held_out_map50(reference, candidate, truth).describe("int8");
-}
-
 }  // namespace streaminfer

@@ -40,8 +40,4 @@ struct HeldOutMap50 {
 HeldOutMap50 held_out_map50(const at::Tensor& reference, const at::Tensor& candidate,
                             const std::vector<std::vector<GroundTruthBox>>& truth);
 
-// held_out_map50(...).describe("int8").
-std::string compare_map50(const at::Tensor& reference, const at::Tensor& candidate,
-                          const std::vector<std::vector<GroundTruthBox>>& truth);
-
 }  // namespace streaminfer

@@ -523,28 +523,18 @@ class LibTorchCpuBackend : public InferenceBackend {
         bf16_note_ = "bf16 left out: " + held_out.status().message();
         return;
       }
-      c10::InferenceMode inference_mode;
-      std::vector<torch::Tensor> fp32_parts, bf16_parts;
-      for_each_batch(held_out->images, [&](const torch::Tensor& part) {
-        fp32_parts.push_back(builtin_.forward(part).to(torch::kFloat32));
-        bf16_parts.push_back(bf16_forward(copy.value(), part));
-      });
-      const auto fp32_out = torch::cat(fp32_parts), bf16_out = torch::cat(bf16_parts);
-      const auto agreement = output_agreement(builtin_.task, fp32_out, bf16_out);
-      std::string line = fmt::format("bf16 and fp32 agree on {} held-out frames: {}",
-                                     held_out->images.size(0), agreement.description);
-      bf16_compared_ = agreement.value >= 0;
-      bool accurate = !bf16_compared_ || agreement.value >= kMinInt8Agreement;
-      if (builtin_.task == ModelTask::kDetect && synthetic_classes_) {
-        const HeldOutMap50 map = held_out_map50(fp32_out, bf16_out, held_out->boxes);
-        line += "; " + map.describe("bf16");
-        accurate = accurate && map.candidate >= map.reference - 0.01;
-      }
+      const auto compared = compare_on_held_out(
+          "bf16", [&](const torch::Tensor& part) { return bf16_forward(copy.value(), part); },
+          held_out->images, held_out->boxes);
+      bf16_compared_ = compared.agreement.value >= 0;
+      const bool accurate =
+          (!bf16_compared_ || compared.agreement.value >= kMinInt8Agreement) &&
+          (!compared.map || compared.map->candidate >= compared.map->reference - 0.01);
       if (!accurate) {
-        bf16_note_ = "bf16 left out: not as accurate here: " + line;
+        bf16_note_ = "bf16 left out: not as accurate here: " + compared.line;
         return;
       }
-      bf16_note_ = line;
+      bf16_note_ = compared.line;
       bf16_ = std::move(copy.value());
     } catch (const std::exception& e) {
       bf16_note_ = "bf16 left out: " + error_reason(e.what());
@@ -643,7 +633,11 @@ class LibTorchCpuBackend : public InferenceBackend {
       }
       if (held_out.defined() && held_out.size(0) > 0) {
         record.agreement = -1;
-        record.comparison = compare_on_held_out(*int8, held_out, held_out_truth, &record.agreement);
+        const auto compared = compare_on_held_out(
+            "int8", [&](const torch::Tensor& part) { return int8->forward(part); }, held_out,
+            held_out_truth);
+        record.agreement = compared.agreement.value;
+        record.comparison = compared.line;
         int8_agreement_ = record.comparison;
       } else {
         int8_agreement_ = !record.comparison.empty() ? "when calibrated: " + record.comparison
@@ -706,28 +700,35 @@ class LibTorchCpuBackend : public InferenceBackend {
     }
   }
 
-  // fp32 against int8 on the held-out frames: the agreement (int8_agreement.h) into
-  // `agreement`, and one line; with ground truth of the synthetic classes the model was trained
-  // on, both mAP@0.5 too.
-  std::string compare_on_held_out(Int8Model& int8, const torch::Tensor& held_out,
-                                  const std::vector<std::vector<GroundTruthBox>>& truth,
-                                  double* agreement) {
+  // fp32 against a reduced precision (int8, bf16) on the held-out frames: the agreement
+  // (int8_agreement.h), and one line; with ground truth of the synthetic classes the model was
+  // trained on, both mAP@0.5 too.
+  struct HeldOutComparison {
+    OutputAgreement agreement;
+    std::optional<HeldOutMap50> map;
+    std::string line;
+  };
+  template <typename Forward>
+  HeldOutComparison compare_on_held_out(const char* name, Forward candidate,
+                                        const torch::Tensor& held_out,
+                                        const std::vector<std::vector<GroundTruthBox>>& truth) {
     c10::InferenceMode inference_mode;
-    std::vector<torch::Tensor> fp32_parts, int8_parts;
+    std::vector<torch::Tensor> fp32_parts, candidate_parts;
     for_each_batch(held_out, [&](const torch::Tensor& part) {
       fp32_parts.push_back(builtin_.forward(part).to(torch::kFloat32));
-      int8_parts.push_back(int8.forward(part));
+      candidate_parts.push_back(candidate(part));
     });
-    const auto fp32_out = torch::cat(fp32_parts), int8_out = torch::cat(int8_parts);
-    const auto compared = output_agreement(builtin_.task, fp32_out, int8_out);
-    *agreement = compared.value;
-    std::string line = fmt::format("int8 and fp32 agree on {} held-out frames: {}",
-                                   held_out.size(0), compared.description);
+    const auto fp32_out = torch::cat(fp32_parts), candidate_out = torch::cat(candidate_parts);
+    HeldOutComparison compared;
+    compared.agreement = output_agreement(builtin_.task, fp32_out, candidate_out);
+    compared.line = fmt::format("{} and fp32 agree on {} held-out frames: {}", name,
+                                held_out.size(0), compared.agreement.description);
     // Synthetic ground truth means something only to a detector of the synthetic classes.
     if (builtin_.task == ModelTask::kDetect && !truth.empty() && synthetic_classes_) {
-      line += "; " + compare_map50(fp32_out, int8_out, truth);
+      compared.map = held_out_map50(fp32_out, candidate_out, truth);
+      compared.line += "; " + compared.map->describe(name);
     }
-    return line;
+    return compared;
   }
 
   // The cached record at `path` when it was made for this model, size and weights; nullopt when
