@@ -15,6 +15,7 @@
 #include "common/openmp_waiting.h"
 #include "common/path_guard.h"
 #include "common/stop_request.h"
+#include "config/run_option_table.h"
 #include "config/run_paths.h"
 #include "config/shard.h"
 #include "config/thread_plan.h"
@@ -269,7 +270,7 @@ std::optional<int> Engine::open(std::vector<StreamSpec> streams,
   pipeline_opts.system = to_json(system_);
   pipeline_opts.trainer = trainer_.get();
   pipeline_opts.stop = stop_;
-  pipeline_ = std::make_unique<Pipeline>(std::move(pipeline_opts), *backend_);
+  pipeline_ = std::make_unique<Pipeline>(std::move(pipeline_opts), backend_);
   if (Status opened = pipeline_->open_outputs(); !opened) {
     print_error(opened.message());
     return 2;
@@ -324,6 +325,44 @@ std::optional<int> Engine::open(std::vector<StreamSpec> streams,
   }
   std::fflush(out);
   return std::nullopt;
+}
+
+Result<std::string> Engine::change_model(const RunOptions& next) {
+  if (trainer_) return Status::error("retrain mode trains the model it started with");
+  RunOptions wanted = options_;
+  for (const auto& option : run_option_table()) {
+    if (option.picks_model) copy_run_option(option, next, wanted);
+  }
+  {
+    RunOptions checked = wanted;
+    checked.config.clear();  // a service may have no stream: run's check that a config has some
+    if (Status valid = validate(checked); !valid) return valid;
+  }
+  const int64_t start = now_ns();
+  auto made = create_backend(backend_options(wanted, threads_));
+  if (!made) return made.status();
+  std::shared_ptr<InferenceBackend> backend = std::move(made.value());
+  const ModelInfo& model = backend->info();
+  if (!model.precision_fallback.empty()) {
+    std::fprintf(stderr, "streaminfer: warning: %s\n", model.precision_fallback.c_str());
+  }
+  if (Status sizes = backend->check_batch_sizes(options_.batch_size); !sizes) {
+    return Status::error("--model: " + sizes.message());
+  }
+  if (Status warmed = backend->warm_up(options_.batch_size, options_.warmup); !warmed) {
+    return warmed;
+  }
+  backend->reset_report();
+  const std::string line = fmt::format(
+      "model: {}, input {}x{}, precision {} ({}); built and warmed in {:.1f} s beside the "
+      "running {} {}",
+      model.description, model.input_width, model.input_height, precision_name(model),
+      model.precision_why, ns_to_ms(now_ns() - start) / 1000.0, backend_->info().name,
+      precision_name(backend_->info()));
+  pipeline_->use_backend(backend);
+  backend_ = std::move(backend);
+  options_ = std::move(wanted);
+  return line;
 }
 
 double Engine::measure_capacity_fps() {

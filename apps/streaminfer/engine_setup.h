@@ -35,6 +35,12 @@ class Engine {
   std::optional<int> open(std::vector<StreamSpec> streams,
                           std::vector<std::shared_ptr<OutputPeer>> peers,
                           const std::string& worker_id = "");
+  // A service's model changes while it runs: the options' model keys (RunOptionSpec::picks_model)
+  // build a new model, checked at every batch size and warmed beside the running one, which
+  // serves meanwhile; then the pipeline's next batch goes to it (Pipeline::use_backend) and the
+  // old one is freed after its last batch. Fails (the running model kept) with the reason.
+  // Returns what changed, for the log. One at a time (the caller serialises).
+  Result<std::string> change_model(const RunOptions& next);
   // Inference frames per second at the configured batch, timed over a few forwards of the warm
   // model (a fleet worker's capacity, its share of the cameras).
   double measure_capacity_fps();
@@ -64,7 +70,7 @@ class Engine {
   ThreadPlan threads_;
   std::string binding_ = "not bound";
   std::string shard_line_;
-  std::unique_ptr<InferenceBackend> backend_;
+  std::shared_ptr<InferenceBackend> backend_;
   std::unique_ptr<OnlineTrainer> trainer_;
   SystemInfo system_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -20,6 +20,7 @@
 #include "common/console.h"
 #include "common/reload_signal.h"
 #include "common/stop_request.h"
+#include "config/run_option_table.h"
 #include "engine_setup.h"
 #include "fleet/fleet_member.h"
 #include "infer/backend.h"
@@ -57,6 +58,14 @@ std::string fleet_metrics(const nlohmann::json& fleet, const std::string& worker
   return out.text();
 }
 
+// What /stats and /metrics say of the running model.
+ServiceDescription describe(Engine& engine, const std::string& worker_id) {
+  const ModelInfo& model = engine.model();
+  return {STREAMINFER_VERSION,         model.name,        precision_name(model),
+          engine.options().device,     model.input_width, model.input_height,
+          engine.options().batch_size, worker_id};
+}
+
 // The service's state shared by the API's threads, the control thread and the command.
 class Service {
  public:
@@ -83,7 +92,10 @@ class Service {
       config_ids_[stream_key(specs[i])] = first_id + static_cast<int>(i);
     }
   }
+  // Applies the config file's changes: its streams, then (unless one is being built already) a
+  // new model when a key that picks it changed. `stop`: no model is changed once it is set.
   ApiResult<nlohmann::json> reload();
+  void set_stop(const StopRequest* stop) { stop_ = stop; }
 
   // A fleet worker: what its member asks of it (on the member's thread).
   FleetCallbacks fleet_callbacks(const StopRequest& stop);
@@ -95,6 +107,12 @@ class Service {
  private:
   static ApiError loading() { return {503, "the model is loading; try again in a moment"}; }
   ApiResult<StreamState> add(const StreamSpec& spec);  // requires streams_mutex_
+  // The model keys of the file changed: builds the new model (seconds, without streams_mutex_:
+  // the API adds and removes streams meanwhile) and says in `result` what happened.
+  // Only the keys that changed in the file are taken from it: the others stay the running
+  // model's (a flag on the command line outranks the file's value).
+  void change_model(Engine& engine, const RunOptions& file, const std::vector<std::string>& keys,
+                    nlohmann::json& result);
   void wake_member() {
     std::lock_guard lock(mutex_);
     if (member_) member_->wake();
@@ -111,6 +129,9 @@ class Service {
   std::map<std::string, int> config_ids_;  // the config's streams running now, by key
   std::optional<FleetAddress> fleet_;
   FleetMember* member_ = nullptr;  // guarded by mutex_; set while the member runs
+  // Held while a new model is built: a second reload meanwhile leaves the model to the first.
+  std::mutex model_mutex_;
+  const StopRequest* stop_ = nullptr;
 };
 
 FleetCallbacks Service::fleet_callbacks(const StopRequest& stop) {
@@ -300,7 +321,7 @@ ApiResult<nlohmann::json> Service::reload() {
                                      "/fleet/streams/NAME); nothing was changed",
                                      fleet_->streams())};
   }
-  std::lock_guard streams_lock(streams_mutex_);
+  std::unique_lock streams_lock(streams_mutex_);
   if (!config_) return ApiError{409, "serve was started without --config: nothing to read again"};
   auto loaded = load_serve_config(config_->run.config);
   if (!loaded) return ApiError{400, loaded.status().message() + " (nothing was changed)"};
@@ -311,11 +332,10 @@ ApiResult<nlohmann::json> Service::reload() {
   }
   if (!engine) return loading();
   const ReloadPlan plan = plan_reload(*config_, loaded.value());
-  nlohmann::json result = {{"added", nlohmann::json::array()},
-                           {"removed", nlohmann::json::array()},
-                           {"restarted", nlohmann::json::array()},
-                           {"needs_restart", plan.needs_restart},
-                           {"errors", nlohmann::json::array()}};
+  nlohmann::json result = {
+      {"added", nlohmann::json::array()},     {"removed", nlohmann::json::array()},
+      {"restarted", nlohmann::json::array()}, {"model_changed", plan.model_changed},
+      {"needs_restart", plan.needs_restart},  {"errors", nlohmann::json::array()}};
   const auto stop_one = [&](const std::string& key) {
     const auto at = config_ids_.find(key);
     if (at == config_ids_.end()) return;
@@ -348,14 +368,55 @@ ApiResult<nlohmann::json> Service::reload() {
   for (const auto& spec : loaded.value().streams) {
     if (!not_started.count(stream_key(spec))) config_->streams.push_back(spec);
   }
-  std::fprintf(info_out(), "reload: %zu added, %zu removed, %zu restarted%s\n", plan.added.size(),
-               plan.removed.size(), plan.changed.size(),
-               plan.needs_restart.empty() ? ""
-                                          : fmt::format("; changed settings need a restart: {}",
-                                                        fmt::join(plan.needs_restart, ", "))
-                                                .c_str());
+  std::fprintf(
+      info_out(), "reload: %zu added, %zu removed, %zu restarted%s%s\n", plan.added.size(),
+      plan.removed.size(), plan.changed.size(),
+      plan.model_changed.empty()
+          ? ""
+          : fmt::format("; the model changes ({})", fmt::join(plan.model_changed, ", ")).c_str(),
+      plan.needs_restart.empty() ? ""
+                                 : fmt::format("; changed settings need a restart: {}",
+                                               fmt::join(plan.needs_restart, ", "))
+                                       .c_str());
   std::fflush(info_out());
+  if (plan.model_changed.empty()) return result;
+  streams_lock.unlock();
+  change_model(*engine, loaded.value().run, plan.model_changed, result);
   return result;
+}
+
+void Service::change_model(Engine& engine, const RunOptions& file,
+                           const std::vector<std::string>& keys, nlohmann::json& result) {
+  std::unique_lock model_lock(model_mutex_, std::try_to_lock);
+  if (!model_lock.owns_lock()) {
+    result["errors"].push_back(
+        "model: an earlier reload is building a model; reload again once it is done");
+    return;
+  }
+  if (stop_ && stop_->requested()) {
+    result["errors"].push_back("model: the service is stopping; the model was not changed");
+    return;
+  }
+  RunOptions wanted = engine.options();
+  for (const auto& key : keys) copy_run_option(*find_run_option(key), file, wanted);
+  auto changed = engine.change_model(wanted);
+  if (!changed) {
+    const std::string error = changed.status().message() + " (the running model is kept)";
+    std::fprintf(stderr, "streaminfer: error: reload: %s\n", error.c_str());
+    result["errors"].push_back("model: " + error);
+    return;
+  }
+  std::fprintf(info_out(), "reload: %s\n", changed.value().c_str());
+  std::fflush(info_out());
+  result["model"] = changed.value();
+  {
+    std::lock_guard lock(mutex_);
+    if (engine_) what_ = describe(engine, what_.worker);
+  }
+  // The running settings are now the file's for the model's keys: a later reload compares with
+  // them (the others still wait for a restart).
+  std::lock_guard streams_lock(streams_mutex_);
+  for (const auto& key : keys) copy_run_option(*find_run_option(key), file, config_->run);
 }
 
 // HOSTNAME:PORT: unique among the workers of one machine (one port each) and stable across a
@@ -476,10 +537,8 @@ int serve_command(RunOptions options, const ServeOptions& serve,
   Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
   if (auto failed = engine.open(streams, {service.metrics()}, worker_id); failed) return *failed;
   service.remember_config_streams({streams.begin(), streams.begin() + config_streams}, 0);
-  const ModelInfo& model = engine.model();
-  service.publish(engine,
-                  {STREAMINFER_VERSION, model.name, precision_name(model), engine.options().device,
-                   model.input_width, model.input_height, engine.options().batch_size, worker_id});
+  service.set_stop(&stop);  // before publish(), whose lock hands it to the API's threads
+  service.publish(engine, describe(engine, worker_id));
 
   std::unique_ptr<FleetMember> member;
   if (fleet) {

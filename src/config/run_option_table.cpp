@@ -198,6 +198,16 @@ std::vector<RunOptionSpec> make_table() {
       "--weights)")
       .show_default = false;
   add("progress", &RunOptions::progress, "No live progress line").negatable = true;
+  // What picks and builds the model, and nothing else: a service's reload builds a new model
+  // from them and the running pipeline goes on with it (Pipeline::use_backend). Not the device,
+  // the batch size or the threads: the pipeline's queues and threads are planned for those.
+  for (const char* name :
+       {"model", "weights", "imgsz", "precision", "calibration", "calibration-frames",
+        "calibration-cache", "cuda-graphs", "micro-batch", "fp32-kernels", "split-point"}) {
+    const auto spec =
+        std::find_if(t.begin(), t.end(), [&](const auto& s) { return s.name == name; });
+    spec->picks_model = true;
+  }
   return t;
 }
 
@@ -244,6 +254,10 @@ std::string run_option_value(const RunOptionSpec& spec, const RunOptions& option
         }
       },
       spec.field);
+}
+
+void copy_run_option(const RunOptionSpec& spec, const RunOptions& from, RunOptions& to) {
+  std::visit([&](auto member) { to.*member = from.*member; }, spec.field);
 }
 
 Status check_run_option(const RunOptionSpec& spec, const RunOptions& options) {

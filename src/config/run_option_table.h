@@ -37,6 +37,9 @@ struct RunOptionSpec {
   // A list: the flag is repeatable (--source a --source b), YAML takes a string or a list.
   bool repeatable = false;
   bool show_default = true;
+  // Picks or builds the model (--model, --precision, ...): a service's reload applies a change
+  // of these to the running pipeline; the others wait for a restart.
+  bool picks_model = false;
 };
 
 const std::vector<RunOptionSpec>& run_option_table();
@@ -47,6 +50,9 @@ const RunOptionSpec* find_run_option(std::string_view key, bool* negated = nullp
 
 // The option's value as text ("4", "fp32", "a.mp4,b.mp4"), for messages and tests.
 std::string run_option_value(const RunOptionSpec& spec, const RunOptions& options);
+
+// Sets the option in `to` to its value in `from`.
+void copy_run_option(const RunOptionSpec& spec, const RunOptions& from, RunOptions& to);
 
 // The spec's own checks (range, choices, check) on the value in `options`; the message names
 // the flag and says what is accepted.

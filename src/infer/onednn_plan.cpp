@@ -59,6 +59,9 @@ std::vector<double> time_convolutions(
                                     {DNNL_ARG_DST, pd.dst_desc()}}) {
       args.emplace(arg, zeroed_memory(desc, engine));
     }
+    if (pd.scratchpad_desc().get_size() > 0) {
+      args.emplace(DNNL_ARG_SCRATCHPAD, zeroed_memory(pd.scratchpad_desc(), engine));
+    }
     std::vector<std::pair<dnnl::primitive, Args>> steps;
     if (pd.src_desc() != plan_src) {
       memory from = zeroed_memory(plan_src, engine);
@@ -85,6 +88,14 @@ std::vector<double> time_convolutions(
     }
   }
   return best;
+}
+
+// Every step's scratch space is the plan's, in its arena (DNNL_ARG_SCRATCHPAD), not oneDNN's:
+// the library's lives in the thread that created the primitive, so a plan built on one thread
+// and run on another (a service's new model, built beside the running one) wrote out of bounds.
+dnnl::primitive_attr with_own_scratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
 }
 
 }  // namespace
@@ -157,8 +168,9 @@ int Plan::in_layout(Value v, const memory::desc& desc) {
   if (desc_of(v) == desc) return v.id;
   const int to = add_memory(desc);
   const memory& from = use(v.id, /*reads_padding=*/false);  // a reorder copies the values only
-  steps_.push_back(
-      {dnnl::reorder(from, memories_[to]), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, memories_[to]}}});
+  const dnnl::reorder::primitive_desc pd(from, memories_[to], with_own_scratchpad());
+  add_step(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, memories_[to]}},
+           pd.scratchpad_desc());
   return to;
 }
 
@@ -196,7 +208,7 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   const memory::dims dst_dims{in[0], out_channels, out_h, out_w};
   const memory::dims weight_dims{out_channels, in[1], kernel, kernel};
 
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = with_own_scratchpad();
   attr.set_post_ops(ops);
 
   const auto make = [&](const memory::desc& src_desc,
@@ -272,7 +284,7 @@ Value Plan::convolution(Value x, const torch::Tensor& weight, const torch::Tenso
   if (residual != nullptr && !sum_into_residual) {
     args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_op) | DNNL_ARG_SRC_1] = use(residual->id);
   }
-  steps_.push_back({dnnl::convolution_forward(pd), std::move(args)});
+  add_step(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc());
   // Winograd in its own layout: back to the plan's for the steps after it.
   const int out = sum_into_residual || pd.dst_desc() == activation(dst_dims)
                       ? dst
@@ -314,13 +326,13 @@ Value Plan::concat(const std::vector<Value>& parts) {
     descs.push_back(desc_of(v));
     dims[1] += descs.back().dims()[1];
   }
-  const dnnl::concat::primitive_desc pd(activation(dims), 1, descs, engine_);
+  const dnnl::concat::primitive_desc pd(activation(dims), 1, descs, engine_, with_own_scratchpad());
   const int dst = add_memory(pd.dst_desc());
   Args args{{DNNL_ARG_DST, memories_[dst]}};
   for (size_t i = 0; i < parts.size(); ++i) {
     args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i)] = use(parts[i].id);
   }
-  steps_.push_back({dnnl::concat(pd), std::move(args)});
+  add_step(dnnl::concat(pd), std::move(args), pd.scratchpad_desc());
   return {dst};
 }
 
@@ -333,10 +345,10 @@ Value Plan::max_pool(Value x, int64_t kernel, int64_t stride) {
       dnnl::pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, src,
                                   activation(dims), {stride, stride}, {kernel, kernel}, {pad, pad},
                                   {pad, pad}),
-      engine_);
+      with_own_scratchpad(), engine_);
   const int dst = add_memory(pd.dst_desc());
-  steps_.push_back(
-      {dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}}});
+  add_step(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}},
+           pd.scratchpad_desc());
   return {dst};
 }
 
@@ -348,10 +360,10 @@ Value Plan::upsample2x(Value x) {
   const dnnl::resampling_forward::primitive_desc pd(
       dnnl::resampling_forward::desc(prop_kind::forward_inference, algorithm::resampling_nearest,
                                      src, activation(dims)),
-      engine_);
+      with_own_scratchpad(), engine_);
   const int dst = add_memory(pd.dst_desc());
-  steps_.push_back(
-      {dnnl::resampling_forward(pd), {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}}});
+  add_step(dnnl::resampling_forward(pd),
+           {{DNNL_ARG_SRC, use(x.id)}, {DNNL_ARG_DST, memories_[dst]}}, pd.scratchpad_desc());
   return {dst};
 }
 
@@ -364,6 +376,10 @@ void Plan::output(Value v) {
       layout == "nhwc" || layout == "nchw" ? v.id : in_layout(v, plain_desc(desc.dims()));
   lifetimes_[id].last = std::numeric_limits<size_t>::max();  // read after the last step
   outputs_.push_back(id);
+}
+
+void Plan::add_step(dnnl::primitive primitive, Args args, const memory::desc& scratchpad) {
+  steps_.push_back({std::move(primitive), std::move(args), scratchpad.get_size()});
 }
 
 void Plan::finish() {
@@ -393,6 +409,19 @@ void Plan::finish() {
     arena_bytes_ = std::max(arena_bytes_, offset + me.bytes);
     placed.push_back(id);
   }
+  // One scratch space for every step (they run one after another), after the activations.
+  size_t scratchpad_bytes = 0;
+  for (const Step& step : steps_)
+    scratchpad_bytes = std::max(scratchpad_bytes, step.scratchpad_bytes);
+  if (scratchpad_bytes == 0) return;
+  scratchpad_offset_ = (arena_bytes_ + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+  arena_bytes_ = scratchpad_offset_ + scratchpad_bytes;
+  scratchpad_ = memory(
+      memory::desc({static_cast<memory::dim>(scratchpad_bytes)}, memory::data_type::u8, Tag::x),
+      engine_, nullptr);
+  for (Step& step : steps_) {
+    if (step.scratchpad_bytes > 0) step.args.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
+  }
 }
 
 std::vector<torch::Tensor> Plan::run(const torch::Tensor& input, void* arena) {
@@ -406,6 +435,7 @@ std::vector<torch::Tensor> Plan::run(const torch::Tensor& input, void* arena) {
         memories_[id].set_data_handle(static_cast<char*>(arena) + lifetimes_[id].offset);
       }
     }
+    if (scratchpad_) scratchpad_.set_data_handle(static_cast<char*>(arena) + scratchpad_offset_);
     bound_arena_ = arena;
   }
   for (auto& step : steps_) step.primitive.execute(stream_, step.args);

@@ -123,6 +123,7 @@ class Plan {
   struct Step {
     dnnl::primitive primitive;
     Args args;
+    size_t scratchpad_bytes = 0;  // what the primitive needs of the plan's scratch space
   };
   // An activation's bytes and the steps from its producer to its last reader.
   struct Lifetime {
@@ -132,6 +133,8 @@ class Plan {
     bool padded = false;  // its layout pads the channels (bytes beyond the values)
   };
   int add_memory(const dnnl::memory::desc& desc);
+  // The next step; its primitive was made with with_own_scratchpad() and needs `scratchpad`.
+  void add_step(dnnl::primitive primitive, Args args, const dnnl::memory::desc& scratchpad);
   // `direct`, or its Winograd form from `make_winograd` (which throws where oneDNN has none for
   // its layouts and post-ops) where ConvAlgorithms says to run that instead, both timed first
   // under Winograd::kWhereFaster. `shape` names the convolution for ConvAlgorithms.
@@ -167,6 +170,10 @@ class Plan {
   int64_t batch_ = 0;
   size_t arena_bytes_ = 0;
   void* bound_arena_ = nullptr;  // where the memories point now
+  // The steps' scratch space (null when none needs one): in the arena at scratchpad_offset_, so
+  // a plan runs on any thread (the library's own is the creating thread's).
+  dnnl::memory scratchpad_;
+  size_t scratchpad_offset_ = 0;
   std::string activation_layout_;
   int activation_tag_ = 0;  // a dnnl::memory::format_tag
 };

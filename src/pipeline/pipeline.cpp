@@ -26,9 +26,9 @@ extern "C" {
 
 namespace streaminfer {
 
-Pipeline::Impl::Impl(PipelineOptions opts, InferenceBackend& backend_ref)
+Pipeline::Impl::Impl(PipelineOptions opts, std::shared_ptr<InferenceBackend> first_backend)
     : options(std::move(opts)),
-      backend(backend_ref),
+      current_backend(std::move(first_backend)),
       stop_request(options.stop != nullptr ? options.stop : &own_stop),
       outputs({options.output_jsonl, options.metrics_dir, options.trace_path, options.model_name,
                options.sinks, options.peers, options.worker_id,
@@ -41,8 +41,6 @@ Pipeline::Impl::Impl(PipelineOptions opts, InferenceBackend& backend_ref)
 
 void Pipeline::Impl::preprocess_loop() {
   LetterboxPreprocessor preprocessor;
-  const int width = backend.info().input_width, height = backend.info().input_height;
-  const int64_t plane = static_cast<int64_t>(3) * width * height;
   std::vector<bool> warned;  // per stream, grown as streams join
   int64_t step = 0;
   while (true) {
@@ -56,11 +54,21 @@ void Pipeline::Impl::preprocess_loop() {
     auto input = tensor_pool.pop();
     if (!input) break;
     auto batch = std::make_unique<Batch>();
-    batch->input = std::move(*input);
     batch->read_start = now_ns();
     auto frames = batcher->next_batch();
     if (!frames) break;
     batch->read_end = now_ns();
+    // The model is read per batch: it may have changed since the last (use_backend).
+    batch->model = backend();
+    const int width = batch->model->info().input_width;
+    const int height = batch->model->info().input_height;
+    const int64_t plane = static_cast<int64_t>(3) * width * height;
+    if (input->size(2) != height || input->size(3) != width) {
+      // The first batch for a model of another input size: the pool's tensors take its shape
+      // one by one as they come round.
+      *input = at::empty({options.batcher.max_batch, 3, height, width}, at::kFloat);
+    }
+    batch->input = std::move(*input);
     batch->step = step++;
     batch->frames = std::move(*frames);
     float* base = batch->input.data_ptr<float>();
@@ -114,7 +122,7 @@ void Pipeline::Impl::inference_loop() {
     } else {
       SI_NVTX_RANGE("inference");
       b.infer_start = now_ns();
-      output = backend.infer(b.input.narrow(0, 0, n));
+      output = b.model->infer(b.input.narrow(0, 0, n));
       b.infer_end = now_ns();
     }
     busy_ms += ns_to_ms(b.infer_end - b.infer_start);
@@ -129,7 +137,7 @@ void Pipeline::Impl::inference_loop() {
     // The backend checks its forwards; a trainer's output is checked here. Nothing indexes an
     // output that does not match its batch.
     if (output) {
-      if (Status shaped = check_model_output(backend.info(), n, output.value()); !shaped) {
+      if (Status shaped = check_model_output(b.model->info(), n, output.value()); !shaped) {
         output = shaped;
       }
     }
@@ -178,7 +186,11 @@ void Pipeline::Impl::fail_inference(const std::string& message) {
 void Pipeline::Impl::postprocess(Batch& b) {
   // A classifier's [B, nc] logits become each frame's top classes (softmax), a detector's
   // [B, 4 + nc, A] its detections. Each frame's output is checked first (output_health.h).
-  const bool classifier = backend.info().task == ModelTask::kClassify;
+  const bool classifier = b.model->info().task == ModelTask::kClassify;
+  if (b.model.get() != health_model) {
+    health_model = b.model.get();
+    health->set_model(b.model->info().name, !classifier);
+  }
   constexpr int kTopClasses = 5;
   const auto& out = b.output;
   const float* data = out.data_ptr<float>();
@@ -212,7 +224,6 @@ void Pipeline::Impl::postprocess(Batch& b) {
 }
 
 void Pipeline::Impl::postprocess_loop() {
-  const auto& labels = backend.info().labels;
   while (auto batch = to_postprocess.pop()) {
     Batch& b = **batch;
     {
@@ -228,7 +239,7 @@ void Pipeline::Impl::postprocess_loop() {
     const int64_t outputs_start = now_ns();
     {
       SI_NVTX_RANGE("sinks");
-      outputs.on_batch(b, labels);
+      outputs.on_batch(b, b.model->info().labels);
     }
     if (outputs.stdout_closed() && !stdout_closed_said.exchange(true)) {
       // The reader of the detections went away (`| head`): nothing more can reach it.
@@ -335,7 +346,7 @@ std::unique_ptr<AccuracyTracker> Pipeline::Impl::accuracy_tracker() const {
   }
   if (classes.empty()) return nullptr;
   return std::make_unique<AccuracyTracker>(has_ground_truth,
-                                           accuracy_class_names(classes, backend.info().labels),
+                                           accuracy_class_names(classes, backend()->info().labels),
                                            options.postprocess.score_threshold);
 }
 
@@ -360,7 +371,32 @@ std::string Pipeline::Impl::live_detail() {
 }
 
 Pipeline::Pipeline(PipelineOptions options, InferenceBackend& backend)
-    : impl_(std::make_unique<Impl>(std::move(options), backend)) {}
+    // Not owned: an empty owner, so the caller's backend is never deleted from here.
+    : Pipeline(std::move(options),
+               std::shared_ptr<InferenceBackend>(std::shared_ptr<InferenceBackend>(), &backend)) {}
+
+Pipeline::Pipeline(PipelineOptions options, std::shared_ptr<InferenceBackend> backend)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(backend))) {}
+
+void Pipeline::use_backend(std::shared_ptr<InferenceBackend> next) {
+  Impl& m = *impl_;
+  const ModelInfo& to = next->info();
+  std::shared_ptr<InferenceBackend> was;
+  {
+    std::lock_guard lock(m.backend_mutex);
+    was = std::exchange(m.current_backend, std::move(next));
+  }
+  const ModelInfo& from = was->info();
+  std::lock_guard lock(m.stats_mutex);
+  const double at_s = m.run_start > 0 ? ns_to_ms(now_ns() - m.run_start) / 1000.0 : 0.0;
+  m.stats.model_changes.push_back(fmt::format("at {:.1f} s: {} {} {}x{} -> {} {} {}x{}", at_s,
+                                              from.name, precision_name(from), from.input_width,
+                                              from.input_height, to.name, precision_name(to),
+                                              to.input_width, to.input_height));
+  m.stats.precision = precision_name(to);
+  m.stats.precision_why = to.precision_why;
+  m.stats.calibration = to.calibration;
+}
 
 Pipeline::~Pipeline() {
   // An open still waiting for a camera gives up at once; its thread must end before the state
@@ -399,14 +435,18 @@ std::optional<StopRecord> Pipeline::Impl::stop_record() const {
 
 Result<RunStats> Pipeline::run() {
   Impl& m = *impl_;
-  const auto& model = m.backend.info();
+  const auto first_model = m.backend();
+  const auto& model = first_model->info();
   for (size_t i = 0; i < kTensorPoolSize; ++i) {
     m.tensor_pool.push(at::empty(
         {m.options.batcher.max_batch, 3, model.input_height, model.input_width}, at::kFloat));
   }
-  m.stats.precision = precision_name(model);
-  m.stats.precision_why = model.precision_why;
-  m.stats.calibration = model.calibration;
+  {
+    std::lock_guard lock(m.stats_mutex);  // use_backend() may run already (a service's reload)
+    m.stats.precision = precision_name(model);
+    m.stats.precision_why = model.precision_why;
+    m.stats.calibration = model.calibration;
+  }
   m.stats.thread_plan = m.options.thread_plan;
   if (m.options.trainer) {
     m.stats.retrain = RetrainStats{};

@@ -100,7 +100,10 @@ struct PipelineOptions {
 
 class Pipeline {
  public:
+  // The backend must outlive the pipeline.
   Pipeline(PipelineOptions options, InferenceBackend& backend);
+  // Shared: a model replaced by use_backend() lives until the last batch that uses it is done.
+  Pipeline(PipelineOptions options, std::shared_ptr<InferenceBackend> backend);
   ~Pipeline();
 
   // Opens the outputs (JSONL, CSVs, trace); fails naming the path that cannot be written.
@@ -128,6 +131,12 @@ class Pipeline {
   // queued are still inferred and written (waited for, at most 10 s). Fails for an unknown id or
   // a stream already removed. The other streams never pause.
   Result<StreamState> remove_stream(int id);
+  // The model changes while the run goes on (a service's reload): the next batch is preprocessed
+  // for `next` (its input size) and inferred and decoded by it; the batches already past the
+  // batcher finish with the model they were preprocessed for. No frame waits or is dropped for
+  // it. `next` must be loaded and warm, take the same batch sizes, and have the same device.
+  // The run's summary lists the change (RunStats::model_changes).
+  void use_backend(std::shared_ptr<InferenceBackend> next);
   // Every stream so far (removed ones included, marked), by id.
   std::vector<StreamState> streams() const;
   // Batches inferred so far, for a service's metrics.

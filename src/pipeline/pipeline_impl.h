@@ -98,11 +98,17 @@ struct Pipeline::Impl {
     std::atomic<size_t> count_{0};
   };
 
-  Impl(PipelineOptions opts, InferenceBackend& backend_ref);
+  Impl(PipelineOptions opts, std::shared_ptr<InferenceBackend> first_backend);
 
   PipelineOptions options;
-  InferenceBackend& backend;
-  StopRequest own_stop;  // when options.stop is null
+  // The model new batches are preprocessed for (each batch keeps its own: Batch::model).
+  std::shared_ptr<InferenceBackend> backend() const {
+    std::lock_guard lock(backend_mutex);
+    return current_backend;
+  }
+  mutable std::mutex backend_mutex;
+  std::shared_ptr<InferenceBackend> current_backend;  // guarded by backend_mutex
+  StopRequest own_stop;                               // when options.stop is null
   StopRequest* stop_request;
   RunOutputs outputs;
   StreamTable streams;
@@ -124,6 +130,7 @@ struct Pipeline::Impl {
   int64_t run_start = 0;
   int64_t inference_thread_end = 0;  // guarded by stats_mutex
   std::unique_ptr<OutputHealthMonitor> health;
+  const InferenceBackend* health_model = nullptr;  // the model `health` names (postprocess thread)
   std::atomic<bool> stdout_closed_said{false};
 
   std::mutex sampler_mutex;

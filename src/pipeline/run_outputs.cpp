@@ -197,7 +197,10 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
   const int64_t sink_end = now_ns();
   // After the sinks: measuring accuracy is profiling, not delivering results.
   recalls_.clear();
-  if (accuracy_) {
+  // The figures count the classes of the model the run started with: batches of a model that
+  // replaced it with other classes (a service's reload) are left out of them.
+  if (accuracy_ && !accuracy_labels_) accuracy_labels_ = labels;
+  if (accuracy_ && *accuracy_labels_ == labels) {
     for (const auto& frame : b.frames) recalls_.push_back(accuracy_->on_result(*frame));
   }
   if (frame_csv_ || trace_) {

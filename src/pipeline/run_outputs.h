@@ -87,6 +87,7 @@ class RunOutputs {
   std::string queue_csv_path_, summary_path_;
 
   std::unique_ptr<AccuracyTracker> accuracy_;
+  std::optional<std::vector<std::string>> accuracy_labels_;  // the first batch's model's
   std::vector<double> recalls_;  // per frame of the batch in on_batch (postprocess thread)
 
   std::vector<std::unique_ptr<MqttSink>> sinks_;

@@ -53,6 +53,12 @@ OutputHealth check_logits(const float* logits, int classes) {
 OutputHealthMonitor::OutputHealthMonitor(std::string model_name, bool detector)
     : model_name_(std::move(model_name)), detector_(detector) {}
 
+void OutputHealthMonitor::set_model(std::string model_name, bool detector) {
+  std::lock_guard lock(mutex_);
+  model_name_ = std::move(model_name);
+  detector_ = detector;
+}
+
 std::vector<std::string> OutputHealthMonitor::on_frame(int stream, int64_t frame,
                                                        const OutputHealth& health) {
   std::vector<std::string> warnings;

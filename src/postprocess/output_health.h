@@ -35,6 +35,9 @@ class OutputHealthMonitor {
   // Returns the warning lines this frame raises (without the "streaminfer: warning: " prefix);
   // usually none.
   std::vector<std::string> on_frame(int stream, int64_t frame, const OutputHealth& health);
+  // The model changed mid-run (a service's reload): the next frames are its. Call it on the
+  // thread that calls on_frame().
+  void set_model(std::string model_name, bool detector);
   // Frames of `stream` whose output held non-finite values.
   int64_t non_finite_frames(int stream) const;
 

@@ -237,6 +237,9 @@ std::string format_summary(const RunStats& stats) {
     fmt::format_to(std::back_inserter(out), "precision: {} ({})\n", stats.precision,
                    stats.precision_why);
   }
+  for (const auto& change : stats.model_changes) {
+    fmt::format_to(std::back_inserter(out), "model changed {}\n", change);
+  }
   append_streams(stats, out);
   fmt::format_to(std::back_inserter(out), "\n");
   append_stages(stats, out);

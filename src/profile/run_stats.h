@@ -82,6 +82,9 @@ struct RunStats {
   // What the model ran in and why (ModelInfo::precision, precision_why); empty: not said.
   std::string precision, precision_why;
   std::string calibration;  // int8: ModelInfo::calibration (ranges, held-out comparison)
+  // A service whose model changed while it ran: one line per change ("at 12.5 s: yolov8n fp32
+  // 640x640 -> resnet18 fp32 224x224"); precision above is then the last model's.
+  std::vector<std::string> model_changes;
   // How the threads were planned (config/thread_plan.h); the summary sets the stages' measured
   // busy shares beside it.
   std::string thread_plan;

@@ -17,6 +17,7 @@ nlohmann::json summary_to_json(const RunStats& stats, const std::string& model,
     j["precision"] = {{"ran", stats.precision}, {"why", stats.precision_why}};
     if (!stats.calibration.empty()) j["precision"]["calibration"] = stats.calibration;
   }
+  if (!stats.model_changes.empty()) j["model_changes"] = stats.model_changes;
   j["wall_seconds"] = stats.wall_seconds;
   j["frames"] = stats.total_frames_done();
   j["fps"] = stats.wall_seconds > 0

@@ -131,7 +131,7 @@ ReloadPlan plan_reload(const ServeConfig& before, const ServeConfig& after) {
   for (const auto& option : run_option_table()) {
     if (option.name == "source") continue;  // the streams, above
     if (run_option_value(option, before.run) != run_option_value(option, after.run)) {
-      plan.needs_restart.push_back(option.name);
+      (option.picks_model ? plan.model_changed : plan.needs_restart).push_back(option.name);
     }
   }
   return plan;

@@ -29,11 +29,15 @@ struct ReloadPlan {
   std::vector<StreamSpec> added;     // in the new file only
   std::vector<StreamSpec> changed;   // the same key with another URI or sampling: the new spec
   std::vector<std::string> removed;  // keys in the old file only
-  // Run settings whose value changed (flag names): the running model and pipeline keep theirs
+  // Settings that pick the model (RunOptionSpec::picks_model) whose value changed: the new
+  // model is built and the running pipeline goes on with it.
+  std::vector<std::string> model_changed;
+  // Other run settings whose value changed (flag names): the running pipeline keeps its own
   // until a restart.
   std::vector<std::string> needs_restart;
   bool empty() const {
-    return added.empty() && changed.empty() && removed.empty() && needs_restart.empty();
+    return added.empty() && changed.empty() && removed.empty() && model_changed.empty() &&
+           needs_restart.empty();
   }
 };
 ReloadPlan plan_reload(const ServeConfig& before, const ServeConfig& after);

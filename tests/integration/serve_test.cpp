@@ -292,6 +292,91 @@ TEST(Serve, SighupAndPostReloadApplyTheConfigsNewStreamList) {
   EXPECT_EQ(serve.process().exit_code(), 0) << serve.describe();
 }
 
+TEST(Serve, AReloadWithAnotherModelSwapsItWithoutLosingAFrame) {
+  TempDir dir;
+  const fs::path config = dir / "cams.yaml";
+  const std::string streams = fmt::format(
+      "streams:\n  - uri: \"{}\"\n    name: a\n"
+      "  - uri: \"{}\"\n    name: b\n",
+      synthetic_camera(1, 200), synthetic_camera(2, 200));
+  // The random-weight yolov8n at 320 (the test's flags, named in the file too) runs first.
+  write_file(config, "model: yolov8n\n" + streams);
+  Service serve(dir, {"--config", config.string(), "--output", (dir / "det.jsonl").string(),
+                      "--metrics-dir", (dir / "m").string()});
+  ASSERT_TRUE(serve.listening() && serve.ready()) << serve.describe();
+
+  // A model that cannot load: said, and the running one goes on.
+  write_file(config, "model: " + (dir / "missing.pt").string() + "\n" + streams);
+  auto broken = serve.request("POST", "/reload", "");
+  ASSERT_EQ(broken.status, 200) << broken.body;
+  const auto broken_plan = nlohmann::json::parse(broken.body);
+  EXPECT_EQ(broken_plan["model_changed"], nlohmann::json::array({"model"})) << broken.body;
+  ASSERT_EQ(broken_plan["errors"].size(), 1u) << broken.body;
+  EXPECT_NE(broken_plan["errors"][0].get<std::string>().find("missing.pt"), std::string::npos)
+      << broken.body;
+  EXPECT_FALSE(broken_plan.contains("model")) << broken.body;
+  EXPECT_NE(serve.request("GET", "/metrics").body.find("streaminfer_model_info{model=\"yolov8n\""),
+            std::string::npos);
+
+  // The bundled detector at another input size: built beside the running model, then the next
+  // batch goes to it (its tensors take the new shape).
+  const int64_t before = serve.get("/stats")["frames"];
+  write_file(config, "model: yolov8n-shapes\nimgsz: 256\n" + streams);
+  auto swapped = serve.request("POST", "/reload", "");
+  ASSERT_EQ(swapped.status, 200) << swapped.body;
+  const auto plan = nlohmann::json::parse(swapped.body);
+  EXPECT_EQ(plan["model_changed"], nlohmann::json::array({"model", "imgsz"})) << swapped.body;
+  EXPECT_TRUE(plan["errors"].empty()) << swapped.body;
+  EXPECT_NE(plan.value("model", "").find("input 256x256"), std::string::npos) << swapped.body;
+  EXPECT_TRUE(plan["added"].empty() && plan["removed"].empty() && plan["restarted"].empty())
+      << "a model change restarted streams: " << swapped.body;
+  const auto metrics = serve.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("streaminfer_model_info{model=\"yolov8n-shapes\""), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("input=\"256x256\""), std::string::npos) << metrics;
+  ASSERT_TRUE(wait_until([&] { return serve.get("/stats")["frames"] > before + 20; }, 60s))
+      << serve.describe();
+  // Nothing changed since: a second reload changes no model.
+  auto same = serve.request("POST", "/reload", "");
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_TRUE(nlohmann::json::parse(same.body)["model_changed"].empty()) << same.body;
+
+  serve.process().send(SIGTERM);
+  ASSERT_TRUE(serve.process().wait(20s)) << serve.describe();
+  EXPECT_EQ(serve.process().exit_code(), 0) << serve.describe();
+  EXPECT_NE(read_file(serve.out()).find("model changed at "), std::string::npos)
+      << serve.describe();
+  const auto summary = nlohmann::json::parse(read_file(only_file_with_prefix(dir / "m", "S_")));
+  ASSERT_EQ(summary["model_changes"].size(), 1u) << summary.dump();
+  EXPECT_NE(summary["model_changes"][0].get<std::string>().find(
+                "yolov8n fp32 320x320 -> yolov8n-shapes fp32 256x256"),
+            std::string::npos)
+      << summary.dump();
+  // Every frame read has its one line, across the change; the new model's lines name the
+  // synthetic scenes' classes, which the random-weight yolov8n (COCO's names) never does.
+  const JsonlFile jsonl = parse_jsonl(dir / "det.jsonl");
+  EXPECT_TRUE(jsonl.errors.empty()) << jsonl.errors.front();
+  for (const auto& s : summary["streams"]) {
+    const int64_t id = s["id"];
+    const int64_t frames = s["frames"];
+    EXPECT_EQ(frames, s["decoded"].get<int64_t>() - s["skipped"].get<int64_t>() -
+                          s["dropped"].get<int64_t>())
+        << "stream " << id << " lost frames: " << s.dump();
+    EXPECT_EQ(static_cast<int64_t>(frames_of(jsonl, id).size()), frames) << "stream " << id;
+  }
+  std::set<std::pair<int64_t, int64_t>> seen;
+  for (const auto& f : jsonl.frames) {
+    EXPECT_TRUE(seen.insert({f.stream, f.frame}).second)
+        << "stream " << f.stream << " frame " << f.frame << " reported twice";
+  }
+  const std::set<std::string> shapes = {"rectangle", "ellipse", "triangle", "cross"};
+  int64_t shape_detections = 0;
+  for (const auto& f : jsonl.frames) {
+    for (const auto& d : f.detections) shape_detections += shapes.count(d.label);
+  }
+  EXPECT_GT(shape_detections, 0) << "no frame was inferred by the new model";
+}
+
 TEST(Serve, PrometheusScrapesAGrowingFrameCount) {
   TempDir dir;
   Service serve(dir, {"--source", synthetic_camera(1)});

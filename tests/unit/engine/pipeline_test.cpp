@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -13,10 +15,10 @@
 namespace streaminfer {
 namespace {
 
-std::unique_ptr<InferenceBackend> tiny_backend() {
+std::unique_ptr<InferenceBackend> tiny_backend(int input_size = 64) {
   BackendOptions options;
   options.model = "yolov8n";
-  options.input_size = 64;
+  options.input_size = input_size;
   options.threads = 1;
   auto backend = create_backend(options);
   EXPECT_TRUE(backend) << backend.status().message();
@@ -34,6 +36,59 @@ PipelineOptions synthetic_options(int streams, int frames) {
   options.progress = false;
   options.model_name = "yolov8n";
   return options;
+}
+
+// Passes forwards on to a real backend and notes the input heights they had (inference thread).
+class ForwardNotingBackend : public InferenceBackend {
+ public:
+  explicit ForwardNotingBackend(std::unique_ptr<InferenceBackend> inner)
+      : inner_(std::move(inner)) {}
+  const ModelInfo& info() const override { return inner_->info(); }
+  Result<at::Tensor> infer(const at::Tensor& input) override {
+    forwards.fetch_add(1);
+    {
+      std::lock_guard lock(mutex);
+      heights.insert(input.size(2));
+    }
+    return inner_->infer(input);
+  }
+  std::atomic<int> forwards{0};
+  std::mutex mutex;
+  std::set<int64_t> heights;
+
+ private:
+  std::unique_ptr<InferenceBackend> inner_;
+};
+
+TEST(Pipeline, AModelSwappedMidRunTakesTheNextBatchAndNoFrameIsLost) {
+  auto first = std::make_shared<ForwardNotingBackend>(tiny_backend());
+  auto second = std::make_shared<ForwardNotingBackend>(tiny_backend(96));
+  auto options = synthetic_options(2, 80);
+  Pipeline pipeline(options, first);
+  ASSERT_TRUE(pipeline.open_outputs());
+  ASSERT_TRUE(pipeline.open_sources());
+  Result<RunStats> stats = Status::error("not run");
+  std::thread runner([&] { stats = pipeline.run(); });
+  for (int i = 0; i < 10000 && pipeline.batches_done() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int64_t swapped_after = pipeline.batches_done();
+  pipeline.use_backend(second);
+  runner.join();
+  ASSERT_TRUE(stats) << stats.status().message();
+  ASSERT_GE(swapped_after, 3);
+  ASSERT_LT(swapped_after, 40) << "the run (160 frames, batches of 4) ended before the swap";
+  // Every frame got its result, across the change.
+  EXPECT_EQ(stats.value().total_frames_done(), 160);
+  for (const auto& s : stats.value().streams) EXPECT_EQ(s.frames_done, 80);
+  // Each model saw only its own input size: the pool's tensors took the new shape.
+  EXPECT_EQ(first->heights, std::set<int64_t>{64});
+  EXPECT_EQ(second->heights, std::set<int64_t>{96});
+  EXPECT_GT(second->forwards.load(), 0);
+  ASSERT_EQ(stats.value().model_changes.size(), 1u);
+  EXPECT_NE(stats.value().model_changes[0].find("yolov8n fp32 64x64 -> yolov8n fp32 96x96"),
+            std::string::npos)
+      << stats.value().model_changes[0];
 }
 
 TEST(Pipeline, EveryFrameOfEveryStreamGetsOneResult) {

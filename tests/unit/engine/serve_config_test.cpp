@@ -1,4 +1,5 @@
 #include "service/serve_config.h"
+#include "config/run_option_table.h"
 
 #include <gtest/gtest.h>
 
@@ -86,7 +87,29 @@ TEST(ServeConfig, AReloadPlansWhatChangedByStreamKey) {
   EXPECT_EQ(plan.changed[0].uri, "synthetic:?seed=9");
   EXPECT_EQ(plan.removed, std::vector<std::string>{"yard"});
   EXPECT_EQ(plan.needs_restart, std::vector<std::string>{"batch-size"});
+  EXPECT_TRUE(plan.model_changed.empty());
   EXPECT_TRUE(plan_reload(before, before).empty());
+}
+
+TEST(ServeConfig, TheKeysThatPickTheModelAreAppliedAndTheOthersWaitForARestart) {
+  ServeConfig before, after;
+  after.run.model = "resnet18";
+  after.run.precision = "int8";
+  after.run.imgsz = 256;
+  after.run.threads = 1;
+  after.run.device = "cuda";
+  const ReloadPlan plan = plan_reload(before, after);
+  EXPECT_EQ(plan.model_changed, (std::vector<std::string>{"model", "imgsz", "precision"}));
+  // The pipeline's threads and queues are planned for these.
+  EXPECT_EQ(plan.needs_restart, (std::vector<std::string>{"threads", "device"}));
+  EXPECT_FALSE(plan.empty());
+  // copy_run_option moves one key's value, whatever its type.
+  RunOptions running;
+  copy_run_option(*find_run_option("imgsz"), after.run, running);
+  copy_run_option(*find_run_option("model"), after.run, running);
+  EXPECT_EQ(running.imgsz, 256);
+  EXPECT_EQ(running.model, "resnet18");
+  EXPECT_EQ(running.precision, before.run.precision);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "infer/backend.h"
 #include "yolov8_test_models.h"
 
@@ -130,6 +132,33 @@ BackendOptions kernels_options(const std::string& model, const std::string& kern
   options.micro_batch = 2;
   options.fp32_kernels = kernels;
   return options;
+}
+
+// A backend built on one thread runs its forwards on another (a service builds its new model
+// beside the running one, whose inference thread then runs it). oneDNN's own scratch space is
+// the creating thread's: Winograd's ran out of bounds there and the process died (SIGSEGV),
+// until the plans kept their scratch space in their arena.
+TEST(Fp32Kernels, APlanBuiltOnOneThreadRunsOnAnother) {
+  if (!onednn_networks_built()) GTEST_SKIP() << "built without oneDNN's headers";
+  BackendOptions options = kernels_options("resnet18", "onednn-blocked");
+  options.input_size = 224;  // the size and threads of the service's run that died
+  options.threads = 2;
+  std::unique_ptr<InferenceBackend> backend;
+  std::thread builder([&] {
+    auto made = create_backend(options);
+    if (made) backend = std::move(made.value());
+  });
+  builder.join();
+  ASSERT_TRUE(backend);
+  ASSERT_NE(backend->info().description.find("onednn-blocked plan"), std::string::npos)
+      << backend->info().description;
+  at::manual_seed(1);
+  const torch::Tensor input = torch::rand({2, 3, 224, 224});
+  auto first = backend->infer(input);
+  auto again = backend->infer(input);
+  ASSERT_TRUE(first && again);
+  EXPECT_TRUE(torch::equal(first.value(), again.value()));
+  EXPECT_TRUE(first.value().isfinite().all().item<bool>());
 }
 
 // Every choice of kernels gives LibTorch's output (a detector's detections, a classifier's
