@@ -32,7 +32,7 @@ ServiceMetrics::ServiceMetrics()
       batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256}),
       window_start_ns_(start_ns_) {}
 
-void ServiceMetrics::on_batch(const Batch& batch) {
+void ServiceMetrics::on_batch(const Batch& batch, const BatchContext& /*context*/) {
   std::lock_guard lock(mutex_);
   batch_sizes_.observe(static_cast<double>(batch.frames.size()));
   for (size_t f = 0; f < batch.frames.size(); ++f) {

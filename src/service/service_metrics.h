@@ -35,7 +35,7 @@ class ServiceMetrics : public OutputPeer {
  public:
   ServiceMetrics();
 
-  void on_batch(const Batch& batch) override;
+  void on_batch(const Batch& batch, const BatchContext& context) override;
   void on_queue_sample(int64_t ts_ns, const std::vector<StreamQueueSample>& samples) override;
 
   // Prometheus text exposition of everything: per-stream counters and gauges (label `stream`:

@@ -7,6 +7,11 @@
 namespace streaminfer {
 namespace {
 
+// The batch as the run hands it to its peers.
+void feed(ServiceMetrics& metrics, const Batch& batch) {
+  metrics.on_batch(batch, BatchContext(batch, {}));
+}
+
 Batch batch_of(int frames, int64_t t0) {
   Batch b;
   for (int i = 0; i < frames; ++i) {
@@ -40,7 +45,7 @@ StreamState state(int id, const std::string& name, bool removed, int64_t done) {
 
 TEST(ServiceMetrics, StagesAreCountedPerFrameAndInferencePerBatch) {
   ServiceMetrics metrics;
-  metrics.on_batch(batch_of(3, 1'000'000'000));
+  feed(metrics, batch_of(3, 1'000'000'000));
   const std::string text =
       metrics.prometheus({state(0, "door", false, 5), state(1, "gone", true, 9)},
                          {"0.1.0", "yolov8n", "int8", "cpu", 640, 640, 4, ""}, 1);
@@ -67,7 +72,7 @@ TEST(ServiceMetrics, StagesAreCountedPerFrameAndInferencePerBatch) {
 // A fleet worker's metrics all carry its id, so that one query sums or splits over the fleet.
 TEST(ServiceMetrics, AFleetWorkersEverySampleCarriesItsWorkerId) {
   ServiceMetrics metrics;
-  metrics.on_batch(batch_of(2, 1'000'000'000));
+  feed(metrics, batch_of(2, 1'000'000'000));
   const std::string text = metrics.prometheus(
       {state(0, "door", false, 5)}, {"0.1.0", "yolov8n", "int8", "cpu", 640, 640, 4, "h:1"}, 1);
   size_t samples = 0;
@@ -88,7 +93,7 @@ TEST(ServiceMetrics, AFleetWorkersEverySampleCarriesItsWorkerId) {
 
 TEST(ServiceMetrics, StatsGiveRatesOverTheLastSecondAndStagePercentiles) {
   ServiceMetrics metrics;
-  metrics.on_batch(batch_of(2, 1'000'000'000));
+  feed(metrics, batch_of(2, 1'000'000'000));
   const int64_t t0 = now_ns();
   metrics.on_queue_sample(t0 + 1'000'000'000, {{0, 1, 0, 10}});
   metrics.on_queue_sample(t0 + 2'000'000'000, {{0, 1, 0, 40}});
