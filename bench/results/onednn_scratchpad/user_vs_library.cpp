@@ -55,8 +55,8 @@ int main() {
           for (size_t i = 0; i < pd.src_desc().get_size() / 4; ++i) p[i] = (i % 7) * 0.1f;
           p = static_cast<float*>(W.get_data_handle());
           for (size_t i = 0; i < pd.weights_desc().get_size() / 4; ++i) p[i] = (i % 5) * 0.01f;
-          args[mode] = {{DNNL_ARG_SRC, S}, {DNNL_ARG_WEIGHTS, W}, {DNNL_ARG_BIAS, B},
-                        {DNNL_ARG_DST, D}};
+          args[mode] = {
+              {DNNL_ARG_SRC, S}, {DNNL_ARG_WEIGHTS, W}, {DNNL_ARG_BIAS, B}, {DNNL_ARG_DST, D}};
           if (mode == 1) {
             scratch = pd.scratchpad_desc().get_size();
             if (scratch > 0) args[mode][DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), eng);
@@ -76,8 +76,9 @@ int main() {
                                             std::chrono::steady_clock::now() - t0)
                                             .count());
           }
-        std::printf("mb %d c %3d hw %2d %-36s library %.3f ms  user %.3f ms  (user/library %.3f, "
-                    "scratch %.1f MB)\n",
-                    mb, sh.c, sh.hw, impl.c_str(), t[0], t[1], t[1] / t[0], scratch / 1e6);
+        std::printf(
+            "mb %d c %3d hw %2d %-36s library %.3f ms  user %.3f ms  (user/library %.3f, "
+            "scratch %.1f MB)\n",
+            mb, sh.c, sh.hw, impl.c_str(), t[0], t[1], t[1] / t[0], scratch / 1e6);
       }
 }
