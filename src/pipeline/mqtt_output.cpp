@@ -50,10 +50,8 @@ Status MqttOutput::open() {
   return Status::ok();
 }
 
-Status MqttOutput::start(int64_t run_start_ns, int num_streams) {
+Status MqttOutput::start(int64_t run_start_ns, int /*num_streams*/) {
   run_start_ns_ = run_start_ns;
-  last_stats_.frames_done.assign(static_cast<size_t>(num_streams), 0);
-  last_stats_.dropped.assign(static_cast<size_t>(num_streams), 0);
   return Status::ok();
 }
 
@@ -64,17 +62,12 @@ void MqttOutput::on_batch(const Batch& batch, const BatchContext& context) {
 }
 
 void MqttOutput::on_queue_sample(int64_t ts_ns, const std::vector<StreamQueueSample>& samples) {
-  StatsSnapshot now;
-  now.time_s = ms_between(run_start_ns_, ts_ns) / 1000.0;
-  for (const auto& s : samples) {
-    const auto at = static_cast<size_t>(s.stream_id);
-    if (now.frames_done.size() <= at) {
-      now.frames_done.resize(at + 1, 0);
-      now.dropped.resize(at + 1, 0);
-    }
-    now.frames_done[at] = s.done;
-    now.dropped[at] = s.dropped;
-  }
+  // Every sample, not only when a message is due: a stream that leaves keeps its last counts in
+  // the totals.
+  std::vector<StreamCounts> running;
+  running.reserve(samples.size());
+  for (const auto& s : samples) running.push_back({s.stream_id, s.done, s.dropped});
+  const StatsSnapshot now = totals_.sample(ms_between(run_start_ns_, ts_ns) / 1000.0, running);
   if (now.time_s - last_stats_.time_s < kStatsIntervalSeconds) return;
   for (const auto& sink : sinks_) {
     sink->publish(MqttSink::Channel::kStats,
@@ -89,10 +82,10 @@ Status MqttOutput::close(const RunStats& stats, nlohmann::json& summary) {
   StatsSnapshot final_stats, run_start;
   final_stats.time_s = stats.wall_seconds;
   for (const auto& s : stats.streams) {
-    final_stats.frames_done.push_back(s.frames_done);
-    final_stats.dropped.push_back(s.dropped);
+    final_stats.streams.push_back({s.stream_id, s.frames_done, s.dropped});
+    final_stats.frames_done += s.frames_done;
+    final_stats.dropped += s.dropped;
   }
-  run_start.frames_done.assign(final_stats.frames_done.size(), 0);
   for (const auto& sink : sinks_) {
     sink->publish(MqttSink::Channel::kStats,
                   stats_message(final_stats, run_start, true, sink->counters()).dump());

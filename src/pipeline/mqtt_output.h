@@ -30,8 +30,10 @@ class MqttOutput : public OutputPeer {
   std::vector<std::string> uris_;
   std::vector<std::unique_ptr<MqttSink>> sinks_;
   int64_t run_start_ns_ = 0;
-  // The last stats message's numbers, for the rates of the next one (sampler thread only).
+  // The last stats message's numbers, for the rates of the next one, and the run's totals
+  // (sampler thread only).
   StatsSnapshot last_stats_;
+  StatsTotals totals_;
 };
 
 }  // namespace streaminfer

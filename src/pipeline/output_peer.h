@@ -22,8 +22,8 @@
 
 namespace streaminfer {
 
-// One stream's queue at a sample: the streams running at that moment only (a removed stream
-// has no row).
+// One stream's queue at a sample: the streams running at that moment, and a removed one until
+// its frames had their results (its last row has its final counts; none after).
 struct StreamQueueSample {
   int stream_id = 0;
   size_t depth = 0;

@@ -269,7 +269,11 @@ void Pipeline::Impl::sampler_loop() {
     reap_ended_streams();
     samples.clear();
     for (const auto& stream : streams) {
-      if (stream->removed.load()) continue;
+      // A removed stream is sampled while its queued frames get their results, then once more.
+      if (stream->removed.load()) {
+        if (stream->final_sampled) continue;
+        if (stream->drained.load()) stream->final_sampled = true;
+      }
       samples.push_back({stream->id, batcher->depth(stream->id), batcher->dropped(stream->id),
                          stream->done.load()});
     }

@@ -50,6 +50,10 @@ struct Pipeline::Impl {
     // stream is removed.
     std::atomic<bool> cancel{false};
     std::atomic<bool> removed{false};
+    // remove_stream() waited for its frames: the sampler takes one last sample of it, with its
+    // final counts (outputs' totals keep them), and none after (final_sampled, sampler thread).
+    std::atomic<bool> drained{false};
+    bool final_sampled = false;
     std::atomic<bool> ended{false};  // its thread is done (joined by the sampler or the remover)
     std::thread thread;              // guarded by lifecycle_mutex
     std::atomic<int64_t> last_result_ns{0};

@@ -341,6 +341,7 @@ Result<StreamState> Pipeline::remove_stream(int id) {
   while (!all_answered() && !m.abandoned.load() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  stream.drained.store(true);
   std::lock_guard lock(m.lifecycle_mutex);
   m.release_source(stream);
   return m.state_of(stream, now_ns());

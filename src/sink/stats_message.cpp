@@ -5,10 +5,6 @@
 namespace streaminfer {
 namespace {
 
-int64_t at(const std::vector<int64_t>& values, size_t i) {
-  return i < values.size() ? values[i] : 0;
-}
-
 double rounded(double value, double scale) { return std::round(value * scale) / scale; }
 
 }  // namespace
@@ -19,26 +15,46 @@ nlohmann::json stats_message(const StatsSnapshot& now, const StatsSnapshot& prev
   auto fps = [interval](int64_t frames) {
     return interval > 0 ? rounded(static_cast<double>(frames) / interval, 100) : 0.0;
   };
+  std::map<int, int64_t> before;
+  for (const auto& s : previous.streams) before[s.stream] = s.frames_done;
   nlohmann::json streams = nlohmann::json::array();
-  int64_t frames = 0, frames_before = 0, dropped = 0;
-  for (size_t i = 0; i < now.frames_done.size(); ++i) {
-    const int64_t done = at(now.frames_done, i);
-    streams.push_back({{"stream", i},
-                       {"frames", done},
-                       {"fps", fps(done - at(previous.frames_done, i))},
-                       {"dropped", at(now.dropped, i)}});
-    frames += done;
-    frames_before += at(previous.frames_done, i);
-    dropped += at(now.dropped, i);
+  for (const auto& s : now.streams) {
+    const auto was = before.find(s.stream);
+    const int64_t since = s.frames_done - (was == before.end() ? 0 : was->second);
+    streams.push_back({{"stream", s.stream},
+                       {"frames", s.frames_done},
+                       {"fps", fps(since)},
+                       {"dropped", s.dropped}});
   }
   return {{"time_s", rounded(now.time_s, 1000)},
           {"interval_s", rounded(interval, 1000)},
           {"final", final},
-          {"frames", frames},
-          {"fps", fps(frames - frames_before)},
-          {"dropped", dropped},
+          {"frames", now.frames_done},
+          {"fps", fps(now.frames_done - previous.frames_done)},
+          {"dropped", now.dropped},
           {"streams", streams},
           {"sink", to_json(sink)}};
+}
+
+StatsSnapshot StatsTotals::sample(double time_s, const std::vector<StreamCounts>& running) {
+  std::map<int, StreamCounts> now;
+  for (const auto& s : running) now[s.stream] = s;
+  for (const auto& [id, last] : running_) {
+    if (now.count(id)) continue;
+    left_frames_ += last.frames_done;
+    left_dropped_ += last.dropped;
+  }
+  running_ = std::move(now);
+  StatsSnapshot snapshot;
+  snapshot.time_s = time_s;
+  snapshot.frames_done = left_frames_;
+  snapshot.dropped = left_dropped_;
+  for (const auto& [id, s] : running_) {
+    snapshot.streams.push_back(s);
+    snapshot.frames_done += s.frames_done;
+    snapshot.dropped += s.dropped;
+  }
+  return snapshot;
 }
 
 nlohmann::json to_json(const MqttSinkCounters& c) {

@@ -18,6 +18,7 @@
 
 #include "child_process.h"
 #include "http_client.h"
+#include "mosquitto_broker.h"
 #include "run_command.h"
 
 namespace streaminfer::test {
@@ -375,6 +376,66 @@ TEST(Serve, AReloadWithAnotherModelSwapsItWithoutLosingAFrame) {
     for (const auto& d : f.detections) shape_detections += shapes.count(d.label);
   }
   EXPECT_GT(shape_detections, 0) << "no frame was inferred by the new model";
+}
+
+// The MQTT sink's stats messages follow a service's streams: one added through the API appears,
+// one removed leaves the list and keeps its frames in the run's total, which never goes down.
+TEST(Serve, MqttStatsFollowTheStreamsThatComeAndGo) {
+  MosquittoBroker broker;
+  ASSERT_EQ(broker.start(), "");
+  MqttSubscriber subscriber(broker.port(), "si/serve/stats");
+  ASSERT_EQ(subscriber.connect_error(), "");
+  ASSERT_TRUE(subscriber.wait_subscriptions(1, 20s));
+  TempDir dir;
+  Service serve(dir, {"--source", synthetic_camera(1), "--sink",
+                      fmt::format("mqtt://127.0.0.1:{}/si/serve", broker.port())});
+  ASSERT_TRUE(serve.listening() && serve.ready()) << serve.describe();
+  auto added = serve.request("POST", "/streams",
+                             fmt::format(R"({{"uri": "{}", "name": "b"}})", synthetic_camera(2)));
+  ASSERT_EQ(added.status, 201) << added.body;
+  const int b = nlohmann::json::parse(added.body)["id"];
+  // The frames the message lists for the stream; -1 when it does not list it.
+  const auto frames_of_stream = [](const std::string& payload, int id) -> int64_t {
+    const auto message = nlohmann::json::parse(payload);
+    for (const auto& s : message["streams"]) {
+      if (s["stream"] == id) return s["frames"];
+    }
+    return -1;
+  };
+  const auto last_stats = [&] {
+    const auto all = subscriber.payloads("si/serve/stats");
+    return all.empty() ? std::string("{\"streams\": []}") : all.back();
+  };
+  // Enough of its frames that the total would fall if they were forgotten.
+  ASSERT_TRUE(wait_until([&] { return frames_of_stream(last_stats(), b) >= 20; }, 30s))
+      << last_stats();
+  const auto removed = serve.request("DELETE", fmt::format("/streams/{}", b));
+  ASSERT_EQ(removed.status, 200);
+  const int64_t b_frames = nlohmann::json::parse(removed.body)["frames_done"];
+  const size_t removed_at = subscriber.payloads("si/serve/stats").size();
+  ASSERT_TRUE(wait_until(
+      [&] { return subscriber.payloads("si/serve/stats").size() >= removed_at + 3; }, 30s));
+  const auto messages = subscriber.payloads("si/serve/stats");
+  // The first message after the DELETE answered may have been sampled before it.
+  for (size_t i = removed_at + 1; i < messages.size(); ++i) {
+    EXPECT_EQ(frames_of_stream(messages[i], b), -1)
+        << "a removed stream is still listed: " << messages[i];
+    const auto message = nlohmann::json::parse(messages[i]);
+    int64_t listed = 0;
+    for (const auto& s : message["streams"]) listed += s["frames"].get<int64_t>();
+    EXPECT_EQ(message["frames"].get<int64_t>(), listed + b_frames)
+        << "the run's total lost the removed stream's frames: " << messages[i];
+  }
+  int64_t frames = 0;
+  for (const auto& payload : messages) {
+    const auto message = nlohmann::json::parse(payload);
+    EXPECT_GE(message["frames"].get<int64_t>(), frames) << payload;
+    EXPECT_GE(message["fps"].get<double>(), 0.0) << payload;
+    frames = message["frames"];
+  }
+  serve.process().send(SIGTERM);
+  ASSERT_TRUE(serve.process().wait(20s));
+  EXPECT_EQ(serve.process().exit_code(), 0) << serve.describe();
 }
 
 TEST(Serve, PrometheusScrapesAGrowingFrameCount) {

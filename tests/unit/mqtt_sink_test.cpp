@@ -84,7 +84,8 @@ TEST(MqttSink, PublishedEventsAndStatsArriveAsJson) {
   for (int i = 0; i < kFrames; ++i) {
     sink->publish(MqttSink::Channel::kEvents, format_jsonl_line(frame_with_box(1, i), {"car"}));
   }
-  StatsSnapshot before{0, {0, 0}, {0, 0}}, now{2.0, {10, kFrames}, {0, 3}};
+  StatsSnapshot before{0, {{0, 0, 0}, {1, 0, 0}}, 0, 0};
+  StatsSnapshot now{2.0, {{0, 10, 0}, {1, kFrames, 3}}, 10 + kFrames, 3};
   sink->publish(MqttSink::Channel::kStats,
                 stats_message(now, before, false, sink->counters()).dump());
 
@@ -222,7 +223,8 @@ TEST(MqttSink, BrokerKilledAndRestartedPublishingResumes) {
 }
 
 TEST(MqttSink, StatsMessageFpsIsOverTheInterval) {
-  StatsSnapshot previous{1.0, {30, 10}, {0, 0}}, now{2.0, {60, 25}, {1, 2}};
+  StatsSnapshot previous{1.0, {{0, 30, 0}, {1, 10, 0}}, 40, 0};
+  StatsSnapshot now{2.0, {{0, 60, 1}, {1, 25, 2}}, 85, 3};
   MqttSinkCounters counters;
   counters.connects = 3;
   const json s = stats_message(now, previous, true, counters);
@@ -233,6 +235,28 @@ TEST(MqttSink, StatsMessageFpsIsOverTheInterval) {
   EXPECT_EQ(s["dropped"], 3);
   EXPECT_EQ(s["final"], true);
   EXPECT_EQ(s["sink"]["reconnects"], 2);
+}
+
+// A service's streams come and go: a stream that left keeps its frames in the run's totals (the
+// total fps never goes negative), is no longer listed, and one that joined counts its frames
+// since it joined.
+TEST(MqttSink, StatsOfStreamsThatComeAndGo) {
+  StatsTotals totals;
+  const StatsSnapshot first = totals.sample(1.0, {{0, 30, 1}, {1, 10, 0}});
+  EXPECT_EQ(first.frames_done, 40);
+  const StatsSnapshot second = totals.sample(2.0, {{1, 25, 0}, {2, 5, 2}});  // 0 left, 2 joined
+  EXPECT_EQ(second.frames_done, 60);
+  EXPECT_EQ(second.dropped, 3);
+  const json s = stats_message(second, first, false, {});
+  EXPECT_EQ(s["frames"], 60);
+  EXPECT_DOUBLE_EQ(s["fps"].get<double>(), 20.0);
+  ASSERT_EQ(s["streams"].size(), 2u) << s.dump();
+  EXPECT_EQ(s["streams"][0]["stream"], 1);
+  EXPECT_DOUBLE_EQ(s["streams"][0]["fps"].get<double>(), 15.0);
+  EXPECT_EQ(s["streams"][1]["stream"], 2);
+  EXPECT_DOUBLE_EQ(s["streams"][1]["fps"].get<double>(), 5.0);
+  // Nothing running: the totals stay.
+  EXPECT_EQ(totals.sample(3.0, {}).frames_done, 60);
 }
 
 }  // namespace
