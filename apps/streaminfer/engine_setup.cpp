@@ -338,6 +338,8 @@ Result<std::string> Engine::change_model(const RunOptions& next) {
     checked.config.clear();  // a service may have no stream: run's check that a config has some
     if (Status valid = validate(checked); !valid) return valid;
   }
+  // The new model's files against the run's (a calibration cache must not overwrite --output).
+  if (Status paths = check_run_paths(wanted); !paths) return paths;
   const int64_t start = now_ns();
   auto made = create_backend(backend_options(wanted, threads_));
   if (!made) return made.status();
@@ -359,6 +361,9 @@ Result<std::string> Engine::change_model(const RunOptions& next) {
       model.description, model.input_width, model.input_height, precision_name(model),
       model.precision_why, ns_to_ms(now_ns() - start) / 1000.0, backend_->info().name,
       precision_name(backend_->info()));
+  // Building took seconds: a stop meanwhile keeps the model the run ends with.
+  if (stop_->requested())
+    return Status::error("the service is stopping; the model was not changed");
   pipeline_->use_backend(backend);
   backend_ = std::move(backend);
   options_ = std::move(wanted);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "config/shard.h"
 #include "sink/mqtt_uri.h"
@@ -206,6 +207,7 @@ std::vector<RunOptionSpec> make_table() {
         "calibration-cache", "cuda-graphs", "micro-batch", "fp32-kernels", "split-point"}) {
     const auto spec =
         std::find_if(t.begin(), t.end(), [&](const auto& s) { return s.name == name; });
+    if (spec == t.end()) throw std::logic_error(std::string("no run option ") + name);
     spec->picks_model = true;
   }
   return t;

@@ -1,5 +1,7 @@
 #include "pipeline/output_peer.h"
 
+#include <stdexcept>
+
 namespace streaminfer {
 
 BatchContext::BatchContext(const Batch& batch, const std::vector<std::string>& labels, Tagger tags)
@@ -16,6 +18,9 @@ const std::string& BatchContext::line(size_t i) const {
 }
 
 const BatchTimeline& BatchContext::timeline() const {
+  // Only the profiling peers read it, after the delivering ones ran: made before, it would miss
+  // their time and the recalls.
+  if (delivered_end == 0) throw std::logic_error("BatchContext::timeline() before delivery");
   if (timeline_) return *timeline_;
   BatchTimeline& t = timeline_.emplace();
   t.step = batch_.step;

@@ -187,8 +187,8 @@ void Pipeline::Impl::postprocess(Batch& b) {
   // A classifier's [B, nc] logits become each frame's top classes (softmax), a detector's
   // [B, 4 + nc, A] its detections. Each frame's output is checked first (output_health.h).
   const bool classifier = b.model->info().task == ModelTask::kClassify;
-  if (b.model.get() != health_model) {
-    health_model = b.model.get();
+  if (health_model.lock() != b.model) {
+    health_model = b.model;
     health->set_model(b.model->info().name, !classifier);
   }
   constexpr int kTopClasses = 5;
@@ -392,7 +392,8 @@ void Pipeline::use_backend(std::shared_ptr<InferenceBackend> next) {
   }
   const ModelInfo& from = was->info();
   std::lock_guard lock(m.stats_mutex);
-  const double at_s = m.run_start > 0 ? ns_to_ms(now_ns() - m.run_start) / 1000.0 : 0.0;
+  const int64_t run_start = m.run_start.load();
+  const double at_s = run_start > 0 ? ns_to_ms(now_ns() - run_start) / 1000.0 : 0.0;
   m.stats.model_changes.push_back(fmt::format("at {:.1f} s: {} {} {}x{} -> {} {} {}x{}", at_s,
                                               from.name, precision_name(from), from.input_width,
                                               from.input_height, to.name, precision_name(to),
@@ -457,10 +458,12 @@ Result<RunStats> Pipeline::run() {
     m.stats.retrain->model = m.options.trainer->description();
     m.stats.retrain->generated_label_streams = generated_label_streams();
   }
-  if (auto tracker = m.accuracy_tracker(); tracker) m.outputs.track_accuracy(std::move(tracker));
+  if (auto tracker = m.accuracy_tracker(); tracker) {
+    m.outputs.track_accuracy(std::move(tracker), model.labels);
+  }
   m.health = std::make_unique<OutputHealthMonitor>(model.name, model.task == ModelTask::kDetect);
   m.run_start = now_ns();
-  SI_RETURN_IF_ERROR(m.outputs.start(m.run_start, static_cast<int>(m.streams.size())));
+  SI_RETURN_IF_ERROR(m.outputs.start(m.run_start.load(), static_cast<int>(m.streams.size())));
   m.stop_request->set_phase(RunPhase::kRunning);
   if (m.stop_request->requested()) m.stop.store(true);
 

@@ -131,10 +131,11 @@ struct Pipeline::Impl {
   bool sources_interrupted = false;    // sampler thread only
   std::atomic<int> sources_running{0};
   std::atomic<int64_t> batches_done{0};
-  int64_t run_start = 0;
-  int64_t inference_thread_end = 0;  // guarded by stats_mutex
+  std::atomic<int64_t> run_start{0};  // use_backend() reads it from another thread
+  int64_t inference_thread_end = 0;   // guarded by stats_mutex
   std::unique_ptr<OutputHealthMonitor> health;
-  const InferenceBackend* health_model = nullptr;  // the model `health` names (postprocess thread)
+  std::weak_ptr<const InferenceBackend>
+      health_model;  // the model `health` names (postprocess thread)
   std::atomic<bool> stdout_closed_said{false};
 
   std::mutex sampler_mutex;

@@ -67,8 +67,10 @@ Status RunOutputs::start(int64_t run_start_ns, int num_streams) {
   return Status::ok();
 }
 
-void RunOutputs::track_accuracy(std::unique_ptr<AccuracyTracker> tracker) {
+void RunOutputs::track_accuracy(std::unique_ptr<AccuracyTracker> tracker,
+                                std::vector<std::string> labels) {
   accuracy_ = std::move(tracker);
+  accuracy_labels_ = std::move(labels);
 }
 
 void RunOutputs::on_dropped(const Frame& frame) {
@@ -96,8 +98,7 @@ void RunOutputs::on_batch(const Batch& b, const std::vector<std::string>& labels
   // After the delivering peers: measuring accuracy is profiling, not delivering results. The
   // figures count the classes of the model the run started with: batches of a model that
   // replaced it with other classes (a service's reload) are left out of them.
-  if (accuracy_ && !accuracy_labels_) accuracy_labels_ = labels;
-  if (accuracy_ && *accuracy_labels_ == labels) {
+  if (accuracy_ && accuracy_labels_ == labels) {
     for (const auto& frame : b.frames) context.recalls.push_back(accuracy_->on_result(*frame));
   }
   for (const auto& peer : peers_) {

@@ -50,8 +50,9 @@ class RunOutputs {
   // The run starts now: files whose timestamps are relative to the start open here.
   Status start(int64_t run_start_ns, int num_streams);
   // Before start(): evaluates the frames of the streams the tracker tracks (accuracy in the
-  // summary, a recall per frame in the per-frame CSV).
-  void track_accuracy(std::unique_ptr<AccuracyTracker> tracker);
+  // summary, a recall per frame in the per-frame CSV) while the batches come from a model with
+  // `labels`, the classes the tracker counts in (a model that replaced it with others is not).
+  void track_accuracy(std::unique_ptr<AccuracyTracker> tracker, std::vector<std::string> labels);
   // The delivering peers, then the accuracy of its frames, then the profiling peers.
   void on_batch(const Batch& batch, const std::vector<std::string>& labels);
   // A frame dropped before inference (any thread): counted as missed by the accuracy figures.
@@ -80,7 +81,7 @@ class RunOutputs {
   std::string summary_path_;
 
   std::unique_ptr<AccuracyTracker> accuracy_;
-  std::optional<std::vector<std::string>> accuracy_labels_;  // the first batch's model's
+  std::vector<std::string> accuracy_labels_;
 };
 
 }  // namespace streaminfer

@@ -57,6 +57,7 @@ void OutputHealthMonitor::set_model(std::string model_name, bool detector) {
   std::lock_guard lock(mutex_);
   model_name_ = std::move(model_name);
   detector_ = detector;
+  scores_warned_ = false;  // the new model's scores have not been seen yet
 }
 
 std::vector<std::string> OutputHealthMonitor::on_frame(int stream, int64_t frame,
